@@ -1,0 +1,237 @@
+//! The boundary every host and binding shares: requests, decisions and diagnostics as
+//! serde types with one stable JSON form.
+//!
+//! Hosts (the CLI, the Wasm component, the npm package, the Node addon, the gateway)
+//! translate these types and nothing else, so the same request gives byte-identical
+//! decision JSON everywhere. Field order is the declaration order below; names are
+//! camelCase; optional request fields may be omitted, decision fields are always present
+//! (`resource` is `null` when the request had none) except `explanation`, which appears
+//! only when asked for.
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::PolicyError;
+use crate::model::{AuditSettings, Effect};
+
+/// One question: may this agent do this action on this resource now?
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Request {
+    /// What the agent wants to do, such as `write:email`.
+    pub action: String,
+    /// What it wants to do it to: a path, URL, address, command...
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource: Option<String>,
+    /// Free-form facts for context conditions; must be a JSON object.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<serde_json::Value>,
+    /// The calling agent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<Agent>,
+    /// The instant of the request (RFC 3339), for time conditions and rate limits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time: Option<String>,
+    /// `enforce` (default) or `audit`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<Mode>,
+}
+
+/// The calling agent as the host knows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Agent {
+    /// Stable id; rate limits count per id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Display name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `untrusted`, `verified`, `trusted` or `privileged` (or an alias of `untrusted`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trust_tier: Option<String>,
+    /// Tags that select policies.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    /// Organisation id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org_id: Option<String>,
+}
+
+/// Whether a deny stops the caller (SPEC §6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// Deny means deny.
+    #[default]
+    Enforce,
+    /// Everything is decided and recorded, but the caller is allowed.
+    Audit,
+}
+
+/// The answer to a [`Request`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Decision {
+    /// What the policies say.
+    pub effect: Effect,
+    /// Whether the caller may go ahead now: `effect == allow`, or any effect in audit mode.
+    pub allowed: bool,
+    /// The mode the decision was made in.
+    pub mode: Mode,
+    /// The action asked about.
+    pub action: String,
+    /// The resource in canonical form, or `null`.
+    pub resource: Option<String>,
+    /// The deciding policy, or `default` when no policy applied.
+    pub policy: Arc<str>,
+    /// The deciding rule: its name, `<policy>#<n>`, `defaultEffect`, `humanInTheLoop`,
+    /// `rateLimits`, `default` or `invalid-request`.
+    pub rule: Arc<str>,
+    /// Why, in words a person can act on.
+    pub reason: Arc<str>,
+    /// What the host must carry out.
+    pub obligations: Obligations,
+    /// Rule-by-rule account, when asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub explanation: Option<Explanation>,
+}
+
+/// Stateful duties the pure core hands back to the host (SPEC §5).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Obligations {
+    /// Limits to count this request against, per agent.
+    pub rate_limits: Vec<RateLimitObligation>,
+    /// The deciding policy's audit settings, if it has any.
+    pub audit: Option<AuditSettings>,
+}
+
+/// One rate limit the host must enforce with [`crate::RateLimiter`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RateLimitObligation {
+    /// The policy that sets the limit.
+    pub policy: Arc<str>,
+    /// `rateLimits` for a policy-wide limit, else the rule whose condition sets it.
+    pub rule: Arc<str>,
+    /// Requests in any 60-second window.
+    pub requests_per_minute: Option<u32>,
+    /// Requests in any 3,600-second window.
+    pub requests_per_hour: Option<u32>,
+}
+
+/// The rule-by-rule account of a decision.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Explanation {
+    /// Every policy of the set, in load order, and whether it applies.
+    pub policies: Vec<PolicyTrace>,
+    /// Every rule of every applicable policy, in order.
+    pub rules: Vec<RuleTrace>,
+}
+
+/// Whether one policy applies to the request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PolicyTrace {
+    /// The policy.
+    pub policy: Arc<str>,
+    /// Whether its `appliesTo` selects the request.
+    pub applies: bool,
+    /// Why not, when it does not apply.
+    pub detail: Option<String>,
+}
+
+/// What happened to one rule.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RuleTrace {
+    /// The policy.
+    pub policy: Arc<str>,
+    /// The rule.
+    pub rule: Arc<str>,
+    /// The rule's effect.
+    pub effect: Effect,
+    /// Whether action and conditions matched.
+    pub matched: bool,
+    /// `decided`, `outranked`, `set-aside`, `shadowed` or `no-match`.
+    pub status: RuleStatus,
+    /// The first condition that failed, or why a matching rule did not decide.
+    pub detail: Option<String>,
+}
+
+/// The fate of one rule in a decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RuleStatus {
+    /// This rule made the decision.
+    Decided,
+    /// Matched, but another candidate won under deny-wins or the earliest-rule tie-break.
+    Outranked,
+    /// Matched without conditions while a conditional rule also matched (specific first).
+    SetAside,
+    /// Matched, but an earlier rule of its `first-match` policy matched first.
+    Shadowed,
+    /// The action or a condition did not match.
+    NoMatch,
+}
+
+/// One problem with a policy, flattened for hosts: what the CLI prints, what JavaScript
+/// errors carry, what the gateway returns from `validate`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Diagnostic {
+    /// Stable kind, such as `unknown-key` (see [`PolicyError::code`]).
+    pub code: String,
+    /// Always `error` for now.
+    pub severity: String,
+    /// What is wrong.
+    pub message: String,
+    /// What to do about it.
+    pub help: Option<String>,
+    /// The file (or label) the text came from.
+    pub file: String,
+    /// 1-based line.
+    pub line: u32,
+    /// 1-based column, in characters.
+    pub column: u32,
+    /// 1-based line where the offending text ends.
+    pub end_line: u32,
+    /// 1-based column just past the offending text.
+    pub end_column: u32,
+}
+
+impl Diagnostic {
+    /// Flattens a policy error found in `file`.
+    pub fn new(file: &str, error: &PolicyError) -> Diagnostic {
+        let span = error.span();
+        Diagnostic {
+            code: error.code().to_owned(),
+            severity: "error".to_owned(),
+            message: error.to_string(),
+            help: error.help(),
+            file: file.to_owned(),
+            line: span.start.line,
+            column: span.start.column,
+            end_line: span.end.line,
+            end_column: span.end.column,
+        }
+    }
+}
+
+impl std::fmt::Display for Diagnostic {
+    /// `file:line:column: error[code]: message`, then `  = help: …` when there is help.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}:{}:{}: {}[{}]: {}",
+            self.file, self.line, self.column, self.severity, self.code, self.message
+        )?;
+        if let Some(help) = &self.help {
+            write!(f, "\n  = help: {help}")?;
+        }
+        Ok(())
+    }
+}

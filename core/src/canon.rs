@@ -1,0 +1,238 @@
+//! Canonical resources (SPEC §2): spelling must not dodge a rule.
+//!
+//! A resource is put in canonical form by its shape before anything is matched:
+//! - a path (`/…`, `./…`, `../…`, `~…`): `.` and `..` segments resolved lexically and
+//!   repeated `/` collapsed; a `..` that climbs above a relative or home start stays, one
+//!   that climbs above `/` stops there (as the kernel does);
+//! - a URL (`scheme://…`): scheme and host lower-cased, a trailing dot on the host and
+//!   the default port dropped, user-info dropped (so `https://github.com@evil.onion/`
+//!   cannot pose as GitHub, and credentials never reach the audit log), dot segments
+//!   (also percent-encoded ones) resolved; query and fragment kept as they are;
+//! - an email address: the domain lower-cased, a trailing dot dropped.
+//!
+//! Anything else is left as it is. The function is idempotent (a property test checks it).
+
+use std::borrow::Cow;
+
+/// Puts a resource in canonical form; borrows when nothing changes.
+pub fn canonicalize(resource: &str) -> Cow<'_, str> {
+    let out = if let Some(split) = url_scheme_end(resource) {
+        url(resource, split)
+    } else if is_path(resource) {
+        path(resource)
+    } else if let Some(at) = email_at(resource) {
+        email(resource, at)
+    } else {
+        return Cow::Borrowed(resource);
+    };
+    if out == resource {
+        Cow::Borrowed(resource)
+    } else {
+        Cow::Owned(out)
+    }
+}
+
+fn is_path(s: &str) -> bool {
+    s.starts_with('/') || s.starts_with("./") || s.starts_with("../") || s.starts_with('~')
+}
+
+/// Byte index of `://` when `s` starts with a URL scheme.
+fn url_scheme_end(s: &str) -> Option<usize> {
+    let i = s.find("://")?;
+    let scheme = &s[..i];
+    let mut chars = scheme.chars();
+    let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphabetic());
+    (first_ok && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.')))
+        .then_some(i)
+}
+
+fn email_at(s: &str) -> Option<usize> {
+    if s.contains(|c: char| c.is_whitespace() || c == '/') || s.matches('@').count() != 1 {
+        return None;
+    }
+    let at = s.find('@')?;
+    (at > 0 && at + 1 < s.len()).then_some(at)
+}
+
+fn email(s: &str, at: usize) -> String {
+    let domain = s[at + 1..].to_lowercase();
+    let domain = domain.strip_suffix('.').unwrap_or(&domain);
+    format!("{}@{}", &s[..at], domain)
+}
+
+fn default_port(scheme: &str) -> Option<&'static str> {
+    Some(match scheme {
+        "http" | "ws" => "80",
+        "https" | "wss" => "443",
+        "ftp" => "21",
+        _ => return None,
+    })
+}
+
+fn url(s: &str, split: usize) -> String {
+    let scheme = s[..split].to_ascii_lowercase();
+    let rest = &s[split + 3..];
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, after) = rest.split_at(authority_end);
+    let hostport = match authority.rfind('@') {
+        Some(i) => &authority[i + 1..],
+        None => authority,
+    };
+    // The port follows the last `:` unless that colon is inside an IPv6 literal.
+    let (host, port) = match hostport.rfind(':') {
+        Some(i) if !hostport[i..].contains(']') => (&hostport[..i], Some(&hostport[i + 1..])),
+        _ => (hostport, None),
+    };
+    let host = host.to_lowercase();
+    let host = host.strip_suffix('.').unwrap_or(&host);
+    let port = port.filter(|p| Some(*p) != default_port(&scheme) && !p.is_empty());
+
+    let path_end = after.find(['?', '#']).unwrap_or(after.len());
+    let (path, tail) = after.split_at(path_end);
+
+    let mut out = String::with_capacity(s.len());
+    out.push_str(&scheme);
+    out.push_str("://");
+    out.push_str(host);
+    if let Some(p) = port {
+        out.push(':');
+        out.push_str(p);
+    }
+    if !path.is_empty() {
+        out.push_str(&resolve_dots(path, true, |seg| {
+            let lower = seg.to_ascii_lowercase();
+            match lower.as_str() {
+                "." | "%2e" => Seg::Dot,
+                ".." | ".%2e" | "%2e." | "%2e%2e" => Seg::DotDot,
+                _ => Seg::Name,
+            }
+        }));
+    }
+    out.push_str(tail);
+    out
+}
+
+#[derive(PartialEq)]
+enum Seg {
+    Dot,
+    DotDot,
+    Name,
+}
+
+fn plain_seg(seg: &str) -> Seg {
+    match seg {
+        "." => Seg::Dot,
+        ".." => Seg::DotDot,
+        _ => Seg::Name,
+    }
+}
+
+/// Resolves `.` and `..` in an absolute path (`/a/./b/../c` → `/a/c`), collapsing
+/// repeated slashes; `..` at the root stays at the root. Keeps a trailing slash.
+fn resolve_dots(path: &str, absolute: bool, kind: impl Fn(&str) -> Seg) -> String {
+    let mut stack: Vec<&str> = Vec::new();
+    let mut trailing = path.ends_with('/');
+    for seg in path.split('/') {
+        match kind(seg) {
+            _ if seg.is_empty() => {}
+            Seg::Dot => trailing = true,
+            Seg::DotDot => {
+                trailing = true;
+                match stack.last() {
+                    Some(&last) if kind(last) != Seg::DotDot => {
+                        stack.pop();
+                    }
+                    _ if absolute => {}
+                    _ => stack.push(".."),
+                }
+            }
+            Seg::Name => {
+                trailing = false;
+                stack.push(seg);
+            }
+        }
+    }
+    trailing = trailing || path.ends_with('/');
+    let mut out = String::with_capacity(path.len());
+    if absolute {
+        out.push('/');
+    }
+    out.push_str(&stack.join("/"));
+    if trailing && !stack.is_empty() && !out.ends_with('/') {
+        out.push('/');
+    }
+    out
+}
+
+fn path(s: &str) -> String {
+    if let Some(rest) = s.strip_prefix('/') {
+        // A leading `//` is collapsed too: there is no UNC meaning on the systems we govern.
+        return resolve_dots(rest, true, plain_seg);
+    }
+    if s.starts_with('~') {
+        let (home, rest) = match s.find('/') {
+            Some(i) => (&s[..i], &s[i + 1..]),
+            None => return s.to_owned(),
+        };
+        let resolved = resolve_dots(rest, false, plain_seg);
+        return if resolved.is_empty() {
+            format!("{home}/")
+        } else {
+            format!("{home}/{resolved}")
+        };
+    }
+    // `./…` or `../…`
+    let resolved = resolve_dots(s, false, plain_seg);
+    if resolved.is_empty() || resolved == "/" {
+        "./".to_owned()
+    } else if resolved.starts_with("..") {
+        resolved
+    } else {
+        format!("./{resolved}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::canonicalize as c;
+
+    #[test]
+    fn paths_resolve_dot_segments() {
+        assert_eq!(c("/workspace/../etc/passwd"), "/etc/passwd");
+        assert_eq!(c("/workspace//a/./b"), "/workspace/a/b");
+        assert_eq!(c("/../../etc/shadow"), "/etc/shadow");
+        assert_eq!(c("./src/../.env"), "./.env");
+        assert_eq!(c("./../secret"), "../secret");
+        assert_eq!(c("../a/../../b"), "../../b");
+        assert_eq!(c("~/.ssh/../.aws/credentials"), "~/.aws/credentials");
+        assert_eq!(c("~/../root"), "~/../root");
+        assert_eq!(c("./src/"), "./src/");
+        assert_eq!(c("./src/.."), "./");
+        assert_eq!(c("/"), "/");
+    }
+
+    #[test]
+    fn urls_lower_case_scheme_and_host_only() {
+        assert_eq!(c("HTTPS://Evil.ONION/x"), "https://evil.onion/x");
+        assert_eq!(
+            c("https://Example.com:443/A/./B/../C?Q=1#F"),
+            "https://example.com/A/C?Q=1#F"
+        );
+        assert_eq!(c("http://example.com:8080"), "http://example.com:8080");
+        assert_eq!(c("https://github.com@evil.onion/"), "https://evil.onion/");
+        assert_eq!(c("https://docs.rs./x/%2e%2e/y"), "https://docs.rs/y");
+        assert_eq!(c("http://[::1]:80/"), "http://[::1]/");
+    }
+
+    #[test]
+    fn emails_lower_case_the_domain() {
+        assert_eq!(c("Bob@YourCompany.COM"), "Bob@yourcompany.com");
+        assert_eq!(c("bob@evil.com."), "bob@evil.com");
+    }
+
+    #[test]
+    fn other_text_is_untouched() {
+        assert_eq!(c("git status && rm -rf /"), "git status && rm -rf /");
+        assert_eq!(c("Python tutorials"), "Python tutorials");
+    }
+}

@@ -1,0 +1,307 @@
+//! Compiling policy texts into an immutable, indexed [`PolicySet`].
+//!
+//! Compilation does everything that does not depend on a request: it parses, validates,
+//! builds matchers, resolves rule ids and reasons, and builds two indexes so a request
+//! touches only what can concern it:
+//! - policies by `appliesTo` selector (tag, agent id, org id, trust tier), so an agent
+//!   sees only its own policies among thousands;
+//! - each policy's rules by action verb (the literal text before the first `:`), so
+//!   `write:email` never looks at `read:*` rules.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::boundary::{Diagnostic, RateLimitObligation};
+use crate::error::PolicyError;
+use crate::model::{Effect, Policy, RateLimit, TrustTier};
+use crate::source::{Source, Span};
+use crate::{schema, tree};
+
+/// A compiled, immutable set of policies. Cheap to share across threads (`Send + Sync`);
+/// evaluate with [`PolicySet::decide`].
+#[derive(Debug, Clone)]
+pub struct PolicySet {
+    pub(crate) policies: Vec<CompiledPolicy>,
+    /// Policies without `appliesTo`: they apply to every request.
+    pub(crate) universal: Vec<u32>,
+    /// Policies with selectors, indexed by the first selector they list.
+    pub(crate) by_tag: HashMap<String, Vec<u32>>,
+    pub(crate) by_agent_id: HashMap<String, Vec<u32>>,
+    pub(crate) by_org_id: HashMap<String, Vec<u32>>,
+    pub(crate) by_tier: [Vec<u32>; 4],
+    /// The answer when no policy applies (SPEC §4.4): deny unless the host says otherwise.
+    pub(crate) fallback: Effect,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct CompiledPolicy {
+    pub policy: Policy,
+    pub name: Arc<str>,
+    pub rules: Vec<CompiledRule>,
+    /// Rule indices by action verb, ascending.
+    pub by_verb: HashMap<Box<str>, Vec<u32>>,
+    /// Rules with a pattern whose verb is not literal (`*`, `*:file`), ascending.
+    pub any_verb: Vec<u32>,
+    pub rate_limit: Option<RateLimitObligation>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct CompiledRule {
+    pub id: Arc<str>,
+    /// The author's reason, or the generated sentence.
+    pub reason: Arc<str>,
+    pub conditional: bool,
+    pub rate_limit: Option<RateLimitObligation>,
+}
+
+/// Why a set of policy texts could not be compiled: every problem found, by file.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{} error(s) in policies; first: {}", .errors.len(), .errors.first().map(|e| e.to_string()).unwrap_or_default())]
+pub struct LoadError {
+    /// The problems, in file order.
+    pub errors: Vec<FileError>,
+}
+
+/// One problem in one file.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{file}:{}:{}: {error}", .error.span().start.line, .error.span().start.column)]
+pub struct FileError {
+    /// The source name.
+    pub file: String,
+    /// The problem.
+    pub error: PolicyError,
+}
+
+impl LoadError {
+    /// The problems as flat diagnostics.
+    pub fn diagnostics(&self) -> Vec<Diagnostic> {
+        self.errors
+            .iter()
+            .map(|e| Diagnostic::new(&e.file, &e.error))
+            .collect()
+    }
+}
+
+/// Parses and checks one source, returning its policies or every problem in it.
+pub fn parse_policies(source: &Source<'_>) -> Result<Vec<Policy>, Vec<PolicyError>> {
+    let docs = tree::parse(source.text, source.format()).map_err(|e| vec![e])?;
+    if docs.is_empty() {
+        return Err(vec![PolicyError::NoPolicy {
+            span: Span::file_start(),
+        }]);
+    }
+    let mut errs = Vec::new();
+    let policies: Vec<Policy> = docs
+        .iter()
+        .filter_map(|d| schema::read_policy(d, &mut errs))
+        .collect();
+    if errs.is_empty() {
+        Ok(policies)
+    } else {
+        Err(errs)
+    }
+}
+
+/// Checks sources without keeping the result: every diagnostic, in file order.
+pub fn validate<'a>(sources: impl IntoIterator<Item = Source<'a>>) -> Vec<Diagnostic> {
+    match PolicySet::compile(sources) {
+        Ok(_) => Vec::new(),
+        Err(e) => e.diagnostics(),
+    }
+}
+
+impl PolicySet {
+    /// Compiles policy texts, in load order (a directory loads in file-name order).
+    /// Fails with every problem of every file; nothing is half-loaded.
+    pub fn compile<'a>(sources: impl IntoIterator<Item = Source<'a>>) -> Result<Self, LoadError> {
+        let mut errors = Vec::new();
+        let mut policies: Vec<(String, Policy)> = Vec::new();
+        for source in sources {
+            match parse_policies(&source) {
+                Ok(ps) => {
+                    for p in ps {
+                        if let Some((file, first)) = policies.iter().find(|(_, q)| q.name == p.name)
+                        {
+                            let at = first.name_span.start;
+                            errors.push(FileError {
+                                file: source.name.to_owned(),
+                                error: PolicyError::DuplicateName {
+                                    what: "policy",
+                                    name: p.name.clone(),
+                                    first: format!("{file}:{}:{}", at.line, at.column),
+                                    span: p.name_span,
+                                },
+                            });
+                            continue;
+                        }
+                        policies.push((source.name.to_owned(), p));
+                    }
+                }
+                Err(es) => errors.extend(es.into_iter().map(|error| FileError {
+                    file: source.name.to_owned(),
+                    error,
+                })),
+            }
+        }
+        if !errors.is_empty() {
+            return Err(LoadError { errors });
+        }
+        Ok(Self::from_policies(policies.into_iter().map(|(_, p)| p)))
+    }
+
+    /// Builds a set from already checked policies (names must be unique).
+    pub fn from_policies(policies: impl IntoIterator<Item = Policy>) -> Self {
+        let mut set = PolicySet {
+            policies: Vec::new(),
+            universal: Vec::new(),
+            by_tag: HashMap::new(),
+            by_agent_id: HashMap::new(),
+            by_org_id: HashMap::new(),
+            by_tier: Default::default(),
+            fallback: Effect::Deny,
+        };
+        for (i, policy) in policies.into_iter().enumerate() {
+            let idx = u32::try_from(i).unwrap_or(u32::MAX);
+            set.index_policy(idx, &policy);
+            set.policies.push(compile_policy(policy));
+        }
+        set
+    }
+
+    /// Sets the answer for requests no policy applies to (`deny` unless changed).
+    pub fn with_fallback(mut self, effect: Effect) -> Self {
+        self.fallback = effect;
+        self
+    }
+
+    /// The policies, in load order.
+    pub fn policies(&self) -> impl ExactSizeIterator<Item = &Policy> {
+        self.policies.iter().map(|c| &c.policy)
+    }
+
+    /// How many policies the set holds.
+    pub fn len(&self) -> usize {
+        self.policies.len()
+    }
+
+    /// Whether the set holds no policy.
+    pub fn is_empty(&self) -> bool {
+        self.policies.is_empty()
+    }
+
+    fn index_policy(&mut self, idx: u32, policy: &Policy) {
+        let Some(a) = &policy.applies_to else {
+            self.universal.push(idx);
+            return;
+        };
+        // One selector is enough to find the policy; `applies` checks all of them.
+        let push = |map: &mut HashMap<String, Vec<u32>>, keys: &[String]| {
+            for k in keys {
+                let bucket = map.entry(k.clone()).or_default();
+                if bucket.last() != Some(&idx) {
+                    bucket.push(idx);
+                }
+            }
+        };
+        if let Some(tags) = &a.tags {
+            push(&mut self.by_tag, tags);
+        } else if let Some(ids) = &a.agent_ids {
+            push(&mut self.by_agent_id, ids);
+        } else if let Some(orgs) = &a.org_ids {
+            push(&mut self.by_org_id, orgs);
+        } else if let Some(tiers) = &a.trust_tiers {
+            for t in tiers {
+                let bucket = &mut self.by_tier[tier_index(*t)];
+                if bucket.last() != Some(&idx) {
+                    bucket.push(idx);
+                }
+            }
+        }
+    }
+}
+
+pub(crate) fn tier_index(t: TrustTier) -> usize {
+    match t {
+        TrustTier::Untrusted => 0,
+        TrustTier::Verified => 1,
+        TrustTier::Trusted => 2,
+        TrustTier::Privileged => 3,
+    }
+}
+
+/// The verb of an action: the text before the first `:` (the whole action without one).
+pub(crate) fn verb(action: &str) -> &str {
+    action.split(':').next().unwrap_or(action)
+}
+
+fn obligation(
+    policy: &Arc<str>,
+    rule: Arc<str>,
+    limit: Option<RateLimit>,
+) -> Option<RateLimitObligation> {
+    limit.map(|l| RateLimitObligation {
+        policy: policy.clone(),
+        rule,
+        requests_per_minute: l.requests_per_minute,
+        requests_per_hour: l.requests_per_hour,
+    })
+}
+
+fn compile_policy(policy: Policy) -> CompiledPolicy {
+    let name: Arc<str> = Arc::from(policy.name.as_str());
+    let mut by_verb: HashMap<Box<str>, Vec<u32>> = HashMap::new();
+    let mut any_verb = Vec::new();
+    let mut rules = Vec::with_capacity(policy.rules.len());
+    for (i, rule) in policy.rules.iter().enumerate() {
+        let idx = u32::try_from(i).unwrap_or(u32::MAX);
+        let mut verbs: Vec<&str> = Vec::new();
+        let mut wildcard = false;
+        for g in &rule.actions {
+            let prefix = g.literal_prefix();
+            if prefix.contains(':') {
+                verbs.push(verb(prefix));
+            } else if g.is_literal() {
+                verbs.push(g.as_str());
+            } else {
+                wildcard = true;
+            }
+        }
+        if wildcard {
+            any_verb.push(idx);
+        } else {
+            verbs.sort_unstable();
+            verbs.dedup();
+            for v in verbs {
+                by_verb.entry(v.into()).or_default().push(idx);
+            }
+        }
+        let id: Arc<str> = Arc::from(rule.id.as_str());
+        let reason: Arc<str> = match &rule.reason {
+            Some(r) => Arc::from(r.as_str()),
+            None => Arc::from(generated_reason(rule.effect, &rule.id, &policy.name)),
+        };
+        rules.push(CompiledRule {
+            rate_limit: obligation(&name, id.clone(), rule.conditions.rate_limit),
+            id,
+            reason,
+            conditional: rule.conditions.is_conditional(),
+        });
+    }
+    CompiledPolicy {
+        rate_limit: obligation(&name, Arc::from("rateLimits"), policy.rate_limits),
+        name,
+        rules,
+        by_verb,
+        any_verb,
+        policy,
+    }
+}
+
+fn generated_reason(effect: Effect, rule: &str, policy: &str) -> String {
+    let verb = match effect {
+        Effect::Allow => "allowed",
+        Effect::Deny => "denied",
+        Effect::RequireApproval => "approval required",
+    };
+    format!("{verb} by rule `{rule}` of policy `{policy}`")
+}

@@ -1,0 +1,217 @@
+//! Glob patterns for actions and resources.
+//!
+//! The syntax is deliberately small (SPEC §2): `*` matches any run of characters, `/` and
+//! `:` included; `?` matches one character; everything else is literal and
+//! case-sensitive. `**` means the same as `*`, and a leading `**/` may also match nothing,
+//! so `**/.env` matches `.env` as well as `config/.env`.
+//!
+//! Most patterns in real policies are a literal, a prefix (`read:*`), a suffix or an
+//! infix (`*github.com*`); those compile to plain string tests and only the rest go to
+//! `wildmatch`, so the common cases cost a `memcmp`.
+
+use wildmatch::WildMatch;
+
+/// A compiled glob pattern.
+#[derive(Debug, Clone)]
+pub struct Glob {
+    source: String,
+    main: Matcher,
+    /// For a leading `**/`: the same pattern without it.
+    bare: Option<Matcher>,
+}
+
+#[derive(Debug, Clone)]
+enum Matcher {
+    Any,
+    Exact(String),
+    Prefix(String),
+    Suffix(String),
+    Infix(String),
+    Wild(WildMatch),
+}
+
+impl Matcher {
+    fn new(pattern: &str) -> Matcher {
+        if pattern.contains('?') {
+            return Matcher::Wild(WildMatch::new(pattern));
+        }
+        let stars = pattern.matches('*').count();
+        let inner = pattern.trim_matches('*');
+        match stars {
+            0 => Matcher::Exact(pattern.to_owned()),
+            _ if inner.is_empty() => Matcher::Any,
+            1 if pattern.ends_with('*') => Matcher::Prefix(inner.to_owned()),
+            1 if pattern.starts_with('*') => Matcher::Suffix(inner.to_owned()),
+            2 if pattern.starts_with('*') && pattern.ends_with('*') => {
+                Matcher::Infix(inner.to_owned())
+            }
+            _ => Matcher::Wild(WildMatch::new(pattern)),
+        }
+    }
+
+    fn matches(&self, text: &str) -> bool {
+        match self {
+            Matcher::Any => true,
+            Matcher::Exact(s) => text == s,
+            Matcher::Prefix(s) => text.starts_with(s.as_str()),
+            Matcher::Suffix(s) => text.ends_with(s.as_str()),
+            Matcher::Infix(s) => text.contains(s.as_str()),
+            Matcher::Wild(w) => w.matches(text),
+        }
+    }
+}
+
+/// Why a pattern was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GlobError {
+    /// The empty pattern matches only the empty string, which is never meant.
+    Empty,
+    /// Control characters can never occur in a valid request.
+    ControlCharacter,
+    /// Leading or trailing white space: the pattern would silently never match.
+    Whitespace,
+}
+
+impl GlobError {
+    /// The message shown to the policy author.
+    pub fn problem(self) -> &'static str {
+        match self {
+            GlobError::Empty => "the empty pattern matches nothing a request can hold",
+            GlobError::ControlCharacter => {
+                "control characters never occur in a valid request, so it can never match"
+            }
+            GlobError::Whitespace => {
+                "leading or trailing white space is literal, so it would almost never match"
+            }
+        }
+    }
+}
+
+impl Glob {
+    /// Compiles a pattern.
+    pub fn new(pattern: &str) -> Result<Glob, GlobError> {
+        if pattern.is_empty() {
+            return Err(GlobError::Empty);
+        }
+        if pattern.chars().any(char::is_control) {
+            return Err(GlobError::ControlCharacter);
+        }
+        if pattern.trim() != pattern {
+            return Err(GlobError::Whitespace);
+        }
+        let collapsed = collapse_stars(pattern);
+        let bare = pattern
+            .strip_prefix("**/")
+            .map(|rest| Matcher::new(&collapse_stars(rest)));
+        Ok(Glob {
+            source: pattern.to_owned(),
+            main: Matcher::new(&collapsed),
+            bare,
+        })
+    }
+
+    /// Whether `text` matches.
+    pub fn matches(&self, text: &str) -> bool {
+        self.main.matches(text) || self.bare.as_ref().is_some_and(|m| m.matches(text))
+    }
+
+    /// The pattern as written.
+    pub fn as_str(&self) -> &str {
+        &self.source
+    }
+
+    /// The text before the first wildcard: every match starts with it.
+    pub fn literal_prefix(&self) -> &str {
+        if self.bare.is_some() {
+            return "";
+        }
+        let end = self.source.find(['*', '?']).unwrap_or(self.source.len());
+        &self.source[..end]
+    }
+
+    /// Whether the pattern has no wildcard at all.
+    pub fn is_literal(&self) -> bool {
+        !self.source.contains(['*', '?'])
+    }
+}
+
+/// Runs of `*` mean the same as one `*`.
+fn collapse_stars(pattern: &str) -> String {
+    let mut out = String::with_capacity(pattern.len());
+    let mut prev_star = false;
+    for c in pattern.chars() {
+        if c == '*' && prev_star {
+            continue;
+        }
+        prev_star = c == '*';
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn m(p: &str, t: &str) -> bool {
+        Glob::new(p).map(|g| g.matches(t)).unwrap_or(false)
+    }
+
+    #[test]
+    fn star_crosses_separators() {
+        assert!(m("read:*", "read:file/a/b"));
+        assert!(m("*", "anything:at/all"));
+        assert!(m("/workspace/*", "/workspace/a/b.txt"));
+        assert!(!m("/workspace/*", "/etc/passwd"));
+    }
+
+    #[test]
+    fn leading_double_star_also_matches_nothing() {
+        assert!(m("**/.env", ".env"));
+        assert!(m("**/.env", "./.env"));
+        assert!(m("**/.env", "/home/u/app/.env"));
+        assert!(!m("**/.env", "./.envrc"));
+        assert!(m("**/.env*", ".env.local"));
+    }
+
+    #[test]
+    fn question_mark_is_one_character() {
+        assert!(m("read:fil?", "read:file"));
+        assert!(!m("read:fil?", "read:fil"));
+        assert!(!m("read:fil?", "read:files"));
+    }
+
+    #[test]
+    fn everything_else_is_literal_and_case_sensitive() {
+        assert!(m("a[b]c", "a[b]c"));
+        assert!(!m("a[b]c", "abc"));
+        assert!(!m("Read:*", "read:x"));
+        assert!(m("*.onion*", "https://evil.onion/x"));
+    }
+
+    #[test]
+    fn bad_patterns_are_refused() {
+        assert_eq!(Glob::new("").err(), Some(GlobError::Empty));
+        assert_eq!(
+            Glob::new("read:\u{0}").err(),
+            Some(GlobError::ControlCharacter)
+        );
+        assert_eq!(Glob::new(" read:file").err(), Some(GlobError::Whitespace));
+    }
+
+    #[test]
+    fn literal_prefix_stops_at_first_wildcard() {
+        assert_eq!(
+            Glob::new("read:*")
+                .map(|g| g.literal_prefix().to_owned())
+                .ok(),
+            Some("read:".into())
+        );
+        assert_eq!(
+            Glob::new("**/x")
+                .map(|g| g.literal_prefix().to_owned())
+                .ok(),
+            Some(String::new())
+        );
+    }
+}

@@ -1,0 +1,70 @@
+//! The MeshGuard policy evaluator.
+//!
+//! Agents ask before they act; policies answer `allow`, `deny` or `require_approval`,
+//! with a reason. This crate is the one evaluator every host runs (the gateway's Wasm
+//! component, the npm package, the Node addon, the CLI). It parses YAML and JSON
+//! policies with precise diagnostics, compiles them into an indexed [`PolicySet`], and
+//! decides requests exactly as `SPEC.md` says. It performs no I/O, reads no clock, keeps
+//! no global state and does not panic: hosts pass text in and get values out.
+//!
+//! ```
+//! use meshguard_core::{PolicySet, Request, Source, Effect};
+//!
+//! let text = r#"
+//! name: email
+//! rules:
+//!   - effect: allow
+//!     actions: ["write:email"]
+//!     conditions:
+//!       resource:
+//!         matches: "*@yourcompany.com"
+//!   - effect: deny
+//!     actions: ["write:email"]
+//!     reason: External email requires approval
+//! "#;
+//! let set = PolicySet::compile([Source::new("email.yaml", text)]).unwrap();
+//! let request = Request {
+//!     action: "write:email".into(),
+//!     resource: Some("Bob@YourCompany.COM".into()),
+//!     ..Request::default()
+//! };
+//! let decision = set.decide(&request, false);
+//! assert_eq!(decision.effect, Effect::Allow);
+//! assert_eq!(decision.resource.as_deref(), Some("Bob@yourcompany.com"));
+//! ```
+//!
+//! Module map: `tree` (text → spanned nodes, limits), `schema` (nodes → [`model`], with
+//! diagnostics), `glob` and `canon` (matching and canonical resources), `compile`
+//! (indexes), `matching` and `eval` (the decision and its explanation), `ratelimit`
+//! (the limiter hosts own), `boundary` (the serde types every binding shares).
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod boundary;
+mod canon;
+mod compile;
+mod error;
+mod eval;
+pub mod glob;
+mod matching;
+pub mod model;
+mod ratelimit;
+mod schema;
+mod source;
+mod tree;
+
+pub use boundary::{
+    Agent, Decision, Diagnostic, Explanation, Mode, Obligations, PolicyTrace, RateLimitObligation,
+    Request, RuleStatus, RuleTrace,
+};
+pub use canon::canonicalize;
+pub use compile::{FileError, LoadError, PolicySet, parse_policies, validate};
+pub use error::{PolicyError, RequestError};
+pub use matching::parse_instant_ms;
+pub use model::{Effect, Policy, TrustTier};
+pub use ratelimit::{RateLimiter, rate_key};
+pub use source::{Format, Pos, Source, Span};
+
+/// The crate version, reported by hosts (`/health`, `--version`, the component).
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,0 +1,316 @@
+//! Policy-level keys: name, appliesTo, rules, defaults, limits, approvals, audit.
+
+use crate::error::PolicyError;
+use crate::model::{
+    AppliesTo, AuditSettings, Conditions, Effect, Policy, RateLimit, Rule, RuleOrder, TrustTier,
+};
+use crate::tree::Node;
+
+use super::conditions::read_conditions;
+use super::values::{
+    Errors, boolean, count, fields, globs, invalid, non_empty_string, one_of, string, strings, text,
+};
+
+pub(crate) const POLICY_KEYS: &[&str] = &[
+    "name",
+    "version",
+    "description",
+    "appliesTo",
+    "rules",
+    "defaultEffect",
+    "ruleOrder",
+    "rateLimits",
+    "humanInTheLoop",
+    "audit",
+];
+const APPLIES_KEYS: &[&str] = &["tags", "trustTiers", "agentIds", "orgIds"];
+const RULE_KEYS: &[&str] = &[
+    "name",
+    "id",
+    "effect",
+    "actions",
+    "conditions",
+    "reason",
+    "description",
+];
+pub(super) const RATE_KEYS: &[&str] = &["requestsPerMinute", "requestsPerHour"];
+const HITL_KEYS: &[&str] = &["requireApproval"];
+const AUDIT_KEYS: &[&str] = &["enabled", "log_level", "include", "retention_days"];
+
+const EFFECTS: &[(&str, Effect)] = &[
+    ("allow", Effect::Allow),
+    ("deny", Effect::Deny),
+    ("require_approval", Effect::RequireApproval),
+];
+const DEFAULT_EFFECTS: &[(&str, Effect)] = &[("allow", Effect::Allow), ("deny", Effect::Deny)];
+const RULE_ORDERS: &[(&str, RuleOrder)] = &[
+    ("specific-first", RuleOrder::SpecificFirst),
+    ("first-match", RuleOrder::FirstMatch),
+];
+const LOG_LEVELS: &[(&str, &str)] = &[
+    ("debug", "debug"),
+    ("info", "info"),
+    ("warn", "warn"),
+    ("error", "error"),
+];
+
+/// Largest per-minute or per-hour limit; the limiter keeps one timestamp per counted request.
+pub(crate) const MAX_RATE: u32 = 1_000_000;
+
+/// Reads one policy document. Returns `None` when it has any error (all are reported).
+pub(crate) fn read_policy(doc: &Node, errs: &mut Errors) -> Option<Policy> {
+    let before = errs.len();
+    let f = fields(doc, "policy", "policy", POLICY_KEYS, errs)?;
+
+    let name = match f.get("name") {
+        Some(n) => non_empty_string(n, "name", "every policy needs a unique name", errs)
+            .map(|s| (s, n.span)),
+        None => {
+            errs.push(PolicyError::MissingKey {
+                key: "name",
+                place: "policy",
+                span: f.span,
+            });
+            None
+        }
+    };
+    let policy_name = name.as_ref().map_or("policy", |(n, _)| n.as_str());
+
+    let version = f.get("version").and_then(|n| text(n, "version", errs));
+    let description = f
+        .get("description")
+        .and_then(|n| string(n, "description", errs));
+    let applies_to = f.get("appliesTo").and_then(|n| applies_to(n, errs));
+    let default_effect = f
+        .get("defaultEffect")
+        .and_then(|n| one_of(n, "defaultEffect", "default effect", DEFAULT_EFFECTS, errs))
+        .unwrap_or(Effect::Deny);
+    let rule_order = f
+        .get("ruleOrder")
+        .and_then(|n| one_of(n, "ruleOrder", "rule order", RULE_ORDERS, errs))
+        .unwrap_or_default();
+    let rate_limits = f
+        .get("rateLimits")
+        .and_then(|n| rate_limit(n, "rateLimits", errs));
+    let require_approval = match f.get("humanInTheLoop") {
+        Some(n) => human_in_the_loop(n, errs).unwrap_or_default(),
+        None => Vec::new(),
+    };
+    let audit = f.get("audit").and_then(|n| audit(n, errs));
+    let rules = match f.get("rules") {
+        Some(n) => read_rules(n, policy_name, errs),
+        None => Vec::new(),
+    };
+
+    let (name, name_span) = name?;
+    (errs.len() == before).then_some(Policy {
+        name,
+        name_span,
+        version,
+        description,
+        applies_to,
+        rules,
+        default_effect,
+        rule_order,
+        rate_limits,
+        require_approval,
+        audit,
+    })
+}
+
+fn applies_to(node: &Node, errs: &mut Errors) -> Option<AppliesTo> {
+    let f = fields(node, "appliesTo", "appliesTo", APPLIES_KEYS, errs)?;
+    if f.is_empty() {
+        errs.push(PolicyError::Empty {
+            key: "appliesTo".to_owned(),
+            help: "remove `appliesTo` to apply the policy to every request, or list selectors",
+            span: f.span,
+        });
+        return None;
+    }
+    let list = |key: &str, errs: &mut Errors| {
+        f.get(key)
+            .and_then(|n| strings(n, key, errs))
+            .map(|v| v.into_iter().map(|(s, _)| s).collect::<Vec<_>>())
+    };
+    let tags = list("tags", errs);
+    let agent_ids = list("agentIds", errs);
+    let org_ids = list("orgIds", errs);
+    let trust_tiers = f.get("trustTiers").and_then(|n| {
+        let items = strings(n, "trustTiers", errs)?;
+        let before = errs.len();
+        let tiers: Vec<TrustTier> = items
+            .into_iter()
+            .filter_map(|(s, span)| tier(&s, span, errs))
+            .collect();
+        (errs.len() == before).then_some(tiers)
+    });
+    Some(AppliesTo {
+        tags,
+        trust_tiers,
+        agent_ids,
+        org_ids,
+    })
+}
+
+/// A trust tier name or alias.
+pub(super) fn tier(s: &str, span: crate::source::Span, errs: &mut Errors) -> Option<TrustTier> {
+    let t = TrustTier::parse(s);
+    if t.is_none() {
+        let help = match super::did_you_mean(s, crate::model::TIER_NAMES) {
+            Some(near) => format!("did you mean `{near}`?"),
+            None => "expected one of `untrusted`, `verified`, `trusted`, `privileged`".to_owned(),
+        };
+        errs.push(invalid(
+            format!("unknown trust tier `{s}`"),
+            Some(help),
+            span,
+        ));
+    }
+    t
+}
+
+fn read_rules(node: &Node, policy: &str, errs: &mut Errors) -> Vec<Rule> {
+    let crate::tree::Kind::Seq(items) = &node.kind else {
+        errs.push(super::values::wrong_type("rules", "a list of rules", node));
+        return Vec::new();
+    };
+    let mut rules: Vec<Rule> = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        let Some(rule) = read_rule(item, policy, i, errs) else {
+            continue;
+        };
+        if let Some(first) = rules.iter().find(|r| r.id == rule.id) {
+            errs.push(PolicyError::DuplicateName {
+                what: "rule",
+                name: rule.id.clone(),
+                first: format!("line {}", first.span.start.line),
+                span: rule.span,
+            });
+            continue;
+        }
+        rules.push(rule);
+    }
+    rules
+}
+
+fn read_rule(node: &Node, policy: &str, index: usize, errs: &mut Errors) -> Option<Rule> {
+    let before = errs.len();
+    let f = fields(node, "rule", "rule", RULE_KEYS, errs)?;
+    let missing = |key: &'static str, errs: &mut Errors| {
+        errs.push(PolicyError::MissingKey {
+            key,
+            place: "rule",
+            span: f.span,
+        });
+    };
+
+    let name = f
+        .get("name")
+        .and_then(|n| non_empty_string(n, "name", "omit `name` to get a generated one", errs));
+    let id = f
+        .get("id")
+        .and_then(|n| non_empty_string(n, "id", "omit `id` to get a generated one", errs));
+    if let (Some(_), Some(n)) = (&name, f.get("id")) {
+        errs.push(invalid(
+            "a rule has either `name` or `id`, not both".to_owned(),
+            Some("keep one of them".to_owned()),
+            n.span,
+        ));
+    }
+    let effect = match f.get("effect") {
+        Some(n) => one_of(n, "effect", "effect", EFFECTS, errs),
+        None => {
+            missing("effect", errs);
+            None
+        }
+    };
+    let actions = match f.get("actions") {
+        Some(n) => globs(n, "actions", errs),
+        None => {
+            missing("actions", errs);
+            None
+        }
+    };
+    let conditions = match f.get("conditions") {
+        Some(n) => read_conditions(n, errs),
+        None => Some(Conditions::default()),
+    };
+    let reason = f
+        .get("reason")
+        .and_then(|n| non_empty_string(n, "reason", "omit `reason` to get a generated one", errs))
+        .map(|r| r.trim().to_owned());
+    let description = f
+        .get("description")
+        .and_then(|n| string(n, "description", errs));
+
+    if errs.len() != before {
+        return None;
+    }
+    Some(Rule {
+        id: name
+            .or(id)
+            .unwrap_or_else(|| format!("{policy}#{}", index + 1)),
+        effect: effect?,
+        actions: actions?,
+        conditions: conditions?,
+        reason,
+        description,
+        span: node.span,
+    })
+}
+
+/// `rateLimits` (policy) or `conditions.rateLimit` (rule).
+pub(super) fn rate_limit(node: &Node, key: &str, errs: &mut Errors) -> Option<RateLimit> {
+    let f = fields(node, key, "rate limits", RATE_KEYS, errs)?;
+    if f.is_empty() {
+        errs.push(PolicyError::Empty {
+            key: key.to_owned(),
+            help: "give `requestsPerMinute`, `requestsPerHour` or both",
+            span: f.span,
+        });
+        return None;
+    }
+    let read = |k: &str, errs: &mut Errors| f.get(k).and_then(|n| count(n, k, MAX_RATE, errs));
+    Some(RateLimit {
+        requests_per_minute: read("requestsPerMinute", errs),
+        requests_per_hour: read("requestsPerHour", errs),
+    })
+}
+
+fn human_in_the_loop(node: &Node, errs: &mut Errors) -> Option<Vec<crate::glob::Glob>> {
+    let f = fields(node, "humanInTheLoop", "humanInTheLoop", HITL_KEYS, errs)?;
+    match f.get("requireApproval") {
+        Some(n) => globs(n, "requireApproval", errs),
+        None => {
+            errs.push(PolicyError::MissingKey {
+                key: "requireApproval",
+                place: "humanInTheLoop",
+                span: f.span,
+            });
+            None
+        }
+    }
+}
+
+fn audit(node: &Node, errs: &mut Errors) -> Option<AuditSettings> {
+    let f = fields(node, "audit", "audit", AUDIT_KEYS, errs)?;
+    Some(AuditSettings {
+        enabled: f
+            .get("enabled")
+            .and_then(|n| boolean(n, "enabled", errs))
+            .unwrap_or(true),
+        log_level: f
+            .get("log_level")
+            .and_then(|n| one_of(n, "log_level", "log level", LOG_LEVELS, errs))
+            .map(str::to_owned),
+        include: f
+            .get("include")
+            .and_then(|n| strings(n, "include", errs))
+            .map(|v| v.into_iter().map(|(s, _)| s).collect())
+            .unwrap_or_default(),
+        retention_days: f
+            .get("retention_days")
+            .and_then(|n| count(n, "retention_days", 36_500, errs)),
+    })
+}

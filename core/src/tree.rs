@@ -1,0 +1,408 @@
+//! Policy text to a tree of spanned nodes.
+//!
+//! Why not deserialize straight into structs: a person fixing a policy needs the line and
+//! column of *every* bad value (a bad glob, a malformed time), the position of the second
+//! key of a duplicate pair, and hard limits against alias bombs and absurd nesting. So the
+//! YAML 1.2 event parser (`saphyr-parser`) feeds this small tree builder, which keeps a
+//! span on every node and enforces the limits as it goes; `schema` then reads the tree.
+//! JSON is a subset of YAML 1.2, so JSON files go through the same builder after
+//! `serde_json` has checked their syntax (its messages speak JSON).
+
+use std::collections::HashMap;
+
+use saphyr_parser::{Event, Parser, ScalarStyle, Span as YSpan};
+
+use crate::error::PolicyError;
+use crate::source::{Format, Pos, Span};
+
+/// Deepest nesting accepted; policies need about eight levels.
+pub(crate) const MAX_DEPTH: usize = 64;
+/// Most nodes one file may expand to, aliases included.
+pub(crate) const MAX_NODES: usize = 200_000;
+/// Largest policy text accepted, in bytes.
+pub(crate) const MAX_TEXT: usize = 8 * 1024 * 1024;
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Node {
+    pub kind: Kind,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Kind {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    /// A string (quoted scalars are always strings).
+    Str(String),
+    Seq(Vec<Node>),
+    Map(Vec<(Key, Node)>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Key {
+    pub name: String,
+    pub span: Span,
+}
+
+impl Node {
+    /// How the node's kind is named in messages.
+    pub fn describe(&self) -> &'static str {
+        match self.kind {
+            Kind::Null => "nothing",
+            Kind::Bool(_) => "a boolean",
+            Kind::Int(_) | Kind::Float(_) => "a number",
+            Kind::Str(_) => "a string",
+            Kind::Seq(_) => "a list",
+            Kind::Map(_) => "a mapping",
+        }
+    }
+
+    fn count(&self) -> usize {
+        match &self.kind {
+            Kind::Seq(items) => 1 + items.iter().map(Node::count).sum::<usize>(),
+            Kind::Map(entries) => 1 + entries.iter().map(|(_, v)| 1 + v.count()).sum::<usize>(),
+            _ => 1,
+        }
+    }
+}
+
+fn pos(m: &saphyr_parser::Marker) -> Pos {
+    Pos {
+        line: u32::try_from(m.line()).unwrap_or(u32::MAX),
+        column: u32::try_from(m.col() + 1).unwrap_or(u32::MAX),
+    }
+}
+
+fn span(s: &YSpan) -> Span {
+    Span {
+        start: pos(&s.start),
+        end: pos(&s.end),
+    }
+}
+
+/// Parses a policy text into its documents (one for JSON, any number for YAML).
+/// Empty documents are dropped.
+pub(crate) fn parse(text: &str, format: Format) -> Result<Vec<Node>, PolicyError> {
+    if text.len() > MAX_TEXT {
+        return Err(PolicyError::TooLarge {
+            message: format!(
+                "policy text of {} bytes exceeds the limit of {} bytes",
+                text.len(),
+                MAX_TEXT
+            ),
+            span: Span::file_start(),
+        });
+    }
+    if format == Format::Json {
+        check_json_syntax(text)?;
+    }
+    Builder::default().run(text)
+}
+
+fn check_json_syntax(text: &str) -> Result<(), PolicyError> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    let result: Result<serde::de::IgnoredAny, _> = serde::Deserialize::deserialize(&mut de);
+    let err = match result.and_then(|_| de.end()) {
+        Ok(()) => return Ok(()),
+        Err(e) => e,
+    };
+    let line = u32::try_from(err.line()).unwrap_or(u32::MAX).max(1);
+    let column = u32::try_from(err.column()).unwrap_or(u32::MAX).max(1);
+    let span = Span::at(Pos { line, column });
+    if err.to_string().starts_with("recursion limit exceeded") {
+        return Err(PolicyError::TooDeep {
+            limit: MAX_DEPTH,
+            span,
+        });
+    }
+    let full = err.to_string();
+    // serde_json appends " at line L column C"; we report the position separately.
+    let message = match full.rfind(" at line ") {
+        Some(i) => full[..i].to_owned(),
+        None => full,
+    };
+    Err(PolicyError::Syntax {
+        message: format!("invalid JSON: {message}"),
+        help: None,
+        span,
+    })
+}
+
+enum Frame {
+    Seq {
+        items: Vec<Node>,
+        start: Span,
+        anchor: usize,
+    },
+    Map {
+        entries: Vec<(Key, Node)>,
+        pending: Option<Key>,
+        start: Span,
+        anchor: usize,
+    },
+}
+
+#[derive(Default)]
+struct Builder {
+    stack: Vec<Frame>,
+    anchors: HashMap<usize, Node>,
+    nodes: usize,
+    docs: Vec<Node>,
+}
+
+impl Builder {
+    fn run(mut self, text: &str) -> Result<Vec<Node>, PolicyError> {
+        let mut parser = Parser::new_from_str(text);
+        while let Some(item) = parser.next_event() {
+            let (event, ys) = item.map_err(|e| syntax_error(&e))?;
+            let sp = span(&ys);
+            match event {
+                Event::StreamStart
+                | Event::StreamEnd
+                | Event::DocumentStart(_)
+                | Event::DocumentEnd
+                | Event::Nothing => {}
+                Event::Alias(id) => {
+                    let node = match self.anchors.get(&id) {
+                        Some(n) => n.clone(),
+                        None => {
+                            return Err(PolicyError::Syntax {
+                                message: "alias to an unknown anchor".to_owned(),
+                                help: None,
+                                span: sp,
+                            });
+                        }
+                    };
+                    self.add_nodes(node.count(), sp)?;
+                    self.finish(Node { span: sp, ..node })?;
+                }
+                Event::Scalar(value, style, anchor, tag) => {
+                    self.add_nodes(1, sp)?;
+                    let kind = scalar(&value, style, tag.as_deref(), sp)?;
+                    let node = Node { kind, span: sp };
+                    if anchor > 0 {
+                        self.anchors.insert(anchor, node.clone());
+                    }
+                    self.finish(node)?;
+                }
+                Event::SequenceStart(anchor, tag) => {
+                    self.open(sp, tag.as_deref())?;
+                    self.stack.push(Frame::Seq {
+                        items: Vec::new(),
+                        start: sp,
+                        anchor,
+                    });
+                }
+                Event::MappingStart(anchor, tag) => {
+                    self.open(sp, tag.as_deref())?;
+                    self.stack.push(Frame::Map {
+                        entries: Vec::new(),
+                        pending: None,
+                        start: sp,
+                        anchor,
+                    });
+                }
+                Event::SequenceEnd | Event::MappingEnd => {
+                    let (kind, start, anchor) = match self.stack.pop() {
+                        Some(Frame::Seq {
+                            items,
+                            start,
+                            anchor,
+                        }) => (Kind::Seq(items), start, anchor),
+                        Some(Frame::Map {
+                            entries,
+                            start,
+                            anchor,
+                            ..
+                        }) => (Kind::Map(entries), start, anchor),
+                        None => continue,
+                    };
+                    let node = Node {
+                        kind,
+                        span: Span {
+                            start: start.start,
+                            end: sp.end.max(start.end),
+                        },
+                    };
+                    if anchor > 0 {
+                        self.anchors.insert(anchor, node.clone());
+                    }
+                    self.finish(node)?;
+                }
+            }
+        }
+        Ok(self.docs)
+    }
+
+    fn open(&mut self, sp: Span, tag: Option<&saphyr_parser::Tag>) -> Result<(), PolicyError> {
+        if let Some(tag) = tag {
+            return Err(unsupported_tag(tag, sp));
+        }
+        self.add_nodes(1, sp)?;
+        if self.stack.len() >= MAX_DEPTH {
+            return Err(PolicyError::TooDeep {
+                limit: MAX_DEPTH,
+                span: sp,
+            });
+        }
+        Ok(())
+    }
+
+    fn add_nodes(&mut self, n: usize, sp: Span) -> Result<(), PolicyError> {
+        self.nodes = self.nodes.saturating_add(n);
+        if self.nodes > MAX_NODES {
+            return Err(PolicyError::TooLarge {
+                message: format!(
+                    "document expands to more than {MAX_NODES} nodes (aliases included)"
+                ),
+                span: sp,
+            });
+        }
+        Ok(())
+    }
+
+    /// Hands a complete node to its parent (or makes it a document).
+    fn finish(&mut self, node: Node) -> Result<(), PolicyError> {
+        match self.stack.last_mut() {
+            None => {
+                if node.kind != Kind::Null {
+                    self.docs.push(node);
+                }
+            }
+            Some(Frame::Seq { items, .. }) => items.push(node),
+            Some(Frame::Map {
+                entries, pending, ..
+            }) => match pending.take() {
+                Some(key) => entries.push((key, node)),
+                None => {
+                    let name = match node.kind {
+                        Kind::Str(s) => s,
+                        Kind::Int(i) => i.to_string(),
+                        Kind::Bool(b) => b.to_string(),
+                        Kind::Null | Kind::Float(_) | Kind::Seq(_) | Kind::Map(_) => {
+                            return Err(PolicyError::Syntax {
+                                message: format!(
+                                    "mapping keys must be strings, found {}",
+                                    node.describe()
+                                ),
+                                help: None,
+                                span: node.span,
+                            });
+                        }
+                    };
+                    if let Some((first, _)) = entries.iter().find(|(k, _)| k.name == name) {
+                        return Err(PolicyError::DuplicateKey {
+                            key: name,
+                            first_line: first.span.start.line,
+                            span: node.span,
+                        });
+                    }
+                    *pending = Some(Key {
+                        name,
+                        span: node.span,
+                    });
+                }
+            },
+        }
+        Ok(())
+    }
+}
+
+fn unsupported_tag(tag: &saphyr_parser::Tag, span: Span) -> PolicyError {
+    PolicyError::Syntax {
+        message: format!("unsupported tag `{}{}`", tag.handle, tag.suffix),
+        help: Some("policies use plain YAML values; remove the tag".to_owned()),
+        span,
+    }
+}
+
+/// Resolves a scalar by the YAML 1.2 core schema: only plain scalars become null,
+/// booleans or numbers (`yes`, `no` and `on` stay strings, unlike YAML 1.1).
+fn scalar(
+    value: &str,
+    style: ScalarStyle,
+    tag: Option<&saphyr_parser::Tag>,
+    sp: Span,
+) -> Result<Kind, PolicyError> {
+    if let Some(tag) = tag {
+        if tag.handle == "!!" && tag.suffix == "str" {
+            return Ok(Kind::Str(value.to_owned()));
+        }
+        return Err(unsupported_tag(tag, sp));
+    }
+    if style != ScalarStyle::Plain {
+        return Ok(Kind::Str(value.to_owned()));
+    }
+    Ok(match value {
+        "" | "~" | "null" | "Null" | "NULL" => Kind::Null,
+        "true" | "True" | "TRUE" => Kind::Bool(true),
+        "false" | "False" | "FALSE" => Kind::Bool(false),
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => Kind::Float(f64::INFINITY),
+        "-.inf" | "-.Inf" | "-.INF" => Kind::Float(f64::NEG_INFINITY),
+        ".nan" | ".NaN" | ".NAN" => Kind::Float(f64::NAN),
+        _ => number(value).unwrap_or_else(|| Kind::Str(value.to_owned())),
+    })
+}
+
+fn number(s: &str) -> Option<Kind> {
+    let digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+    let unsigned = s.strip_prefix(['-', '+']).unwrap_or(s);
+    if digits(unsigned) {
+        return Some(match s.parse::<i64>() {
+            Ok(i) => Kind::Int(i),
+            Err(_) => Kind::Float(s.parse::<f64>().ok()?),
+        });
+    }
+    if let Some(hex) = s.strip_prefix("0x") {
+        return i64::from_str_radix(hex, 16).ok().map(Kind::Int);
+    }
+    if let Some(oct) = s.strip_prefix("0o") {
+        return i64::from_str_radix(oct, 8).ok().map(Kind::Int);
+    }
+    // [-+]? ( \. [0-9]+ | [0-9]+ ( \. [0-9]* )? ) ( [eE] [-+]? [0-9]+ )?
+    let (mantissa, exponent) = match unsigned.find(['e', 'E']) {
+        Some(i) => (&unsigned[..i], Some(&unsigned[i + 1..])),
+        None => (unsigned, None),
+    };
+    let mantissa_ok = match mantissa.split_once('.') {
+        Some((int, frac)) => {
+            (int.is_empty() || digits(int))
+                && (frac.is_empty() || digits(frac))
+                && !(int.is_empty() && frac.is_empty())
+        }
+        None => digits(mantissa),
+    };
+    let exponent_ok = exponent.is_none_or(|e| digits(e.strip_prefix(['-', '+']).unwrap_or(e)));
+    if mantissa_ok && exponent_ok && (mantissa.contains('.') || exponent.is_some()) {
+        return s.parse::<f64>().ok().map(Kind::Float);
+    }
+    None
+}
+
+fn syntax_error(e: &saphyr_parser::ScanError) -> PolicyError {
+    let info = e.info();
+    let (message, help) = if info.contains("unknown escape character") {
+        (
+            "unknown escape sequence in a double-quoted string".to_owned(),
+            Some(
+                "a backslash starts an escape inside double quotes; write the text without it \
+                 (`\"./**\"`) or use single quotes (`'./\\*\\*'`)"
+                    .to_owned(),
+            ),
+        )
+    } else if info.contains("tab") {
+        (
+            format!("invalid YAML: {info}"),
+            Some("YAML indentation must use spaces, not tabs".to_owned()),
+        )
+    } else {
+        (format!("invalid YAML: {info}"), None)
+    };
+    PolicyError::Syntax {
+        message,
+        help,
+        span: Span::at(pos(e.marker())),
+    }
+}
