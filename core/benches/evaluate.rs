@@ -1,1 +1,272 @@
-fn main() {}
+//! How long a decision and a compile take.
+//!
+//! - `decide/example-set`: the eleven seed policies, a fixed mix of eight requests cycling
+//!   (one request per iteration, `decide(&req, false)`).
+//! - `decide/generated-1000`, `decide/generated-10000`: N generated tenant policies (each
+//!   selected by its own `tenant-{i}` tag, 5–10 rules over varied verbs with resource and
+//!   context conditions) plus the eleven seeds; the agent carries one tenant tag and
+//!   `clawdbot`.
+//! - `decide/explain`: the example set with `explain = true`, for information.
+//! - `compile/example-set`, `compile/generated-1000`: `PolicySet::compile`.
+//!
+//! Targets (release build, one core): `decide/example-set` ≤ 200 ns median per decision;
+//! `decide/generated-10000` ≤ 3 × `decide/example-set` (the tag and verb indexes must keep
+//! the cost independent of how many other tenants' policies the set holds).
+//!
+//! Run: `cargo xtask bench` (prints a table of medians) or
+//! `cargo bench -p meshguard-core --bench evaluate -- [criterion args]`.
+
+// Benchmarks: fixtures are built before timing; a broken fixture should abort loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::hint::black_box;
+
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use meshguard_core::{Agent, PolicySet, Request, Source};
+
+/// The seed policies, in file-name order: (file name, text).
+fn seed_files() -> Vec<(String, String)> {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../policies");
+    let mut paths: Vec<_> = std::fs::read_dir(dir)
+        .expect("policies dir")
+        .map(|e| e.expect("dir entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    paths.sort();
+    assert_eq!(paths.len(), 11, "the eleven seed policies");
+    paths
+        .into_iter()
+        .map(|p| {
+            let name = p.file_name().expect("name").to_string_lossy().into_owned();
+            (name, std::fs::read_to_string(&p).expect("policy text"))
+        })
+        .collect()
+}
+
+fn compile(files: &[(String, String)]) -> PolicySet {
+    PolicySet::compile(files.iter().map(|(n, t)| Source::new(n, t)))
+        .unwrap_or_else(|e| panic!("benchmark policies must compile: {e}"))
+}
+
+fn agent(tags: &[&str]) -> Option<Agent> {
+    Some(Agent {
+        id: Some("bench-agent".to_owned()),
+        tags: tags.iter().map(|t| (*t).to_owned()).collect(),
+        ..Agent::default()
+    })
+}
+
+fn request(action: &str, resource: Option<&str>, tags: &[&str]) -> Request {
+    Request {
+        action: action.to_owned(),
+        resource: resource.map(str::to_owned),
+        agent: agent(tags),
+        ..Request::default()
+    }
+}
+
+/// Eight requests across the three agent families, allows and denies, conditional and
+/// unconditional rules, canonicalisation and a context condition.
+fn example_requests() -> Vec<Request> {
+    const CLAWDBOT: &[&str] = &["clawdbot"];
+    const CLAUDE: &[&str] = &["claude-code", "dev-assistant"];
+    const AUTOGPT: &[&str] = &["autogpt", "production"];
+    let mut python = request("execute:python", None, AUTOGPT);
+    python.context = Some(serde_json::json!({ "sandbox": true }));
+    vec![
+        request("write:email", Some("bob@yourcompany.com"), CLAWDBOT),
+        request("write:email", Some("eve@external.example"), CLAWDBOT),
+        request("read:file", Some("/workspace/a.txt"), CLAWDBOT),
+        request("execute:shell", Some("git status"), CLAUDE),
+        request("execute:shell", Some("git status && rm -rf /"), CLAUDE),
+        request("read:web_fetch", Some("https://docs.rs/x"), CLAUDE),
+        request("browse:web", Some("evil.onion"), CLAWDBOT),
+        python,
+    ]
+}
+
+/// A small deterministic generator (Knuth's MMIX LCG); no `rand` needed.
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        self.0 >> 33
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+
+    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        items[self.below(items.len())]
+    }
+}
+
+/// One tenant's policy: selected by `tenant-{i}`, 5–10 rules over the common verbs and a
+/// few of the tenant's own, with conditions like the seeds'.
+fn tenant_policy(i: usize, rng: &mut Lcg) -> String {
+    const VERBS: &[&str] = &["read", "write", "execute", "send", "browse", "delete"];
+    const OBJECTS: &[&str] = &[
+        "file", "email", "shell", "message", "web", "calendar", "url", "python",
+    ];
+    const EFFECTS: &[&str] = &["allow", "allow", "deny", "require_approval"];
+    let mut s = format!(
+        "name: tenant-{i}-policy\nversion: \"1.0\"\nappliesTo:\n  tags: [tenant-{i}]\nrules:\n"
+    );
+    let rules = 5 + rng.below(6);
+    for r in 0..rules {
+        let verb = if rng.below(4) == 0 {
+            format!("t{i}op{}", rng.below(3))
+        } else {
+            rng.pick(VERBS).to_owned()
+        };
+        let object = rng.pick(OBJECTS);
+        let action = if rng.below(8) == 0 {
+            format!("{verb}:*")
+        } else {
+            format!("{verb}:{object}")
+        };
+        let effect = rng.pick(EFFECTS);
+        s.push_str(&format!(
+            "  - name: r{r}\n    effect: {effect}\n    actions: [\"{action}\"]\n"
+        ));
+        let condition = match rng.below(7) {
+            0 => format!("      resource:\n        matches: \"/tenant-{i}/*\"\n"),
+            1 => {
+                "      resource:\n        startsWith: [\"git \", \"npm \", \"cargo \"]\n".to_owned()
+            }
+            2 => "      resource:\n        contains: [\"rm -rf\", \"sudo \"]\n".to_owned(),
+            3 => format!(
+                "      resource:\n        matches: [\"*@tenant-{i}.example\", \"*.onion*\"]\n"
+            ),
+            4 => "      context:\n        channel:\n          in: [slack, telegram]\n".to_owned(),
+            5 => "      context:\n        ticket.sensitivity:\n          lte: 3\n".to_owned(),
+            _ => String::new(),
+        };
+        if !condition.is_empty() {
+            s.push_str("    conditions:\n");
+            s.push_str(&condition);
+        }
+        if effect == "deny" && rng.below(2) == 0 {
+            s.push_str(&format!("    reason: \"tenant {i} forbids {action}\"\n"));
+        }
+    }
+    s.push_str(if rng.below(3) == 0 {
+        "defaultEffect: allow\n"
+    } else {
+        "defaultEffect: deny\n"
+    });
+    if rng.below(4) == 0 {
+        s.push_str("rateLimits:\n  requestsPerMinute: 60\n");
+    }
+    s
+}
+
+/// `n` tenant policies followed by the eleven seeds.
+fn generated_files(n: usize) -> Vec<(String, String)> {
+    let mut rng = Lcg(0x4d65_7368_4775_6172);
+    let mut files: Vec<(String, String)> = (0..n)
+        .map(|i| (format!("tenant-{i:05}.yaml"), tenant_policy(i, &mut rng)))
+        .collect();
+    files.extend(seed_files());
+    files
+}
+
+/// The example mix, from agents tagged with one tenant tag (spread over the set) and
+/// `clawdbot`.
+fn tenant_requests(n: usize) -> Vec<Request> {
+    example_requests()
+        .into_iter()
+        .enumerate()
+        .map(|(k, mut r)| {
+            let tenant = format!("tenant-{}", (k * 7_919 + n / 2) % n);
+            r.agent = agent(&[&tenant, "clawdbot"]);
+            r
+        })
+        .collect()
+}
+
+/// Times one decision per iteration, cycling through `requests`.
+fn bench_decide(
+    group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    id: BenchmarkId,
+    set: &PolicySet,
+    requests: &[Request],
+    explain: bool,
+) {
+    group.bench_function(id, |b| {
+        let mut i = 0usize;
+        b.iter(|| {
+            let req = &requests[i % requests.len()];
+            i = i.wrapping_add(1);
+            black_box(set.decide(black_box(req), explain))
+        });
+    });
+}
+
+fn decide(c: &mut Criterion) {
+    let seeds = seed_files();
+    let example = compile(&seeds);
+    let requests = example_requests();
+    // Sanity: the mix decides as the seeds intend, so the benchmark measures real paths.
+    let effects: Vec<String> = requests
+        .iter()
+        .map(|r| example.decide(r, false).effect.as_str().to_owned())
+        .collect();
+    assert_eq!(
+        effects,
+        [
+            "allow", "deny", "allow", "allow", "deny", "allow", "deny", "allow"
+        ],
+        "example mix"
+    );
+
+    let mut group = c.benchmark_group("decide");
+    bench_decide(
+        &mut group,
+        BenchmarkId::from_parameter("example-set"),
+        &example,
+        &requests,
+        false,
+    );
+    for n in [1_000usize, 10_000] {
+        let set = compile(&generated_files(n));
+        assert_eq!(set.len(), n + 11);
+        bench_decide(
+            &mut group,
+            BenchmarkId::from_parameter(format!("generated-{n}")),
+            &set,
+            &tenant_requests(n),
+            false,
+        );
+    }
+    bench_decide(
+        &mut group,
+        BenchmarkId::from_parameter("explain"),
+        &example,
+        &requests,
+        true,
+    );
+    group.finish();
+}
+
+fn compile_sets(c: &mut Criterion) {
+    let mut group = c.benchmark_group("compile");
+    let seeds = seed_files();
+    group.bench_function(BenchmarkId::from_parameter("example-set"), |b| {
+        b.iter(|| black_box(compile(black_box(&seeds))));
+    });
+    let generated = generated_files(1_000);
+    group.sample_size(10);
+    group.bench_function(BenchmarkId::from_parameter("generated-1000"), |b| {
+        b.iter(|| black_box(compile(black_box(&generated))));
+    });
+    group.finish();
+}
+
+criterion_group!(benches, decide, compile_sets);
+criterion_main!(benches);

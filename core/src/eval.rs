@@ -196,13 +196,12 @@ impl PolicySet {
             .iter()
             .filter_map(|&i| policy_at(i).and_then(|c| c.rate_limit.clone()))
             .collect();
-        if let Some(w) = outcome.winner {
-            if let Some(o) = policy_at(w.policy)
+        if let Some(w) = outcome.winner
+            && let Some(o) = policy_at(w.policy)
                 .and_then(|c| c.rules.get(w.rule as usize))
                 .and_then(|r| r.rate_limit.clone())
-            {
-                rate_limits.push(o);
-            }
+        {
+            rate_limits.push(o);
         }
 
         let mode = req.mode.unwrap_or_default();

@@ -98,29 +98,29 @@ pub(crate) fn applies(a: &Option<AppliesTo>, p: &Prepared<'_>) -> Result<(), Str
     }
     let quoted =
         |v: &[String]| crate::error::list(&v.iter().map(String::as_str).collect::<Vec<_>>());
-    if let Some(tags) = &a.tags {
-        if !tags.iter().any(|t| p.tags.contains(t)) {
-            return Err(format!("the agent has none of the tags {}", quoted(tags)));
-        }
+    if let Some(tags) = &a.tags
+        && !tags.iter().any(|t| p.tags.contains(t))
+    {
+        return Err(format!("the agent has none of the tags {}", quoted(tags)));
     }
-    if let Some(ids) = &a.agent_ids {
-        if !p.agent_id.is_some_and(|id| ids.iter().any(|x| x == id)) {
-            return Err(format!("the agent id is not one of {}", quoted(ids)));
-        }
+    if let Some(ids) = &a.agent_ids
+        && !p.agent_id.is_some_and(|id| ids.iter().any(|x| x == id))
+    {
+        return Err(format!("the agent id is not one of {}", quoted(ids)));
     }
-    if let Some(orgs) = &a.org_ids {
-        if !p.org_id.is_some_and(|id| orgs.iter().any(|x| x == id)) {
-            return Err(format!("the agent's org is not one of {}", quoted(orgs)));
-        }
+    if let Some(orgs) = &a.org_ids
+        && !p.org_id.is_some_and(|id| orgs.iter().any(|x| x == id))
+    {
+        return Err(format!("the agent's org is not one of {}", quoted(orgs)));
     }
-    if let Some(tiers) = &a.trust_tiers {
-        if !p.tier.is_some_and(|t| tiers.contains(&t)) {
-            let names: Vec<&str> = tiers.iter().map(|t| t.as_str()).collect();
-            return Err(format!(
-                "the agent's trust tier is not one of {}",
-                crate::error::list(&names)
-            ));
-        }
+    if let Some(tiers) = &a.trust_tiers
+        && !p.tier.is_some_and(|t| tiers.contains(&t))
+    {
+        let names: Vec<&str> = tiers.iter().map(|t| t.as_str()).collect();
+        return Err(format!(
+            "the agent's trust tier is not one of {}",
+            crate::error::list(&names)
+        ));
     }
     Ok(())
 }
@@ -314,10 +314,10 @@ fn agent_test<'a>(a: &'a AgentTest, p: &Prepared<'_>) -> Result<(), Miss<'a>> {
             return Err(Miss::Tier(t));
         }
     }
-    if let Some(tags) = &a.tags {
-        if !tags.iter().any(|t| p.tags.contains(t)) {
-            return Err(Miss::Tags);
-        }
+    if let Some(tags) = &a.tags
+        && !tags.iter().any(|t| p.tags.contains(t))
+    {
+        return Err(Miss::Tags);
     }
     Ok(())
 }

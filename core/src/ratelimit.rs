@@ -86,10 +86,10 @@ impl RateLimiter {
                 .into_iter()
                 .chain(full(&log.hour, o.requests_per_hour, HOUR_MS))
                 .max();
-            if let Some(wait) = wait {
-                if exceeded.as_ref().is_none_or(|(w, _, _)| wait > *w) {
-                    exceeded = Some((wait, o.policy.clone(), o.rule.clone()));
-                }
+            if let Some(wait) = wait
+                && exceeded.as_ref().is_none_or(|(w, _, _)| wait > *w)
+            {
+                exceeded = Some((wait, o.policy.clone(), o.rule.clone()));
             }
         }
         if let Some((wait, policy, rule)) = exceeded {

@@ -1,4 +1,5 @@
 //! Every example policy of the seeds loads unchanged (but the one doc-escaping artifact).
+#![allow(clippy::unwrap_used, clippy::panic)] // a test that cannot read the policies should fail loudly
 
 use meshguard_core::{PolicySet, Source};
 

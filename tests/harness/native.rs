@@ -38,14 +38,13 @@ impl Host for Native {
             .as_ref()
             .ok_or_else(|| anyhow::anyhow!("no policy set loaded"))?;
         let mut decision = set.decide_json(request_json, explain);
-        if let Ok(request) = serde_json::from_str::<Request>(request_json) {
-            if let Some(now) = request
+        if let Ok(request) = serde_json::from_str::<Request>(request_json)
+            && let Some(now) = request
                 .time
                 .as_deref()
                 .and_then(|t| parse_instant_ms(t).ok())
-            {
-                self.limiter.apply(&mut decision, rate_key(&request), now);
-            }
+        {
+            self.limiter.apply(&mut decision, rate_key(&request), now);
         }
         Ok(serde_json::to_string(&decision)?)
     }

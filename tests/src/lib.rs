@@ -299,10 +299,10 @@ pub fn check_diagnostics(got: &[Value], case: &ErrorCase) -> Result<()> {
     for (i, (g, w)) in got.iter().zip(&case.expect).enumerate() {
         let mut problems = Vec::new();
         let s = |k: &str| g.get(k).cloned().unwrap_or(Value::Null);
-        if s("code") != Value::from(w.code.clone()) {
+        if s("code") != w.code.clone() {
             problems.push(format!("code: expected {:?}, got {}", w.code, s("code")));
         }
-        if s("line") != Value::from(w.line) || s("column") != Value::from(w.column) {
+        if s("line") != w.line || s("column") != w.column {
             problems.push(format!(
                 "position: expected {}:{}, got {}:{}",
                 w.line,
@@ -311,15 +311,15 @@ pub fn check_diagnostics(got: &[Value], case: &ErrorCase) -> Result<()> {
                 s("column")
             ));
         }
-        if let Some(m) = &w.message {
-            if s("message") != Value::from(m.clone()) {
-                problems.push(format!("message: expected {m:?}, got {}", s("message")));
-            }
+        if let Some(m) = &w.message
+            && s("message") != m.clone()
+        {
+            problems.push(format!("message: expected {m:?}, got {}", s("message")));
         }
-        if let Some(h) = &w.help {
-            if s("help") != Value::from(h.clone()) {
-                problems.push(format!("help: expected {h:?}, got {}", s("help")));
-            }
+        if let Some(h) = &w.help
+            && s("help") != h.clone()
+        {
+            problems.push(format!("help: expected {h:?}, got {}", s("help")));
         }
         if !problems.is_empty() {
             bail!(

@@ -1,0 +1,248 @@
+//! `meshguard check`: decide requests read from stdin, one JSON request per line, one
+//! JSON decision per line on stdout.
+//!
+//! The protocol is line-for-line so that other hosts' test runners (and people) can
+//! drive the binary as a subprocess: write a request, read its decision. Every
+//! non-blank input line gets exactly one output line, flushed at once, and no input can
+//! make the process stop early or crash: what cannot be evaluated is denied with rule
+//! `invalid-request` (fail closed, SPEC §2), like any other host does.
+
+use std::io::{self, BufRead, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use meshguard_core::{
+    Decision, Effect, PolicySet, RateLimiter, Request, RequestError, parse_instant_ms, rate_key,
+};
+
+use crate::{EXIT_BAD_INPUT, load, render};
+
+/// Longest request line accepted, in bytes (without the line break). Real requests are
+/// a few hundred bytes; the cap bounds the memory one line can take.
+const MAX_LINE: usize = 1024 * 1024;
+
+/// Arguments of `meshguard check`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// A policy file or directory; repeat to load several, in the order given.
+    #[arg(long = "policies", required = true, value_name = "PATH")]
+    policies: Vec<PathBuf>,
+
+    /// Add the rule-by-rule explanation to every decision.
+    #[arg(long)]
+    explain: bool,
+
+    /// The answer when no policy applies to a request.
+    #[arg(long, value_enum, default_value_t = Fallback::Deny)]
+    fallback: Fallback,
+}
+
+/// `--fallback` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Fallback {
+    Allow,
+    Deny,
+}
+
+/// Loads the policies (exit 2 with diagnostics if they are bad), then answers stdin
+/// until end of input.
+pub fn run(args: &Args) -> Result<ExitCode> {
+    let files = match load::read_paths(&args.policies) {
+        Ok(files) => files,
+        Err(errors) => {
+            render::emit_path_errors(&errors).context("writing to stderr")?;
+            return Ok(ExitCode::from(EXIT_BAD_INPUT));
+        }
+    };
+    let mut compiled = load::compile(files);
+    let Some(set) = compiled.set.take() else {
+        render::emit(&compiled).context("writing to stderr")?;
+        return Ok(ExitCode::from(EXIT_BAD_INPUT));
+    };
+    let set = set.with_fallback(match args.fallback {
+        Fallback::Allow => Effect::Allow,
+        Fallback::Deny => Effect::Deny,
+    });
+    let mut session = Session {
+        set,
+        limiter: RateLimiter::new(),
+        explain: args.explain,
+    };
+    match session.serve(&mut io::stdin().lock(), &mut io::stdout().lock()) {
+        Ok(()) => Ok(ExitCode::SUCCESS),
+        // The reader went away (`meshguard check ... | head -1`): nobody is left to
+        // answer, which is an end, not a failure.
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(ExitCode::SUCCESS),
+        Err(e) => Err(e).context("answering requests"),
+    }
+}
+
+/// One loaded set and the process's rate limiter (one per process, like one gateway
+/// instance: rate limits count across all lines).
+struct Session {
+    set: PolicySet,
+    limiter: RateLimiter,
+    explain: bool,
+}
+
+impl Session {
+    /// Answers every line of `input` on `output` until end of input.
+    fn serve(&mut self, input: &mut impl BufRead, output: &mut impl Write) -> io::Result<()> {
+        let mut buf = Vec::new();
+        while let Some(line) = read_line(input, &mut buf)? {
+            let decision = match line {
+                Line::TooLong => rejected(&format!("line longer than {MAX_LINE} bytes")),
+                Line::Bytes if buf.trim_ascii().is_empty() => continue,
+                Line::Bytes => match std::str::from_utf8(&buf) {
+                    Ok(text) => self.decide(text),
+                    Err(_) => rejected("line is not valid UTF-8"),
+                },
+            };
+            let json = serde_json::to_string(&decision).map_err(io::Error::other)?;
+            writeln!(output, "{json}")?;
+            output.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Decides one request line exactly as the conformance harness does
+    /// (`tests/harness/native.rs`): the core decides, and a request with a `time` is
+    /// then counted against the rate limiter at that instant.
+    ///
+    /// The line is parsed once; when it is not a request, `decide_json` gives the core's
+    /// own `invalid-request` answer, so the words are the same as from every host.
+    fn decide(&mut self, line: &str) -> Decision {
+        let Ok(request) = serde_json::from_str::<Request>(line) else {
+            return self.set.decide_json(line, self.explain);
+        };
+        let mut decision = self.set.decide(&request, self.explain);
+        if let Some(now) = request
+            .time
+            .as_deref()
+            .and_then(|t| parse_instant_ms(t).ok())
+        {
+            self.limiter.apply(&mut decision, rate_key(&request), now);
+        }
+        decision
+    }
+}
+
+/// The `invalid-request` deny for a line the CLI cannot hand to the core at all (too
+/// long, or not UTF-8).
+///
+/// The core builds this decision only inside `decide`/`decide_json` and has no public
+/// constructor for it, and passing the core some other text that is sure to fail would
+/// give a reason about that text, not about the line. So: the core's own answer to an
+/// empty (malformed) request supplies every field (policy `default`, rule
+/// `invalid-request`, deny, not allowed, enforce mode, no action, no resource), and only
+/// the reason is replaced, worded by the core's own [`RequestError::Malformed`] so it
+/// reads `invalid request: malformed request: …` like the core's.
+fn rejected(problem: &str) -> Decision {
+    let mut decision = PolicySet::from_policies([]).decide_json("", false);
+    let error = RequestError::Malformed(problem.to_owned());
+    decision.reason = format!("invalid request: {error}").into();
+    decision
+}
+
+/// What [`read_line`] found.
+#[derive(Debug, PartialEq, Eq)]
+enum Line {
+    /// A line of at most [`MAX_LINE`] bytes, now in the buffer (without `\n`).
+    Bytes,
+    /// A longer line, skipped up to its end without keeping it.
+    TooLong,
+}
+
+/// Reads one line into `buf`, keeping at most [`MAX_LINE`] bytes in memory whatever the
+/// input (`BufRead::read_until` would buffer an endless line whole). `None` at end of
+/// input; a last line without `\n` still counts.
+fn read_line(input: &mut impl BufRead, buf: &mut Vec<u8>) -> io::Result<Option<Line>> {
+    buf.clear();
+    let mut too_long = false;
+    let mut read_any = false;
+    loop {
+        let chunk = match input.fill_buf() {
+            Ok(chunk) => chunk,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if chunk.is_empty() {
+            return Ok(read_any.then_some(if too_long { Line::TooLong } else { Line::Bytes }));
+        }
+        read_any = true;
+        let newline = chunk.iter().position(|&b| b == b'\n');
+        let part = chunk.get(..newline.unwrap_or(chunk.len())).unwrap_or(chunk);
+        if !too_long {
+            if buf.len() + part.len() > MAX_LINE {
+                too_long = true;
+                buf.clear();
+            } else {
+                buf.extend_from_slice(part);
+            }
+        }
+        let used = newline.map_or(chunk.len(), |i| i + 1);
+        input.consume(used);
+        if newline.is_some() {
+            return Ok(Some(if too_long { Line::TooLong } else { Line::Bytes }));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(input: &[u8]) -> Vec<(Line, Vec<u8>)> {
+        // A tiny buffer, so lines span several `fill_buf` chunks.
+        let mut reader = io::BufReader::with_capacity(7, input);
+        let mut buf = Vec::new();
+        let mut out = Vec::new();
+        while let Some(l) = read_line(&mut reader, &mut buf).unwrap_or(None) {
+            out.push((l, buf.clone()));
+        }
+        out
+    }
+
+    #[test]
+    fn splits_lines_across_chunks() {
+        let got = lines(b"{\"action\":\"a\"}\n\nlast");
+        assert_eq!(
+            got,
+            vec![
+                (Line::Bytes, b"{\"action\":\"a\"}".to_vec()),
+                (Line::Bytes, Vec::new()),
+                (Line::Bytes, b"last".to_vec()),
+            ]
+        );
+    }
+
+    #[test]
+    fn long_lines_are_skipped_not_kept() {
+        let mut input = vec![b'x'; MAX_LINE + 10];
+        input.extend_from_slice(b"\nnext\n");
+        let got = lines(&input);
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[0], (Line::TooLong, Vec::new()));
+        assert_eq!(got[1], (Line::Bytes, b"next".to_vec()));
+        // Exactly at the limit is fine.
+        let mut input = vec![b'y'; MAX_LINE];
+        input.push(b'\n');
+        assert_eq!(lines(&input)[0].0, Line::Bytes);
+    }
+
+    #[test]
+    fn rejected_is_the_cores_invalid_request_shape() {
+        let d = rejected("line is not valid UTF-8");
+        assert_eq!(d.effect, Effect::Deny);
+        assert!(!d.allowed);
+        assert_eq!(&*d.policy, "default");
+        assert_eq!(&*d.rule, "invalid-request");
+        assert_eq!(
+            &*d.reason,
+            "invalid request: malformed request: line is not valid UTF-8"
+        );
+        assert_eq!(d.action, "");
+        assert_eq!(d.resource, None);
+    }
+}
