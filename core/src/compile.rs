@@ -95,6 +95,8 @@ pub fn parse_policies(source: &Source<'_>) -> Result<Vec<Policy>, Vec<PolicyErro
         .iter()
         .filter_map(|d| schema::read_policy(d, &mut errs))
         .collect();
+    // Reported in the order a person reads the file (stable: ties keep reading order).
+    errs.sort_by_key(|e| e.span().start);
     if errs.is_empty() {
         Ok(policies)
     } else {

@@ -200,6 +200,20 @@ impl PolicyError {
     }
 }
 
+/// User text as shown inside a message: control characters escaped (`\x01`, `\u{85}`)
+/// so a message can never carry an invisible character or a terminal escape.
+pub(crate) fn shown(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match u32::from(c) {
+            n if !c.is_control() => out.push(c),
+            n @ 0..=0x7f => out.push_str(&format!("\\x{n:02x}")),
+            n => out.push_str(&format!("\\u{{{n:x}}}")),
+        }
+    }
+    out
+}
+
 /// Formats `a`, `b` and `c` as "`a`, `b`, `c`".
 pub(crate) fn list(items: &[&str]) -> String {
     items

@@ -33,15 +33,15 @@ impl PolicySet {
     pub fn decide(&self, request: &Request, explain: bool) -> Decision {
         match prepare(request) {
             Ok(p) => self.decide_prepared(request, &p, explain),
-            Err(e) => invalid_request(request, &e),
+            Err(e) => Decision::invalid(request, &e),
         }
     }
 
     /// Decides a request given as JSON text; malformed JSON is an invalid request.
     pub fn decide_json(&self, json: &str, explain: bool) -> Decision {
-        match serde_json::from_str::<Request>(json) {
+        match parse_request(json) {
             Ok(r) => self.decide(&r, explain),
-            Err(e) => invalid_request(&Request::default(), &RequestError::Malformed(e.to_string())),
+            Err(e) => Decision::invalid(&Request::default(), &e),
         }
     }
 
@@ -307,19 +307,29 @@ fn fallback<'a>(effect: Effect, action: &str) -> Verdict<'a> {
     )
 }
 
-/// Even in audit mode an invalid request is not allowed: fail closed.
-fn invalid_request(req: &Request, e: &RequestError) -> Decision {
-    Decision {
-        effect: Effect::Deny,
-        allowed: false,
-        mode: req.mode.unwrap_or_default(),
-        action: req.action.clone(),
-        resource: req.resource.clone(),
-        policy: Arc::from("default"),
-        rule: Arc::from("invalid-request"),
-        reason: Arc::from(format!("invalid request: {e}")),
-        obligations: Obligations::default(),
-        explanation: None,
+/// Reads a request from JSON text (strict: unknown fields are errors).
+pub fn parse_request(json: &str) -> Result<Request, RequestError> {
+    serde_json::from_str::<Request>(json).map_err(|e| RequestError::Malformed(e.to_string()))
+}
+
+impl Decision {
+    /// The fail-closed answer to a request that cannot be evaluated: deny, policy
+    /// `default`, rule `invalid-request`, the problem as reason; never allowed, not even
+    /// in audit mode. Hosts that refuse a request before it reaches the core (a body too
+    /// large, bytes that are not UTF-8) answer with this too, so every host uses one shape.
+    pub fn invalid(req: &Request, e: &RequestError) -> Decision {
+        Decision {
+            effect: Effect::Deny,
+            allowed: false,
+            mode: req.mode.unwrap_or_default(),
+            action: req.action.clone(),
+            resource: req.resource.clone(),
+            policy: Arc::from("default"),
+            rule: Arc::from("invalid-request"),
+            reason: Arc::from(format!("invalid request: {e}")),
+            obligations: Obligations::default(),
+            explanation: None,
+        }
     }
 }
 

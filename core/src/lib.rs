@@ -61,10 +61,12 @@ pub use boundary::{
 pub use canon::canonicalize;
 pub use compile::{FileError, LoadError, PolicySet, parse_policies, validate};
 pub use error::{PolicyError, RequestError};
+pub use eval::parse_request;
 pub use matching::parse_instant_ms;
 pub use model::{Effect, Policy, TrustTier};
 pub use ratelimit::{RateLimiter, rate_key};
 pub use source::{Format, Pos, Source, Span};
+pub use tree::MAX_TEXT;
 
 /// The crate version, reported by hosts (`/health`, `--version`, the component).
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -156,6 +156,8 @@ pub struct AppliesTo {
 pub struct Rule {
     /// The rule's `name` or `id`, else `<policy>#<n>` counting from 1.
     pub id: String,
+    /// Where the `name` or `id` is written (the rule's start when generated).
+    pub id_span: Span,
     /// What the rule says when it decides.
     pub effect: Effect,
     /// Action patterns, any of which selects the action.

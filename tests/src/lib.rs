@@ -335,36 +335,35 @@ pub fn check_diagnostics(got: &[Value], case: &ErrorCase) -> Result<()> {
 
 /// Turns the whole corpus into one test per case for the host `make` builds.
 ///
-/// Decision cases of one file share one host (loaded once, so rate limits carry from
-/// case to case in file order); each runs as its own named test.
+/// Each case runs on a freshly loaded host after replaying the earlier cases of its file
+/// that carry a `time` (the only requests that touch the rate limiter), so its state is
+/// exactly as if the file had run in order — whatever order, thread or filter the test
+/// runner uses.
 pub fn trials<H: Host + 'static>(
     host_name: &str,
     make: impl Fn() -> H + Send + Sync + Clone + 'static,
 ) -> Result<Vec<libtest_mimic::Trial>> {
-    use std::sync::{Arc, Mutex};
+    use std::sync::Arc;
     let mut trials = Vec::new();
     for (stem, file) in case_files()? {
-        let loaded: Arc<Mutex<Option<Result<H, String>>>> = Arc::new(Mutex::new(None));
-        let sources = sources(&file)?;
+        let sources = Arc::new(sources(&file)?);
         let fallback = file.fallback.clone().unwrap_or_else(|| "deny".to_owned());
+        let mut timed_before: Vec<String> = Vec::new();
         for case in file.cases.clone() {
-            let (loaded, sources, fallback, make) = (
-                loaded.clone(),
-                sources.clone(),
-                fallback.clone(),
-                make.clone(),
-            );
+            let (sources, fallback, make) = (sources.clone(), fallback.clone(), make.clone());
+            let replay = timed_before.clone();
+            if case.request.get("time").is_some() {
+                timed_before.push(case.request.to_string());
+            }
             trials.push(libtest_mimic::Trial::test(
                 format!("{host_name}::{stem}::{}", case.name),
                 move || {
-                    let mut guard = loaded.lock().map_err(|_| "host lock poisoned")?;
-                    let host = guard.get_or_insert_with(|| {
-                        let mut h = make();
-                        h.load(&sources, &fallback)
-                            .map(|()| h)
-                            .map_err(|d| format!("policy set failed to load: {}", Value::from(d)))
-                    });
-                    let host = host.as_mut().map_err(|e| e.clone())?;
+                    let mut host = make();
+                    host.load(&sources, &fallback)
+                        .map_err(|d| format!("policy set failed to load: {}", Value::from(d)))?;
+                    for earlier in &replay {
+                        host.decide(earlier, false).map_err(|e| e.to_string())?;
+                    }
                     let decision = host
                         .decide(&case.request.to_string(), case.explain)
                         .map_err(|e| e.to_string())?;

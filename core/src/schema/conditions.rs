@@ -352,6 +352,14 @@ fn agent(node: &Node, errs: &mut Errors) -> Option<AgentTest> {
         Kind::Str(s) => tier(s, n.span, errs).map(|t| TierTest::In(vec![t])),
         _ => {
             let g = fields(n, "trustTier", "trustTier", TIER_OPS, errs)?;
+            if g.is_empty() {
+                errs.push(PolicyError::Empty {
+                    key: "trustTier".to_owned(),
+                    help: "give `atLeast`, `atMost` or `in`, or remove `trustTier`",
+                    span: g.span,
+                });
+                return None;
+            }
             let mut ops = TIER_OPS.iter().filter_map(|k| g.get(k).map(|v| (*k, v)));
             let (op, v) = ops.next()?;
             if ops.next().is_some() {
@@ -362,10 +370,14 @@ fn agent(node: &Node, errs: &mut Errors) -> Option<AgentTest> {
                 ));
                 return None;
             }
+            let before = errs.len();
             let tiers: Vec<_> = strings(v, op, errs)?
                 .into_iter()
                 .filter_map(|(s, sp)| tier(&s, sp, errs))
                 .collect();
+            if errs.len() != before {
+                return None;
+            }
             match (op, tiers.as_slice()) {
                 ("atLeast", [t]) => Some(TierTest::AtLeast(*t)),
                 ("atMost", [t]) => Some(TierTest::AtMost(*t)),

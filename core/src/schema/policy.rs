@@ -184,8 +184,8 @@ fn read_rules(node: &Node, policy: &str, errs: &mut Errors) -> Vec<Rule> {
             errs.push(PolicyError::DuplicateName {
                 what: "rule",
                 name: rule.id.clone(),
-                first: format!("line {}", first.span.start.line),
-                span: rule.span,
+                first: format!("line {}", first.id_span.start.line),
+                span: rule.id_span,
             });
             continue;
         }
@@ -247,10 +247,15 @@ fn read_rule(node: &Node, policy: &str, index: usize, errs: &mut Errors) -> Opti
     if errs.len() != before {
         return None;
     }
+    let id_span = f
+        .get("name")
+        .or_else(|| f.get("id"))
+        .map_or(node.span, |n| n.span);
     Some(Rule {
         id: name
             .or(id)
             .unwrap_or_else(|| format!("{policy}#{}", index + 1)),
+        id_span,
         effect: effect?,
         actions: actions?,
         conditions: conditions?,

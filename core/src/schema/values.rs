@@ -187,7 +187,7 @@ pub(crate) fn globs(node: &Node, key: &str, errs: &mut Errors) -> Option<Vec<Glo
             Ok(g) => Some(g),
             Err(e) => {
                 errs.push(PolicyError::InvalidPattern {
-                    pattern: s,
+                    pattern: crate::error::shown(&s),
                     problem: e.problem(),
                     span,
                 });
