@@ -200,7 +200,7 @@ fn context_ops(key: &str, node: &Node, errs: &mut Errors) -> Vec<ContextOp> {
             "lt" => number(v, "lt", errs).map(ContextOp::Lt),
             "lte" => number(v, "lte", errs).map(ContextOp::Lte),
             other => {
-                let help = match did_you_mean(other, CONTEXT_OPS) {
+                let help = match operator_alias(other).or_else(|| did_you_mean(other, CONTEXT_OPS)) {
                     Some(near) => format!("did you mean `{near}`?"),
                     None => format!(
                         "operators are {}; to reach a nested key write `{key}.{other}`",
@@ -218,6 +218,22 @@ fn context_ops(key: &str, node: &Node, errs: &mut Errors) -> Vec<ContextOp> {
         ops.extend(parsed);
     }
     ops
+}
+
+/// Operator spellings from other policy languages, mapped to ours for suggestions.
+fn operator_alias(op: &str) -> Option<&'static str> {
+    Some(match op {
+        "eq" | "is" | "equal" | "==" => "equals",
+        "ne" | "neq" | "nin" | "!=" => "notIn",
+        "ge" | ">=" => "gte",
+        "le" | "<=" => "lte",
+        ">" => "gt",
+        "<" => "lt",
+        "regex" | "glob" | "like" => "matches",
+        "prefix" => "startsWith",
+        "has" | "includes" => "contains",
+        _ => return None,
+    })
 }
 
 fn time(node: &Node, errs: &mut Errors) -> Option<TimeWindow> {

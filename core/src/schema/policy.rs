@@ -83,7 +83,21 @@ pub(crate) fn read_policy(doc: &Node, errs: &mut Errors) -> Option<Policy> {
     let applies_to = f.get("appliesTo").and_then(|n| applies_to(n, errs));
     let default_effect = f
         .get("defaultEffect")
-        .and_then(|n| one_of(n, "defaultEffect", "default effect", DEFAULT_EFFECTS, errs))
+        .and_then(|n| {
+            if n.kind == crate::tree::Kind::Str("require_approval".to_owned()) {
+                errs.push(invalid(
+                    "`require_approval` cannot be a default effect".to_owned(),
+                    Some(
+                        "a default is `allow` or `deny`; to ask a person about everything \
+                         else, end the rules with `effect: require_approval` on `actions: [\"*\"]`"
+                            .to_owned(),
+                    ),
+                    n.span,
+                ));
+                return None;
+            }
+            one_of(n, "defaultEffect", "default effect", DEFAULT_EFFECTS, errs)
+        })
         .unwrap_or(Effect::Deny);
     let rule_order = f
         .get("ruleOrder")
