@@ -206,7 +206,7 @@ pub(crate) fn shown(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match u32::from(c) {
-            n if !c.is_control() => out.push(c),
+            _ if !c.is_control() => out.push(c),
             n @ 0..=0x7f => out.push_str(&format!("\\x{n:02x}")),
             n => out.push_str(&format!("\\u{{{n:x}}}")),
         }

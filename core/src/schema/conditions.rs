@@ -200,7 +200,8 @@ fn context_ops(key: &str, node: &Node, errs: &mut Errors) -> Vec<ContextOp> {
             "lt" => number(v, "lt", errs).map(ContextOp::Lt),
             "lte" => number(v, "lte", errs).map(ContextOp::Lte),
             other => {
-                let help = match operator_alias(other).or_else(|| did_you_mean(other, CONTEXT_OPS)) {
+                let help = match operator_alias(other).or_else(|| did_you_mean(other, CONTEXT_OPS))
+                {
                     Some(near) => format!("did you mean `{near}`?"),
                     None => format!(
                         "operators are {}; to reach a nested key write `{key}.{other}`",
