@@ -69,11 +69,11 @@ impl Host for Wasm {
                 (d.clone(), d, None)
             }
         };
-        if let Some(r) = &request {
-            if let Some(now) = r.time.as_deref().and_then(|t| parse_instant_ms(t).ok()) {
-                self.limiter.apply(&mut wasm, rate_key(r), now);
-                self.native_limiter.apply(&mut expected, rate_key(r), now);
-            }
+        if let Some(r) = &request
+            && let Some(now) = r.time.as_deref().and_then(|t| parse_instant_ms(t).ok())
+        {
+            self.limiter.apply(&mut wasm, rate_key(r), now);
+            self.native_limiter.apply(&mut expected, rate_key(r), now);
         }
         let wasm_json = serde_json::to_string(&wasm)?;
         let native_json = serde_json::to_string(&expected)?;
