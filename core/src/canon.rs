@@ -56,8 +56,7 @@ fn email_at(s: &str) -> Option<usize> {
 
 fn email(s: &str, at: usize) -> String {
     let domain = s[at + 1..].to_lowercase();
-    let domain = domain.strip_suffix('.').unwrap_or(&domain);
-    format!("{}@{}", &s[..at], domain)
+    format!("{}@{}", &s[..at], domain.trim_end_matches('.'))
 }
 
 fn default_port(scheme: &str) -> Option<&'static str> {
@@ -78,14 +77,24 @@ fn url(s: &str, split: usize) -> String {
         Some(i) => &authority[i + 1..],
         None => authority,
     };
-    // The port follows the last `:` unless that colon is inside an IPv6 literal.
-    let (host, port) = match hostport.rfind(':') {
-        Some(i) if !hostport[i..].contains(']') => (&hostport[..i], Some(&hostport[i + 1..])),
-        _ => (hostport, None),
+    // The port follows the last `:` unless that colon is inside an IPv6 literal. Empty and
+    // default ports are dropped, repeatedly (`h:443:443`), so the result is a fixed point.
+    let mut rest_hp = hostport;
+    let (host, port) = loop {
+        match rest_hp.rfind(':') {
+            Some(i) if !rest_hp[i..].contains(']') => {
+                let p = &rest_hp[i + 1..];
+                if p.is_empty() || Some(p) == default_port(&scheme) {
+                    rest_hp = &rest_hp[..i];
+                } else {
+                    break (&rest_hp[..i], Some(p));
+                }
+            }
+            _ => break (rest_hp, None),
+        }
     };
     let host = host.to_lowercase();
-    let host = host.strip_suffix('.').unwrap_or(&host);
-    let port = port.filter(|p| Some(*p) != default_port(&scheme) && !p.is_empty());
+    let host = host.trim_end_matches('.');
 
     let path_end = after.find(['?', '#']).unwrap_or(after.len());
     let (path, tail) = after.split_at(path_end);
@@ -185,7 +194,7 @@ fn path(s: &str) -> String {
     let resolved = resolve_dots(s, false, plain_seg);
     if resolved.is_empty() || resolved == "/" {
         "./".to_owned()
-    } else if resolved.starts_with("..") {
+    } else if resolved == ".." || resolved.starts_with("../") {
         resolved
     } else {
         format!("./{resolved}")
@@ -208,6 +217,7 @@ mod tests {
         assert_eq!(c("~/../root"), "~/../root");
         assert_eq!(c("./src/"), "./src/");
         assert_eq!(c("./src/.."), "./");
+        assert_eq!(c("./..a"), "./..a");
         assert_eq!(c("/"), "/");
     }
 
@@ -222,12 +232,19 @@ mod tests {
         assert_eq!(c("https://github.com@evil.onion/"), "https://evil.onion/");
         assert_eq!(c("https://docs.rs./x/%2e%2e/y"), "https://docs.rs/y");
         assert_eq!(c("http://[::1]:80/"), "http://[::1]/");
+        // Regressions: every trailing dot and every default port goes at once, so the
+        // function is idempotent and `https://evil.onion..` cannot dodge `*.onion`.
+        assert_eq!(c("https://evil.onion.."), "https://evil.onion");
+        assert_eq!(c("https://h:443:443/"), "https://h/");
+        assert_eq!(c("https://h:8080:443/"), "https://h:8080/");
+        assert_eq!(c("a://::?"), "a://?");
     }
 
     #[test]
     fn emails_lower_case_the_domain() {
         assert_eq!(c("Bob@YourCompany.COM"), "Bob@yourcompany.com");
         assert_eq!(c("bob@evil.com."), "bob@evil.com");
+        assert_eq!(c("-@A.."), "-@a");
     }
 
     #[test]

@@ -65,6 +65,7 @@ pub use eval::parse_request;
 pub use matching::parse_instant_ms;
 pub use model::{Effect, Policy, TrustTier};
 pub use ratelimit::{RateLimiter, rate_key};
+pub use schema::policy_json_schema;
 pub use source::{Format, Pos, Source, Span};
 pub use tree::MAX_TEXT;
 

@@ -1,1 +1,349 @@
-fn main() {}
+//! Project automation: `cargo xtask <command>`.
+//!
+//! - `ci`: exactly what CI runs (`.ci/run` execs this), step by step, failing fast.
+//! - `bench [criterion args]`: the core benchmarks, then a table of medians.
+//! - `fuzz [parse|evaluate|all] [seconds]`: the cargo-fuzz targets on nightly.
+//!
+//! Every command is printed before it runs. Add CI steps to [`ci_steps`].
+
+// A command-line tool: printing to stdout is its job.
+#![allow(clippy::print_stdout)]
+
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+use anyhow::{Context, Result, bail};
+
+const USAGE: &str = "\
+usage: cargo xtask <command> [args]
+
+commands:
+  ci                          run what CI runs: toolchain targets, fmt, clippy, tests
+  bench [criterion args...]   cargo bench -p meshguard-core --bench evaluate, then a table
+                              of medians (e.g. `cargo xtask bench --warm-up-time 1
+                              --measurement-time 3`, or a filter such as `decide/`)
+  fuzz [target|all] [seconds] run cargo-fuzz targets (parse, evaluate; default all) for
+                              the given seconds each (default 60); needs nightly and
+                              installs cargo-fuzz if missing";
+
+const FUZZ_TARGETS: &[&str] = &["parse", "evaluate"];
+
+fn main() -> ExitCode {
+    match xtask() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // The whole chain on one line, without a backtrace: what failed and why.
+            eprintln!("xtask: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn xtask() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some((command, rest)) = args.split_first() else {
+        println!("{USAGE}");
+        return Ok(());
+    };
+    match command.as_str() {
+        "ci" => ci(rest),
+        "bench" => bench(rest),
+        "fuzz" => fuzz(rest),
+        "help" | "-h" | "--help" => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        other => {
+            eprintln!("{USAGE}");
+            bail!("unknown command `{other}`")
+        }
+    }
+}
+
+/// The repository root (the parent of `xtask/`).
+fn root() -> PathBuf {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest.parent().unwrap_or(manifest).to_path_buf()
+}
+
+/// One command of a pipeline, run from a directory relative to the repository root.
+#[derive(Debug)]
+struct Step {
+    /// Shown before the command, and in the error if it fails.
+    name: &'static str,
+    program: &'static str,
+    args: &'static [&'static str],
+    /// Relative to the repository root.
+    dir: &'static str,
+}
+
+/// What CI runs, in order. Later steps (wasm, npm, gateway) go at the end of this list.
+fn ci_steps() -> Vec<Step> {
+    vec![
+        Step {
+            // rust-toolchain.toml names these targets, but RUSTUP_AUTO_INSTALL=0 means
+            // rustup will not fetch them by itself; this is idempotent.
+            name: "toolchain targets",
+            program: "rustup",
+            args: &["target", "add", "wasm32-wasip2", "wasm32-unknown-unknown"],
+            dir: ".",
+        },
+        Step {
+            name: "format",
+            program: "cargo",
+            args: &["fmt", "--all", "--", "--check"],
+            dir: ".",
+        },
+        Step {
+            name: "lint",
+            program: "cargo",
+            args: &[
+                "clippy",
+                "--workspace",
+                "--all-targets",
+                "--locked",
+                "--",
+                "-D",
+                "warnings",
+            ],
+            dir: ".",
+        },
+        Step {
+            name: "test",
+            program: "cargo",
+            args: &["test", "--workspace", "--locked"],
+            dir: ".",
+        },
+    ]
+}
+
+fn ci(args: &[String]) -> Result<()> {
+    if let Some(extra) = args.first() {
+        bail!("`cargo xtask ci` takes no arguments (got `{extra}`)");
+    }
+    let steps = ci_steps();
+    let total = steps.len();
+    for (i, step) in steps.iter().enumerate() {
+        println!("==> [{}/{total}] {}", i + 1, step.name);
+        let mut cmd = Command::new(step.program);
+        cmd.args(step.args).current_dir(root().join(step.dir));
+        run(&mut cmd).with_context(|| format!("CI step `{}` failed", step.name))?;
+    }
+    println!("==> CI passed ({total} steps)");
+    Ok(())
+}
+
+/// Prints the command, runs it with inherited stdio, and fails unless it succeeds.
+fn run(cmd: &mut Command) -> Result<()> {
+    let shown = show(cmd);
+    println!("$ {shown}");
+    let status = cmd
+        .status()
+        .with_context(|| format!("could not start `{shown}`"))?;
+    if !status.success() {
+        bail!("`{shown}` failed ({status})");
+    }
+    Ok(())
+}
+
+fn show(cmd: &Command) -> String {
+    let mut parts = vec![cmd.get_program().to_string_lossy().into_owned()];
+    parts.extend(cmd.get_args().map(quote));
+    let line = parts.join(" ");
+    match cmd.get_current_dir() {
+        Some(dir) if dir != root() => format!("(cd {} && {line})", dir.display()),
+        _ => line,
+    }
+}
+
+fn quote(arg: &OsStr) -> String {
+    let s = arg.to_string_lossy();
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_=+./:,@%".contains(c))
+    {
+        s.into_owned()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// bench
+// ---------------------------------------------------------------------------------------
+
+fn bench(args: &[String]) -> Result<()> {
+    let mut cmd = Command::new("cargo");
+    cmd.args(["bench", "-p", "meshguard-core", "--bench", "evaluate", "--"])
+        .args(args)
+        .current_dir(root());
+    run(&mut cmd)?;
+    summarize(&criterion_dir()?)
+}
+
+/// Where criterion writes its results: `$CRITERION_HOME`, else `$CARGO_TARGET_DIR/criterion`,
+/// else the workspace target directory's `criterion` (the same order criterion uses).
+fn criterion_dir() -> Result<PathBuf> {
+    if let Some(home) = std::env::var_os("CRITERION_HOME") {
+        return Ok(PathBuf::from(home));
+    }
+    if let Some(target) = std::env::var_os("CARGO_TARGET_DIR") {
+        return Ok(PathBuf::from(target).join("criterion"));
+    }
+    let out = Command::new("cargo")
+        .args(["metadata", "--format-version", "1", "--no-deps"])
+        .current_dir(root())
+        .output()
+        .context("could not run `cargo metadata`")?;
+    if !out.status.success() {
+        bail!(
+            "`cargo metadata` failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let meta: serde_json::Value =
+        serde_json::from_slice(&out.stdout).context("`cargo metadata` printed invalid JSON")?;
+    let target = meta["target_directory"]
+        .as_str()
+        .context("`cargo metadata` gave no target_directory")?;
+    Ok(Path::new(target).join("criterion"))
+}
+
+/// Prints the median of every benchmark criterion has results for.
+fn summarize(dir: &Path) -> Result<()> {
+    let mut rows = Vec::new();
+    collect_estimates(dir, dir, &mut rows)?;
+    if rows.is_empty() {
+        println!("no criterion results under {}", dir.display());
+        return Ok(());
+    }
+    rows.sort_by(|a, b| a.0.cmp(&b.0));
+    let width = rows
+        .iter()
+        .map(|(id, _)| id.len())
+        .max()
+        .unwrap_or(9)
+        .max(9);
+    println!();
+    println!("{:<width$}  {:>12}", "benchmark", "median");
+    println!("{:-<width$}  {:->12}", "", "");
+    for (id, ns) in &rows {
+        println!("{id:<width$}  {:>12}", human(*ns));
+    }
+    let median = |id: &str| rows.iter().find(|(r, _)| r == id).map(|(_, ns)| *ns);
+    if let (Some(base), Some(big)) = (
+        median("decide/example-set"),
+        median("decide/generated-10000"),
+    ) {
+        println!();
+        println!(
+            "targets: decide/example-set {} (≤ 200 ns); generated-10000 / example-set = {:.2}× (≤ 3×)",
+            human(base),
+            big / base
+        );
+    }
+    Ok(())
+}
+
+/// Finds `<id>/new/estimates.json` below `dir`; `id` is the path relative to `base`.
+fn collect_estimates(base: &Path, dir: &Path, rows: &mut Vec<(String, f64)>) -> Result<()> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e).with_context(|| format!("reading {}", dir.display())),
+    };
+    for entry in entries {
+        let path = entry?.path();
+        if !path.is_dir() || path.file_name().is_some_and(|n| n == "report") {
+            continue;
+        }
+        let estimates = path.join("new").join("estimates.json");
+        if estimates.is_file() {
+            let text = std::fs::read_to_string(&estimates)
+                .with_context(|| format!("reading {}", estimates.display()))?;
+            let json: serde_json::Value = serde_json::from_str(&text)
+                .with_context(|| format!("parsing {}", estimates.display()))?;
+            let ns = json["median"]["point_estimate"]
+                .as_f64()
+                .with_context(|| format!("no median.point_estimate in {}", estimates.display()))?;
+            let id = path
+                .strip_prefix(base)
+                .unwrap_or(&path)
+                .to_string_lossy()
+                .replace('\\', "/");
+            rows.push((id, ns));
+        } else {
+            collect_estimates(base, &path, rows)?;
+        }
+    }
+    Ok(())
+}
+
+fn human(ns: f64) -> String {
+    if ns < 1e3 {
+        format!("{ns:.1} ns")
+    } else if ns < 1e6 {
+        format!("{:.2} µs", ns / 1e3)
+    } else if ns < 1e9 {
+        format!("{:.2} ms", ns / 1e6)
+    } else {
+        format!("{:.2} s", ns / 1e9)
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// fuzz
+// ---------------------------------------------------------------------------------------
+
+fn fuzz(args: &[String]) -> Result<()> {
+    let (targets, seconds): (Vec<&str>, u64) = match args {
+        [] => (FUZZ_TARGETS.to_vec(), 60),
+        [t] => (fuzz_targets(t)?, 60),
+        [t, s] => (
+            fuzz_targets(t)?,
+            s.parse()
+                .with_context(|| format!("seconds must be a whole number, got `{s}`"))?,
+        ),
+        _ => bail!("usage: cargo xtask fuzz [parse|evaluate|all] [seconds]"),
+    };
+    ensure_cargo_fuzz()?;
+    let dir = root().join("fuzz");
+    for target in targets {
+        let mut cmd = Command::new("cargo");
+        cmd.args(["+nightly", "fuzz", "run", target, "--"])
+            .arg(format!("-max_total_time={seconds}"))
+            .current_dir(&dir);
+        run(&mut cmd).with_context(|| {
+            format!("fuzz target `{target}` failed (see fuzz/artifacts/{target}/)")
+        })?;
+    }
+    Ok(())
+}
+
+fn fuzz_targets(name: &str) -> Result<Vec<&'static str>> {
+    if name == "all" {
+        return Ok(FUZZ_TARGETS.to_vec());
+    }
+    match FUZZ_TARGETS.iter().find(|t| **t == name) {
+        Some(t) => Ok(vec![*t]),
+        None => bail!(
+            "unknown fuzz target `{name}`; expected one of {} or `all`",
+            FUZZ_TARGETS.join(", ")
+        ),
+    }
+}
+
+/// cargo-fuzz needs a nightly toolchain; installs `cargo-fuzz` if it is missing.
+fn ensure_cargo_fuzz() -> Result<()> {
+    let mut probe = Command::new("cargo");
+    probe.args(["+nightly", "fuzz", "--version"]);
+    println!("$ {}", show(&probe));
+    let found = probe.output().is_ok_and(|o| o.status.success());
+    if found {
+        return Ok(());
+    }
+    println!("cargo-fuzz is not installed; installing it");
+    run(Command::new("cargo").args(["install", "cargo-fuzz"]))
+        .context("could not install cargo-fuzz (is a nightly toolchain installed? `rustup toolchain install nightly`)")
+}

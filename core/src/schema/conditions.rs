@@ -12,7 +12,7 @@ use super::values::{
     Errors, boolean, entries, fields, globs, invalid, number, scalar, scalars, string, strings,
 };
 
-const CONDITION_KEYS: &[&str] = &[
+pub(crate) const CONDITION_KEYS: &[&str] = &[
     "resource",
     "context",
     "time",
@@ -21,8 +21,8 @@ const CONDITION_KEYS: &[&str] = &[
     "resourcePattern",
     "sandbox",
 ];
-const RESOURCE_OPS: &[&str] = &["matches", "startsWith", "endsWith", "contains", "equals"];
-const CONTEXT_OPS: &[&str] = &[
+pub(crate) const RESOURCE_OPS: &[&str] = &["matches", "startsWith", "endsWith", "contains", "equals"];
+pub(crate) const CONTEXT_OPS: &[&str] = &[
     "equals",
     "in",
     "notIn",
@@ -35,11 +35,11 @@ const CONTEXT_OPS: &[&str] = &[
     "lt",
     "lte",
 ];
-const TIME_KEYS: &[&str] = &["between", "days", "utcOffset"];
-const AGENT_KEYS: &[&str] = &["trustTier", "tags"];
-const TIER_OPS: &[&str] = &["atLeast", "atMost", "in"];
-const DAYS: &[&str] = &["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
-const LONG_DAYS: &[&str] = &[
+pub(crate) const TIME_KEYS: &[&str] = &["between", "days", "utcOffset"];
+pub(crate) const AGENT_KEYS: &[&str] = &["trustTier", "tags"];
+pub(crate) const TIER_OPS: &[&str] = &["atLeast", "atMost", "in"];
+pub(crate) const DAYS: &[&str] = &["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+pub(crate) const LONG_DAYS: &[&str] = &[
     "monday",
     "tuesday",
     "wednesday",

@@ -6,9 +6,11 @@
 //! `*_KEYS` constants, and drive both the unknown-key check and the suggestions.
 
 mod conditions;
+mod json_schema;
 mod policy;
 mod values;
 
+pub use json_schema::policy_json_schema;
 pub(crate) use policy::read_policy;
 
 /// Finds the valid key (or value) a person most likely meant.

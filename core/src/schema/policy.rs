@@ -23,8 +23,8 @@ pub(crate) const POLICY_KEYS: &[&str] = &[
     "humanInTheLoop",
     "audit",
 ];
-const APPLIES_KEYS: &[&str] = &["tags", "trustTiers", "agentIds", "orgIds"];
-const RULE_KEYS: &[&str] = &[
+pub(crate) const APPLIES_KEYS: &[&str] = &["tags", "trustTiers", "agentIds", "orgIds"];
+pub(crate) const RULE_KEYS: &[&str] = &[
     "name",
     "id",
     "effect",
@@ -33,21 +33,21 @@ const RULE_KEYS: &[&str] = &[
     "reason",
     "description",
 ];
-pub(super) const RATE_KEYS: &[&str] = &["requestsPerMinute", "requestsPerHour"];
-const HITL_KEYS: &[&str] = &["requireApproval"];
-const AUDIT_KEYS: &[&str] = &["enabled", "log_level", "include", "retention_days"];
+pub(crate) const RATE_KEYS: &[&str] = &["requestsPerMinute", "requestsPerHour"];
+pub(crate) const HITL_KEYS: &[&str] = &["requireApproval"];
+pub(crate) const AUDIT_KEYS: &[&str] = &["enabled", "log_level", "include", "retention_days"];
 
-const EFFECTS: &[(&str, Effect)] = &[
+pub(crate) const EFFECTS: &[(&str, Effect)] = &[
     ("allow", Effect::Allow),
     ("deny", Effect::Deny),
     ("require_approval", Effect::RequireApproval),
 ];
-const DEFAULT_EFFECTS: &[(&str, Effect)] = &[("allow", Effect::Allow), ("deny", Effect::Deny)];
-const RULE_ORDERS: &[(&str, RuleOrder)] = &[
+pub(crate) const DEFAULT_EFFECTS: &[(&str, Effect)] = &[("allow", Effect::Allow), ("deny", Effect::Deny)];
+pub(crate) const RULE_ORDERS: &[(&str, RuleOrder)] = &[
     ("specific-first", RuleOrder::SpecificFirst),
     ("first-match", RuleOrder::FirstMatch),
 ];
-const LOG_LEVELS: &[(&str, &str)] = &[
+pub(crate) const LOG_LEVELS: &[(&str, &str)] = &[
     ("debug", "debug"),
     ("info", "info"),
     ("warn", "warn"),
@@ -56,6 +56,9 @@ const LOG_LEVELS: &[(&str, &str)] = &[
 
 /// Largest per-minute or per-hour limit; the limiter keeps one timestamp per counted request.
 pub(crate) const MAX_RATE: u32 = 1_000_000;
+
+/// Longest `audit.retention_days`: a hundred years.
+pub(crate) const MAX_RETENTION_DAYS: u32 = 36_500;
 
 /// Reads one policy document. Returns `None` when it has any error (all are reported).
 pub(crate) fn read_policy(doc: &Node, errs: &mut Errors) -> Option<Policy> {
@@ -330,6 +333,6 @@ fn audit(node: &Node, errs: &mut Errors) -> Option<AuditSettings> {
             .unwrap_or_default(),
         retention_days: f
             .get("retention_days")
-            .and_then(|n| count(n, "retention_days", 36_500, errs)),
+            .and_then(|n| count(n, "retention_days", MAX_RETENTION_DAYS, errs)),
     })
 }
