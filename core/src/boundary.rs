@@ -104,8 +104,8 @@ pub struct Decision {
 pub struct Obligations {
     /// Limits to count this request against, per agent.
     pub rate_limits: Vec<RateLimitObligation>,
-    /// The deciding policy's audit settings, if it has any.
-    pub audit: Option<AuditSettings>,
+    /// The deciding policy's audit settings, if it has any (shared, not copied).
+    pub audit: Option<Arc<AuditSettings>>,
 }
 
 /// One rate limit the host must enforce with [`crate::RateLimiter`].

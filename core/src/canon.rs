@@ -17,10 +17,20 @@ use std::borrow::Cow;
 /// Puts a resource in canonical form; borrows when nothing changes.
 pub fn canonicalize(resource: &str) -> Cow<'_, str> {
     let out = if let Some(split) = url_scheme_end(resource) {
+        if url_is_canonical(resource, split) {
+            return Cow::Borrowed(resource);
+        }
         url(resource, split)
     } else if is_path(resource) {
+        if segments_resolved(resource, false) {
+            return Cow::Borrowed(resource);
+        }
         path(resource)
     } else if let Some(at) = email_at(resource) {
+        let domain = &resource[at + 1..];
+        if !domain.ends_with('.') && !domain.bytes().any(|b| b.is_ascii_uppercase() || b >= 0x80) {
+            return Cow::Borrowed(resource);
+        }
         email(resource, at)
     } else {
         return Cow::Borrowed(resource);
@@ -32,13 +42,48 @@ pub fn canonicalize(resource: &str) -> Cow<'_, str> {
     }
 }
 
+/// Whether the segments after a path's first `/` need no resolution: no `.` or `..`
+/// (in URLs also percent-encoded), no empty segment but a final one (a trailing slash).
+/// Most resources pass, and then canonicalisation costs no allocation.
+fn segments_resolved(path: &str, url: bool) -> bool {
+    let mut segs = path.split('/').skip(1).peekable();
+    while let Some(seg) = segs.next() {
+        let last = segs.peek().is_none();
+        let dot = if url {
+            url_seg(seg) != Seg::Name
+        } else {
+            plain_seg(seg) != Seg::Name
+        };
+        if dot || (seg.is_empty() && !last) {
+            return false;
+        }
+    }
+    true
+}
+
+/// Whether a URL is already canonical (the common case). Anything unusual — upper case,
+/// user-info, a port, a trailing host dot, segments to resolve — takes the full path.
+fn url_is_canonical(s: &str, split: usize) -> bool {
+    let scheme = &s[..split];
+    let rest = &s[split + 3..];
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, after) = rest.split_at(authority_end);
+    let path = &after[..after.find(['?', '#']).unwrap_or(after.len())];
+    !scheme.bytes().any(|b| b.is_ascii_uppercase())
+        && !authority.contains(['@', ':'])
+        && !authority.ends_with('.')
+        && !authority.chars().any(char::is_uppercase)
+        && segments_resolved(path, true)
+}
+
 fn is_path(s: &str) -> bool {
     s.starts_with('/') || s.starts_with("./") || s.starts_with("../") || s.starts_with('~')
 }
 
 /// Byte index of `://` when `s` starts with a URL scheme.
 fn url_scheme_end(s: &str) -> Option<usize> {
-    let i = s.find("://")?;
+    // A scheme holds no `:`, so only the first colon can start `://`.
+    let i = s.find(':').filter(|&i| s[i..].starts_with("://"))?;
     let scheme = &s[..i];
     let mut chars = scheme.chars();
     let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphabetic());
@@ -46,7 +91,24 @@ fn url_scheme_end(s: &str) -> Option<usize> {
         .then_some(i)
 }
 
+/// The `@` of an email address: exactly one, not first or last, no white space or `/`.
 fn email_at(s: &str) -> Option<usize> {
+    let mut at = None;
+    for (i, b) in s.bytes().enumerate() {
+        match b {
+            b'@' if at.is_some() => return None,
+            b'@' => at = Some(i),
+            b'/' => return None,
+            b if b.is_ascii_whitespace() => return None,
+            // Non-ASCII: decide by characters (Unicode white space).
+            0x80.. => return email_at_unicode(s),
+            _ => {}
+        }
+    }
+    at.filter(|&i| i > 0 && i + 1 < s.len())
+}
+
+fn email_at_unicode(s: &str) -> Option<usize> {
     if s.contains(|c: char| c.is_whitespace() || c == '/') || s.matches('@').count() != 1 {
         return None;
     }
@@ -108,14 +170,7 @@ fn url(s: &str, split: usize) -> String {
         out.push_str(p);
     }
     if !path.is_empty() {
-        out.push_str(&resolve_dots(path, true, |seg| {
-            let lower = seg.to_ascii_lowercase();
-            match lower.as_str() {
-                "." | "%2e" => Seg::Dot,
-                ".." | ".%2e" | "%2e." | "%2e%2e" => Seg::DotDot,
-                _ => Seg::Name,
-            }
-        }));
+        out.push_str(&resolve_dots(path, true, url_seg));
     }
     out.push_str(tail);
     out
@@ -126,6 +181,18 @@ enum Seg {
     Dot,
     DotDot,
     Name,
+}
+
+/// A URL path segment; percent-encoded dots count as dots.
+fn url_seg(seg: &str) -> Seg {
+    let is = |forms: &[&str]| forms.iter().any(|f| seg.eq_ignore_ascii_case(f));
+    if is(&[".", "%2e"]) {
+        Seg::Dot
+    } else if is(&["..", ".%2e", "%2e.", "%2e%2e"]) {
+        Seg::DotDot
+    } else {
+        Seg::Name
+    }
 }
 
 fn plain_seg(seg: &str) -> Seg {

@@ -8,7 +8,7 @@
 //! - each policy's rules by action verb (the literal text before the first `:`), so
 //!   `write:email` never looks at `read:*` rules.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::sync::Arc;
 
 use crate::boundary::{Diagnostic, RateLimitObligation};
@@ -36,6 +36,9 @@ pub struct PolicySet {
 #[derive(Debug, Clone)]
 pub(crate) struct CompiledPolicy {
     pub policy: Policy,
+    /// Whether finding the policy through its index bucket is not proof enough that it
+    /// applies (it lists more than one kind of selector).
+    pub check_applies: bool,
     pub name: Arc<str>,
     pub rules: Vec<CompiledRule>,
     /// Rule indices by action verb, ascending.
@@ -117,26 +120,29 @@ impl PolicySet {
     /// Fails with every problem of every file; nothing is half-loaded.
     pub fn compile<'a>(sources: impl IntoIterator<Item = Source<'a>>) -> Result<Self, LoadError> {
         let mut errors = Vec::new();
-        let mut policies: Vec<(String, Policy)> = Vec::new();
+        let mut policies: Vec<Policy> = Vec::new();
+        // Where each name was first defined, for duplicate-name errors.
+        let mut seen: HashMap<String, String> = HashMap::default();
         for source in sources {
             match parse_policies(&source) {
                 Ok(ps) => {
                     for p in ps {
-                        if let Some((file, first)) = policies.iter().find(|(_, q)| q.name == p.name)
-                        {
-                            let at = first.name_span.start;
+                        let at = p.name_span.start;
+                        let here = format!("{}:{}:{}", source.name, at.line, at.column);
+                        if let Some(first) = seen.get(&p.name) {
                             errors.push(FileError {
                                 file: source.name.to_owned(),
                                 error: PolicyError::DuplicateName {
                                     what: "policy",
                                     name: p.name.clone(),
-                                    first: format!("{file}:{}:{}", at.line, at.column),
+                                    first: first.clone(),
                                     span: p.name_span,
                                 },
                             });
                             continue;
                         }
-                        policies.push((source.name.to_owned(), p));
+                        seen.insert(p.name.clone(), here);
+                        policies.push(p);
                     }
                 }
                 Err(es) => errors.extend(es.into_iter().map(|error| FileError {
@@ -148,7 +154,7 @@ impl PolicySet {
         if !errors.is_empty() {
             return Err(LoadError { errors });
         }
-        Ok(Self::from_policies(policies.into_iter().map(|(_, p)| p)))
+        Ok(Self::from_policies(policies))
     }
 
     /// Builds a set from already checked policies (names must be unique).
@@ -156,9 +162,9 @@ impl PolicySet {
         let mut set = PolicySet {
             policies: Vec::new(),
             universal: Vec::new(),
-            by_tag: HashMap::new(),
-            by_agent_id: HashMap::new(),
-            by_org_id: HashMap::new(),
+            by_tag: HashMap::default(),
+            by_agent_id: HashMap::default(),
+            by_org_id: HashMap::default(),
             by_tier: Default::default(),
             fallback: Effect::Deny,
         };
@@ -251,7 +257,7 @@ fn obligation(
 
 fn compile_policy(policy: Policy) -> CompiledPolicy {
     let name: Arc<str> = Arc::from(policy.name.as_str());
-    let mut by_verb: HashMap<Box<str>, Vec<u32>> = HashMap::new();
+    let mut by_verb: HashMap<Box<str>, Vec<u32>> = HashMap::default();
     let mut any_verb = Vec::new();
     let mut rules = Vec::with_capacity(policy.rules.len());
     for (i, rule) in policy.rules.iter().enumerate() {
@@ -289,7 +295,20 @@ fn compile_policy(policy: Policy) -> CompiledPolicy {
             conditional: rule.conditions.is_conditional(),
         });
     }
+    let check_applies = policy.applies_to.as_ref().is_some_and(|a| {
+        [
+            a.tags.is_some(),
+            a.trust_tiers.is_some(),
+            a.agent_ids.is_some(),
+            a.org_ids.is_some(),
+        ]
+        .iter()
+        .filter(|listed| **listed)
+        .count()
+            > 1
+    });
     CompiledPolicy {
+        check_applies,
         rate_limit: obligation(&name, Arc::from("rateLimits"), policy.rate_limits),
         name,
         rules,

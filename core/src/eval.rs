@@ -11,6 +11,10 @@ use crate::error::RequestError;
 use crate::matching::{Prepared, applies, prepare, rule_matches};
 use crate::model::{Effect, RuleOrder};
 
+/// Indices of the applicable policies; agents rarely see more than a handful, so they
+/// live on the stack.
+type Applicable = smallvec::SmallVec<[u32; 16]>;
+
 /// The rule that won, by position.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Pick {
@@ -46,8 +50,8 @@ impl PolicySet {
     }
 
     /// The policies whose `appliesTo` selects the request, in load order.
-    fn applicable(&self, p: &Prepared<'_>) -> Vec<u32> {
-        let mut out: Vec<u32> = self.universal.clone();
+    fn applicable(&self, p: &Prepared<'_>) -> Applicable {
+        let mut out: Applicable = self.universal.iter().copied().collect();
         if p.has_agent {
             for t in p.tags {
                 if let Some(b) = self.by_tag.get(t) {
@@ -65,10 +69,10 @@ impl PolicySet {
             }
             out.sort_unstable();
             out.dedup();
-            out.retain(|&i| {
+            out.retain(|i| {
                 self.policies
-                    .get(i as usize)
-                    .is_some_and(|c| applies(&c.policy.applies_to, p).is_ok())
+                    .get(*i as usize)
+                    .is_some_and(|c| !c.check_applies || applies(&c.policy.applies_to, p).is_ok())
             });
         }
         out

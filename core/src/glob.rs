@@ -135,6 +135,52 @@ impl Glob {
     }
 }
 
+/// Any-of glob patterns, as in `matches: [...]` lists.
+///
+/// Infix patterns (`*github.com*`) are the common case in URL allow-lists; they are
+/// searched together in one pass (see [`crate::substrings`]); the rest are tested in turn.
+#[derive(Debug, Clone)]
+pub struct GlobSet {
+    globs: Vec<Glob>,
+    infixes: Option<crate::substrings::Substrings>,
+    /// Indices of the globs not covered by `infixes`.
+    others: Vec<usize>,
+}
+
+impl GlobSet {
+    /// Groups `globs` for matching.
+    pub fn new(globs: Vec<Glob>) -> Self {
+        let mut infix = Vec::new();
+        let mut others = Vec::new();
+        for (i, g) in globs.iter().enumerate() {
+            match (&g.main, &g.bare) {
+                (Matcher::Infix(s), None) => infix.push(s.clone()),
+                _ => others.push(i),
+            }
+        }
+        let infixes = (!infix.is_empty()).then(|| crate::substrings::Substrings::new(infix));
+        GlobSet {
+            globs,
+            infixes,
+            others,
+        }
+    }
+
+    /// Whether any pattern matches `text`.
+    pub fn matches(&self, text: &str) -> bool {
+        self.infixes.as_ref().is_some_and(|s| s.any_in(text))
+            || self
+                .others
+                .iter()
+                .any(|&i| self.globs.get(i).is_some_and(|g| g.matches(text)))
+    }
+
+    /// The patterns, as written, in order.
+    pub fn globs(&self) -> &[Glob] {
+        &self.globs
+    }
+}
+
 /// Runs of `*` mean the same as one `*`.
 fn collapse_stars(pattern: &str) -> String {
     let mut out = String::with_capacity(pattern.len());

@@ -52,6 +52,7 @@ pub mod model;
 mod ratelimit;
 mod schema;
 mod source;
+pub mod substrings;
 mod tree;
 
 pub use boundary::{

@@ -135,7 +135,7 @@ pub struct Policy {
     /// Action patterns that need a person's approval even when allowed.
     pub require_approval: Vec<Glob>,
     /// The audit settings, kept for hosts.
-    pub audit: Option<AuditSettings>,
+    pub audit: Option<std::sync::Arc<AuditSettings>>,
 }
 
 /// `appliesTo` selectors; each listed selector must match, a list inside is any-of.
@@ -201,13 +201,13 @@ impl Conditions {
 #[derive(Debug, Clone)]
 pub enum ResourceTest {
     /// Glob match against any pattern.
-    Matches(Vec<Glob>),
+    Matches(crate::glob::GlobSet),
     /// Starts with any prefix.
     StartsWith(Vec<String>),
     /// Ends with any suffix.
     EndsWith(Vec<String>),
     /// Contains any substring.
-    Contains(Vec<String>),
+    Contains(crate::substrings::Substrings),
     /// Equals any value.
     Equals(Vec<String>),
 }

@@ -87,8 +87,8 @@ pub(crate) fn decision(d: core::Decision) -> wit::Decision {
                 .collect(),
             audit: d.obligations.audit.map(|a| wit::AuditSettings {
                 enabled: a.enabled,
-                log_level: a.log_level,
-                include: a.include,
+                log_level: a.log_level.clone(),
+                include: a.include.clone(),
                 retention_days: a.retention_days,
             }),
         },

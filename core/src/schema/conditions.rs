@@ -21,7 +21,8 @@ pub(crate) const CONDITION_KEYS: &[&str] = &[
     "resourcePattern",
     "sandbox",
 ];
-pub(crate) const RESOURCE_OPS: &[&str] = &["matches", "startsWith", "endsWith", "contains", "equals"];
+pub(crate) const RESOURCE_OPS: &[&str] =
+    &["matches", "startsWith", "endsWith", "contains", "equals"];
 pub(crate) const CONTEXT_OPS: &[&str] = &[
     "equals",
     "in",
@@ -67,7 +68,8 @@ pub(super) fn read_conditions(node: &Node, errs: &mut Errors) -> Option<Conditio
     if let Some(n) = f.get("resourcePattern") {
         // The seeds' synonym of `resource.matches`.
         if let Some(g) = globs(n, "resourcePattern", errs) {
-            c.resource.push(ResourceTest::Matches(g));
+            c.resource
+                .push(ResourceTest::Matches(crate::glob::GlobSet::new(g)));
         }
     }
     if let Some(n) = f.get("context") {
@@ -117,10 +119,14 @@ fn resource(node: &Node, errs: &mut Errors) -> Vec<ResourceTest> {
             strings(n, op, errs).map(|v| v.into_iter().map(|(s, _)| s).collect::<Vec<_>>())
         };
         let test = match *op {
-            "matches" => globs(n, op, errs).map(ResourceTest::Matches),
+            "matches" => {
+                globs(n, op, errs).map(|g| ResourceTest::Matches(crate::glob::GlobSet::new(g)))
+            }
             "startsWith" => texts(errs).map(ResourceTest::StartsWith),
             "endsWith" => texts(errs).map(ResourceTest::EndsWith),
-            "contains" => texts(errs).map(ResourceTest::Contains),
+            "contains" => {
+                texts(errs).map(|v| ResourceTest::Contains(crate::substrings::Substrings::new(v)))
+            }
             _ => texts(errs).map(ResourceTest::Equals),
         };
         tests.extend(test);

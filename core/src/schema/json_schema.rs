@@ -76,7 +76,7 @@ fn names<T>(table: &[(&'static str, T)]) -> Vec<&'static str> {
 
 fn policy_key(key: &str) -> Value {
     match key {
-        "name" => described("nonEmptyString", "Unique name of the policy within the set."),
+        "name" => described("nonEmptyString", "Unique name within the set."),
         "version" => json!({
             "type": ["string", "number", "boolean"],
             "description": "Informational version, such as \"1.0\".",
@@ -102,21 +102,17 @@ fn policy_key(key: &str) -> Value {
             "description": "specific-first (default): every matching rule is a candidate; \
                             first-match: only the policy's first matching rule is.",
         }),
-        "rateLimits" => described("rateLimits", "Per-agent limits for requests this policy applies to."),
+        "rateLimits" => described("rateLimits", "Per-agent limits for this policy's requests."),
         "humanInTheLoop" => {
             let mut o = object(
                 HITL_KEYS,
-                |_| described("globs", "Action patterns whose allow becomes require_approval."),
+                |_| described("globs", "Actions whose allow becomes require_approval."),
                 "Actions that need a person's approval even when allowed.",
             );
             o["required"] = json!(["requireApproval"]);
             o
         }
-        "audit" => object(
-            AUDIT_KEYS,
-            audit_key,
-            "Audit settings, handed to hosts with each decision.",
-        ),
+        "audit" => object(AUDIT_KEYS, audit_key, "Audit settings, handed to hosts."),
         _ => json!({}),
     }
 }
@@ -124,7 +120,10 @@ fn policy_key(key: &str) -> Value {
 fn applies_key(key: &str) -> Value {
     match key {
         "tags" => described("strings", "Agent tags; the agent must carry at least one."),
-        "trustTiers" => described("tiers", "Trust tiers; the agent's tier must be one of them."),
+        "trustTiers" => described(
+            "tiers",
+            "Trust tiers; the agent's tier must be one of them.",
+        ),
         "agentIds" => described("strings", "Agent ids."),
         "orgIds" => described("strings", "Organisation ids."),
         _ => json!({}),
@@ -133,10 +132,14 @@ fn applies_key(key: &str) -> Value {
 
 fn audit_key(key: &str) -> Value {
     match key {
-        "enabled" => json!({ "type": "boolean", "description": "Whether decisions are recorded (default true)." }),
+        "enabled" => {
+            json!({ "type": "boolean", "description": "Whether decisions are recorded (default true)." })
+        }
         "log_level" => json!({ "enum": LOG_LEVELS.iter().map(|(n, _)| *n).collect::<Vec<_>>() }),
         "include" => described("strings", "Fields to record."),
-        "retention_days" => json!({ "type": "integer", "minimum": 1, "maximum": MAX_RETENTION_DAYS }),
+        "retention_days" => {
+            json!({ "type": "integer", "minimum": 1, "maximum": MAX_RETENTION_DAYS })
+        }
         _ => json!({}),
     }
 }
@@ -147,8 +150,13 @@ fn rule_key(key: &str) -> Value {
             "nonEmptyString",
             "The rule's name (give `name` or `id`, not both); else `<policy>#<n>`.",
         ),
-        "effect" => json!({ "enum": names(EFFECTS), "description": "What the rule says when it decides." }),
-        "actions" => described("globs", "Action patterns: `*` any run (also `:` and `/`), `?` one character."),
+        "effect" => {
+            json!({ "enum": names(EFFECTS), "description": "What the rule says when it decides." })
+        }
+        "actions" => described(
+            "globs",
+            "Action patterns: `*` any run (also `:` and `/`), `?` one character.",
+        ),
         "conditions" => reference("conditions"),
         "reason" => described("nonEmptyString", "The reason given to the caller."),
         "description" => json!({ "type": "string", "description": "Informational description." }),
@@ -161,7 +169,10 @@ fn condition_key(key: &str) -> Value {
         "resource" => non_empty_object(
             RESOURCE_OPS,
             |op| match op {
-                "matches" => described("globs", "Glob patterns; `**/` at the start also matches nothing."),
+                "matches" => described(
+                    "globs",
+                    "Glob patterns; `**/` at the start also matches nothing.",
+                ),
                 _ => described("strings", "A string or a list (any of)."),
             },
             "Tests on the canonical resource; all operators must hold.",
@@ -174,14 +185,24 @@ fn condition_key(key: &str) -> Value {
             "additionalProperties": { "anyOf": [reference("scalar"), reference("contextOps")] },
         }),
         "time" => {
-            let mut o = object(TIME_KEYS, time_key, "A time window; a request without a time fails it.");
+            let mut o = object(
+                TIME_KEYS,
+                time_key,
+                "A time window; a request without a time fails it.",
+            );
             o["anyOf"] = json!([{ "required": ["between"] }, { "required": ["days"] }]);
             o
         }
         "agent" => non_empty_object(AGENT_KEYS, agent_key, "Tests on the calling agent."),
-        "rateLimit" => described("rateLimits", "A limit obligation; it does not make the rule conditional."),
+        "rateLimit" => described(
+            "rateLimits",
+            "A limit obligation; it does not make the rule conditional.",
+        ),
         "resourcePattern" => described("globs", "The same as `resource.matches`."),
-        "sandbox" => described("scalar", "The same as `context.sandbox` equal to this value."),
+        "sandbox" => described(
+            "scalar",
+            "The same as `context.sandbox` equal to this value.",
+        ),
         _ => json!({}),
     }
 }
@@ -236,7 +257,10 @@ fn agent_key(key: &str) -> Value {
                 })).collect::<Map<String, Value>>(),
             },
         ] }),
-        "tags" => described("strings", "The agent must carry at least one of these tags."),
+        "tags" => described(
+            "strings",
+            "The agent must carry at least one of these tags.",
+        ),
         _ => json!({}),
     }
 }
@@ -280,7 +304,7 @@ fn defs() -> Value {
         "day": { "enum": days },
         "rateLimits": non_empty_object(
             RATE_KEYS,
-            |_| limit_schema(),
+            |_| reference("limit"),
             "Requests per agent in any 60-second or 3,600-second window.",
         ),
         "rule": rule,
@@ -292,10 +316,6 @@ fn defs() -> Value {
         "contextOps": non_empty_object(CONTEXT_OPS, context_op, "Operators; all must hold."),
         "limit": limit,
     })
-}
-
-fn limit_schema() -> Value {
-    reference("limit")
 }
 
 /// `mon` → `Mon`.

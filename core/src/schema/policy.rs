@@ -42,7 +42,8 @@ pub(crate) const EFFECTS: &[(&str, Effect)] = &[
     ("deny", Effect::Deny),
     ("require_approval", Effect::RequireApproval),
 ];
-pub(crate) const DEFAULT_EFFECTS: &[(&str, Effect)] = &[("allow", Effect::Allow), ("deny", Effect::Deny)];
+pub(crate) const DEFAULT_EFFECTS: &[(&str, Effect)] =
+    &[("allow", Effect::Allow), ("deny", Effect::Deny)];
 pub(crate) const RULE_ORDERS: &[(&str, RuleOrder)] = &[
     ("specific-first", RuleOrder::SpecificFirst),
     ("first-match", RuleOrder::FirstMatch),
@@ -113,7 +114,10 @@ pub(crate) fn read_policy(doc: &Node, errs: &mut Errors) -> Option<Policy> {
         Some(n) => human_in_the_loop(n, errs).unwrap_or_default(),
         None => Vec::new(),
     };
-    let audit = f.get("audit").and_then(|n| audit(n, errs));
+    let audit = f
+        .get("audit")
+        .and_then(|n| audit(n, errs))
+        .map(std::sync::Arc::new);
     let rules = match f.get("rules") {
         Some(n) => read_rules(n, policy_name, errs),
         None => Vec::new(),

@@ -76,11 +76,13 @@ pub(super) fn decision_in(d: wit::Decision) -> core::Decision {
                     requests_per_hour: o.requests_per_hour,
                 })
                 .collect(),
-            audit: d.obligations.audit.map(|a| core::model::AuditSettings {
-                enabled: a.enabled,
-                log_level: a.log_level,
-                include: a.include,
-                retention_days: a.retention_days,
+            audit: d.obligations.audit.map(|a| {
+                Arc::new(core::model::AuditSettings {
+                    enabled: a.enabled,
+                    log_level: a.log_level,
+                    include: a.include,
+                    retention_days: a.retention_days,
+                })
             }),
         },
         explanation: d.explanation.map(|e| core::Explanation {
