@@ -1,5 +1,6 @@
 //! `meshguard check`: decide requests read from stdin, one JSON request per line, one
-//! JSON decision per line on stdout.
+//! JSON decision per line on stdout (with `--action`, one request given as flags instead:
+//! see [`crate::check_one`]).
 //!
 //! The protocol is line-for-line so that other hosts' test runners (and people) can
 //! drive the binary as a subprocess: write a request, read its decision. Every
@@ -16,7 +17,7 @@ use meshguard_core::{
     Decision, Effect, PolicySet, RateLimiter, Request, RequestError, parse_instant_ms, rate_key,
 };
 
-use crate::{EXIT_BAD_INPUT, load, render};
+use crate::{EXIT_BAD_INPUT, check_one, load};
 
 /// Longest request line accepted, in bytes (without the line break). Real requests are
 /// a few hundred bytes; the cap bounds the memory one line can take.
@@ -36,6 +37,10 @@ pub struct Args {
     /// The answer when no policy applies to a request.
     #[arg(long, value_enum, default_value_t = Fallback::Deny)]
     fallback: Fallback,
+
+    /// The single-decision form: the request as flags.
+    #[command(flatten)]
+    one: check_one::RequestArgs,
 }
 
 /// `--fallback` values.
@@ -45,25 +50,24 @@ enum Fallback {
     Deny,
 }
 
-/// Loads the policies (exit 2 with diagnostics if they are bad), then answers stdin
-/// until end of input.
-pub fn run(args: &Args) -> Result<ExitCode> {
-    let files = match load::read_paths(&args.policies) {
-        Ok(files) => files,
-        Err(errors) => {
-            render::emit_path_errors(&errors).context("writing to stderr")?;
+/// Loads the policies (exit 2 with diagnostics if they are bad), then decides the one
+/// request given as flags, or answers stdin until end of input (JSON either way; `--json`
+/// changes nothing for the line protocol).
+pub fn run(args: &Args, json: bool) -> Result<ExitCode> {
+    let set = match load::load_set(&args.policies) {
+        Ok(set) => set,
+        Err(failure) => {
+            failure.report().context("writing to stderr")?;
             return Ok(ExitCode::from(EXIT_BAD_INPUT));
         }
-    };
-    let mut compiled = load::compile(files);
-    let Some(set) = compiled.set.take() else {
-        render::emit(&compiled).context("writing to stderr")?;
-        return Ok(ExitCode::from(EXIT_BAD_INPUT));
     };
     let set = set.with_fallback(match args.fallback {
         Fallback::Allow => Effect::Allow,
         Fallback::Deny => Effect::Deny,
     });
+    if args.one.action.is_some() {
+        return check_one::run(&set, &args.one, args.explain, json);
+    }
     let mut session = Session {
         set,
         limiter: RateLimiter::new(),

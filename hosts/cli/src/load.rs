@@ -5,7 +5,7 @@
 //! (and the order matters: ties between rules go to the earliest, SPEC §4).
 
 use std::fs;
-use std::io::Read;
+use std::io::{self, Read};
 use std::path::Path;
 
 use meshguard_core::{Diagnostic, PolicySet, Source};
@@ -198,6 +198,53 @@ pub fn compile(files: Vec<PolicyFile>) -> Compiled {
         files,
         set,
         diagnostics,
+    }
+}
+
+/// Why a set could not be loaded: paths that cannot be read, or problems in the policies.
+#[derive(Debug)]
+pub enum LoadFailure {
+    /// One line per path that cannot be read.
+    Paths(Vec<String>),
+    /// The files were read; these are their problems (boxed: it holds every file).
+    Policies(Box<Compiled>),
+}
+
+impl LoadFailure {
+    /// Reports on stderr the way `validate` does (snippets, carets, a summary).
+    pub fn report(&self) -> io::Result<()> {
+        match self {
+            LoadFailure::Paths(errors) => crate::render::emit_path_errors(errors),
+            LoadFailure::Policies(compiled) => crate::render::emit(compiled),
+        }
+    }
+
+    /// One line for places that cannot show a report (a hook's block reason).
+    pub fn summary(&self) -> String {
+        match self {
+            LoadFailure::Paths(errors) => errors.join("; "),
+            LoadFailure::Policies(compiled) => {
+                let n = compiled.diagnostics.len();
+                match compiled.diagnostics.first() {
+                    Some(d) => format!(
+                        "{n} problem(s) in the policies; first: {}:{}:{}: {}",
+                        d.file, d.line, d.column, d.message
+                    ),
+                    None => "the policies could not be loaded".to_owned(),
+                }
+            }
+        }
+    }
+}
+
+/// Reads and compiles `paths` as one set: what `check`, `test`, the hook and the MCP
+/// server all load, so `validate` passing means each of them loads the same set.
+pub fn load_set<P: AsRef<Path>>(paths: &[P]) -> Result<PolicySet, LoadFailure> {
+    let files = read_paths(paths).map_err(LoadFailure::Paths)?;
+    let mut compiled = compile(files);
+    match compiled.set.take() {
+        Some(set) => Ok(set),
+        None => Err(LoadFailure::Policies(Box::new(compiled))),
     }
 }
 

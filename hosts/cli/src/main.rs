@@ -1,31 +1,58 @@
-//! `meshguard`: validate policy files and decide requests locally, with the same core
-//! every other host runs.
+//! `meshguard`: write, check, test and debug policies, decide requests locally, and wire
+//! agents (Claude Code's hooks, MCP clients) to policies with no network hop, all with
+//! the same core every other host runs.
 //!
-//! Exit codes, so scripts and CI can tell outcomes apart:
-//! - `0`: the policies are valid (and, for `check`, every request line was answered);
-//! - `2`: the input is at fault: a bad policy, a path that cannot be read, a usage error
-//!   (clap exits 2 for those itself);
-//! - `1`: the command itself failed (reading stdin or writing stdout broke).
+//! Exit codes are the same for every command, so scripts and CI can tell outcomes apart:
+//! - `0`: ok (valid, allowed, every test passed, no warning that was made fatal);
+//! - `1`: a check failed (a policy test failed, `lint --deny-warnings` found something),
+//!   or the command itself could not finish (writing stdout broke);
+//! - `2`: the input is at fault: a usage error (clap exits 2 itself), a bad policy, a path
+//!   that cannot be read, a malformed tests file; and the Claude Code hook's block;
+//! - `4`: the decision is not an allow (`check --action`: deny or require_approval).
 //!
-//! Each command lives in its own module; this file only parses arguments and maps
-//! results to exit codes.
+//! `--json` is accepted by every command (before or after its name) and puts one JSON
+//! document on stdout instead of text; commands whose output is JSON anyway (the hook,
+//! `schema`, the MCP server) ignore it. Colour is used only when the stream is a terminal
+//! and `NO_COLOR` is unset. Each command lives in its own module; this file only parses
+//! arguments and maps results to exit codes.
 
 mod check;
+mod check_one;
+mod clock;
+mod explain;
+mod hook;
+mod lint;
 mod load;
+mod mcp;
+mod paths;
 mod render;
+mod schema;
+mod serve;
+mod unit;
 mod validate;
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-/// Exit status for input the user must fix: a bad policy, a missing path.
+/// Exit status for a check that failed: a policy test, `lint --deny-warnings`.
+const EXIT_FAILED: u8 = 1;
+
+/// Exit status for input the user must fix: a bad policy, a missing path, bad usage.
 const EXIT_BAD_INPUT: u8 = 2;
 
-/// Policy engine for AI agents: validate policies, decide requests.
+/// Exit status for a decision that does not allow the action.
+const EXIT_DENIED: u8 = 4;
+
+/// Policy engine for AI agents: validate, lint and test policies, decide requests, guard
+/// Claude Code and MCP clients.
 #[derive(Debug, Parser)]
 #[command(name = "meshguard", version = meshguard_core::VERSION, about)]
 struct Cli {
+    /// Print one JSON document on stdout instead of text.
+    #[arg(long, global = true)]
+    json: bool,
+
     #[command(subcommand)]
     command: Command,
 }
@@ -34,22 +61,61 @@ struct Cli {
 enum Command {
     /// Check policy files and report every problem with its file, line and column.
     Validate(validate::Args),
-    /// Decide JSON requests read from stdin, one per line, against a set of policies.
+    /// Find rules that can never decide, overlapping allow/deny pairs, patterns that can
+    /// never match and likely typos.
+    Lint(lint::Args),
+    /// Decide one request given as flags (--action ...), or JSON requests read from stdin,
+    /// one per line.
     Check(check::Args),
+    /// Run policy unit tests: requests and the decisions they must get.
+    Test(unit::Args),
+    /// Claude Code integration: the PreToolUse hook and its installer.
+    #[command(subcommand)]
+    Hook(hook::Command),
+    /// Serve governed tools (read, write, exec, fetch, audit, policy test) over MCP on stdio.
+    McpServer(mcp::Args),
+    /// Print the JSON Schema of policy files (for editors and CI).
+    Schema,
+    /// Start the gateway (`meshguard-gateway`, found next to this binary or on PATH).
+    Serve(serve::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let json = cli.json;
     let result = match cli.command {
-        Command::Validate(args) => validate::run(&args),
-        Command::Check(args) => check::run(&args),
+        Command::Validate(args) => validate::run(&args, json),
+        Command::Lint(args) => lint::run(&args, json),
+        Command::Check(args) => check::run(&args, json),
+        Command::Test(args) => unit::run(&args, json),
+        Command::Hook(command) => hook::run(command, json),
+        Command::McpServer(args) => mcp::run(&args),
+        Command::Schema => schema::run(),
+        Command::Serve(args) => serve::run(&args),
     };
     match result {
         Ok(code) => code,
         Err(error) => {
-            // `{:#}` prints the whole context chain on one line.
-            eprintln!("error: {error:#}");
-            ExitCode::FAILURE
+            // The reader went away (`meshguard lint ... | head`): nobody is left to tell.
+            let broken_pipe = error.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>()
+                    .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+            });
+            if !broken_pipe {
+                // `{:#}` prints the whole context chain on one line.
+                eprintln!("error: {error:#}");
+            }
+            ExitCode::from(EXIT_FAILED)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        super::Cli::command().debug_assert();
     }
 }

@@ -44,9 +44,15 @@ impl Renderer {
     /// Colour only for a terminal, and never when `NO_COLOR` is set to a non-empty value
     /// (the no-color.org convention, which treats an empty value as unset).
     pub fn for_stderr() -> Self {
-        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
         Renderer {
-            color: io::stderr().is_terminal() && !no_color,
+            color: io::stderr().is_terminal() && !no_color(),
+        }
+    }
+
+    /// The same rule for stdout (decisions, lint findings, test results).
+    pub fn for_stdout() -> Self {
+        Renderer {
+            color: io::stdout().is_terminal() && !no_color(),
         }
     }
 
@@ -56,8 +62,9 @@ impl Renderer {
         Renderer { color: false }
     }
 
-    fn paint(&self, style: &str, text: &str) -> String {
-        if self.color {
+    /// `text` in an ANSI style (one of the style constants), or as it is.
+    pub fn paint(&self, style: &str, text: &str) -> String {
+        if self.color && !style.is_empty() {
             format!("\x1b[{style}m{text}\x1b[0m")
         } else {
             text.to_owned()
@@ -73,7 +80,10 @@ impl Renderer {
                 clean(&d.file),
                 d.line,
                 d.column,
-                self.paint(RED, &format!("{}[{}]", clean(&d.severity), clean(&d.code))),
+                self.paint(
+                    severity_style(&d.severity),
+                    &format!("{}[{}]", clean(&d.severity), clean(&d.code))
+                ),
                 self.paint(BOLD, &format!(": {}", clean(&d.message))),
             );
             if let Some(help) = &d.help {
@@ -88,7 +98,10 @@ impl Renderer {
         let number = d.line.to_string();
         let pad = " ".repeat(number.len());
         let mut out = String::new();
-        out.push_str(&self.paint(RED, &format!("{}[{}]", clean(&d.severity), clean(&d.code))));
+        out.push_str(&self.paint(
+            severity_style(&d.severity),
+            &format!("{}[{}]", clean(&d.severity), clean(&d.code)),
+        ));
         out.push_str(&self.paint(BOLD, &format!(": {}", clean(&d.message))));
         out.push('\n');
         out.push_str(&format!(
@@ -111,7 +124,7 @@ impl Renderer {
         out.push_str(&format!(
             "  {pad}{bar} {}{}\n",
             " ".repeat(snippet.caret_at),
-            self.paint(RED, &"^".repeat(snippet.carets))
+            self.paint(severity_style(&d.severity), &"^".repeat(snippet.carets))
         ));
         if let Some(help) = &d.help {
             out.push_str(&format!(
@@ -125,9 +138,33 @@ impl Renderer {
     }
 }
 
-const RED: &str = "1;31";
-const BLUE: &str = "1;34";
-const BOLD: &str = "1";
+/// Bold red: errors, denials, failed tests.
+pub const RED: &str = "1;31";
+/// Bold blue: gutters and arrows.
+pub const BLUE: &str = "1;34";
+/// Bold.
+pub const BOLD: &str = "1";
+/// Bold yellow: warnings, approvals.
+pub const YELLOW: &str = "1;33";
+/// Bold green: allows, passed tests.
+pub const GREEN: &str = "1;32";
+/// Bold cyan: notes.
+pub const CYAN: &str = "1;36";
+
+/// Whether `NO_COLOR` is set to a non-empty value (the no-color.org convention, which
+/// treats an empty value as unset).
+fn no_color() -> bool {
+    std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
+}
+
+/// The colour of a diagnostic's severity word and carets.
+fn severity_style(severity: &str) -> &'static str {
+    match severity {
+        "warning" => YELLOW,
+        "note" => CYAN,
+        _ => RED,
+    }
+}
 
 /// Writes every diagnostic of a failed load to stderr, each followed by a blank line,
 /// then a one-line summary.
@@ -260,7 +297,7 @@ fn snippet(line: &str, d: &Diagnostic) -> Snippet {
 
 /// Escapes control characters (ESC, NUL, newlines...) so that text taken from a
 /// policy file or a file name cannot move the cursor or recolour the terminal.
-fn clean(text: &str) -> String {
+pub fn clean(text: &str) -> String {
     if !text.chars().any(char::is_control) {
         return text.to_owned();
     }

@@ -17,13 +17,9 @@ use crate::{EXIT_BAD_INPUT, load};
 pub struct Args {
     /// Policy files (read whatever their extension) and directories (their .yaml,
     /// .yml and .json files, in file-name order, not recursively).
+    /// With `--json`: one object {"ok", "policies", "files", "diagnostics"}.
     #[arg(required = true, value_name = "PATH")]
     paths: Vec<PathBuf>,
-
-    /// Print one JSON object on stdout instead of text:
-    /// {"ok", "policies", "files", "diagnostics"}.
-    #[arg(long)]
-    json: bool,
 }
 
 /// The `--json` report. Field order is the declaration order, for readers that care.
@@ -41,7 +37,7 @@ struct Report<'a> {
 ///
 /// Paths that cannot be read are reported one line each on stderr, even with
 /// `--json`: they are not problems in a policy, and nothing is written on stdout.
-pub fn run(args: &Args) -> Result<ExitCode> {
+pub fn run(args: &Args, json: bool) -> Result<ExitCode> {
     let files = match load::read_paths(&args.paths) {
         Ok(files) => files,
         Err(errors) => {
@@ -52,7 +48,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     let compiled = load::compile(files);
     let policies = compiled.set.as_ref().map_or(0, |s| s.len());
     let ok = compiled.set.is_some();
-    if args.json {
+    if json {
         let report = Report {
             ok,
             policies,

@@ -1,0 +1,30 @@
+//! Claude Code integration: the `PreToolUse` hook ([`claude`]) with its tool mapping
+//! ([`tools`]) and audit trail ([`audit`]), and the installer that registers it in
+//! `.claude/settings.json` ([`install`]).
+
+mod audit;
+mod claude;
+mod install;
+mod tools;
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+
+/// `meshguard hook ...` subcommands.
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Answer Claude Code's PreToolUse hook: tool call JSON on stdin, decision on stdout.
+    ClaudeCode(claude::Args),
+    /// Register the hook in .claude/settings.json (other settings are kept).
+    Install(install::Args),
+}
+
+/// Runs a hook subcommand. The hook itself never fails with an error: every problem
+/// becomes a block (see [`claude`]).
+pub fn run(command: Command, json: bool) -> Result<ExitCode> {
+    match command {
+        Command::ClaudeCode(args) => Ok(claude::run(&args)),
+        Command::Install(args) => install::run(&args, json),
+    }
+}
