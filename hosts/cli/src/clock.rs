@@ -8,10 +8,14 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Now, such as `2026-01-26T10:00:00.123Z`.
 pub fn now_rfc3339() -> String {
-    let ms = SystemTime::now()
+    format_ms(now_ms())
+}
+
+/// Now, in milliseconds since the Unix epoch.
+pub fn now_ms() -> i64 {
+    SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
-    format_ms(ms)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 /// Milliseconds since the Unix epoch as RFC 3339 in UTC.

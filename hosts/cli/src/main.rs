@@ -1,14 +1,18 @@
 //! `meshguard`: write, check, test and debug policies, decide requests locally, and wire
 //! agents (Claude Code's hooks, MCP clients) to policies with no network hop, all with
-//! the same core every other host runs.
+//! the same core every other host runs; and administer a running gateway (`agent`,
+//! `policy`, `audit`, `approvals`: see [`admin`]).
 //!
 //! Exit codes are the same for every command, so scripts and CI can tell outcomes apart:
 //! - `0`: ok (valid, allowed, every test passed, no warning that was made fatal);
 //! - `1`: a check failed (a policy test failed, `lint --deny-warnings` found something),
-//!   or the command itself could not finish (writing stdout broke);
+//!   or the command itself could not finish (writing stdout broke, the gateway cannot be
+//!   reached, refuses the admin token or answers an error);
 //! - `2`: the input is at fault: a usage error (clap exits 2 itself), a bad policy, a path
-//!   that cannot be read, a malformed tests file; and the Claude Code hook's block;
-//! - `4`: the decision is not an allow (`check --action`: deny or require_approval).
+//!   that cannot be read, a malformed tests file, a policy or request the gateway
+//!   refuses as bad; and the Claude Code hook's block;
+//! - `4`: the decision is not an allow (`check --action`, `policy test`: deny or
+//!   require_approval).
 //!
 //! `--json` is accepted by every command (before or after its name) and puts one JSON
 //! document on stdout instead of text; commands whose output is JSON anyway (the hook,
@@ -16,6 +20,7 @@
 //! and `NO_COLOR` is unset. Each command lives in its own module; this file only parses
 //! arguments and maps results to exit codes.
 
+mod admin;
 mod check;
 mod check_one;
 mod clock;
@@ -78,6 +83,14 @@ enum Command {
     Schema,
     /// Start the gateway (`meshguard-gateway`, found next to this binary or on PATH).
     Serve(serve::Args),
+    /// Gateway agents: create, list, show, revoke, rotate tokens, update.
+    Agent(admin::agent::Args),
+    /// Gateway policies: list, show, apply, delete, test a request, what an agent may do.
+    Policy(admin::policy::Args),
+    /// The gateway's audit log: query, tail (-f), export, stats, trace.
+    Audit(admin::audit::Args),
+    /// Requests waiting for a person: list, approve, deny.
+    Approvals(admin::approvals::Args),
 }
 
 fn main() -> ExitCode {
@@ -92,6 +105,10 @@ fn main() -> ExitCode {
         Command::McpServer(args) => mcp::run(&args),
         Command::Schema => schema::run(),
         Command::Serve(args) => serve::run(&args),
+        Command::Agent(args) => admin::agent::run(args, json),
+        Command::Policy(args) => admin::policy::run(args, json),
+        Command::Audit(args) => admin::audit::run(args, json),
+        Command::Approvals(args) => admin::approvals::run(args, json),
     };
     match result {
         Ok(code) => code,
@@ -101,6 +118,11 @@ fn main() -> ExitCode {
                 c.downcast_ref::<std::io::Error>()
                     .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
             });
+            // A gateway command's failure, already worded, with its own exit code.
+            if let Some(problem) = error.downcast_ref::<admin::Problem>() {
+                eprintln!("error: {}", problem.message);
+                return ExitCode::from(problem.code);
+            }
             if !broken_pipe {
                 // `{:#}` prints the whole context chain on one line.
                 eprintln!("error: {error:#}");

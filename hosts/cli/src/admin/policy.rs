@@ -1,0 +1,510 @@
+//! `meshguard policy list|show|apply|delete|test|allowed`: the policies a gateway serves.
+//!
+//! `apply` sends each file's text to the gateway, which compiles it together with every
+//! other loaded policy and refuses it, changing nothing, when the set would not load.
+//! Every file is checked first (`POST /admin/policies/validate`), so a directory with one
+//! bad file applies nothing; the gateway's diagnostics are drawn with the caret rendering
+//! of `meshguard validate`, against the local file's text.
+
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use meshguard_core::{Decision, Diagnostic, Effect, Source};
+use serde_json::{Map, Value, json};
+
+use super::client::{Body, Client, Conn, Reply, encode};
+use super::table::Table;
+use super::{Problem, allowed, field, items, print_json, print_text};
+use crate::explain::{self, effect_style};
+use crate::load::{self, PolicyFile};
+use crate::render::{self, Renderer, clean, plural};
+use crate::{EXIT_BAD_INPUT, EXIT_DENIED};
+
+/// `meshguard policy ...`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    conn: Conn,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Command {
+    /// List the policies the gateway serves, in load order.
+    List,
+    /// Show one policy and the text of its file.
+    Show {
+        /// Policy name.
+        name: String,
+    },
+    /// Apply policy files (a directory: its .yaml, .yml and .json files): each is
+    /// checked with the loaded set first, and nothing is applied if any is refused.
+    Apply {
+        /// Policy files and directories.
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+    },
+    /// Delete a policy (its file in the gateway's policy directory).
+    Delete {
+        /// Policy name.
+        name: String,
+    },
+    /// Decide a hypothetical request for an agent, without acting, auditing or counting
+    /// it against rate limits. Exit 4 when the decision is not an allow.
+    Test {
+        /// Agent id, or an active agent's name.
+        agent: String,
+        /// The action, such as write:email.
+        action: String,
+        /// The resource: a path, URL, address, command...
+        #[arg(long)]
+        resource: Option<String>,
+        /// Context facts as a JSON object, such as '{"channel":"slack"}'.
+        #[arg(long, value_name = "JSON")]
+        context: Option<String>,
+        /// The rule-by-rule explanation.
+        #[arg(long, short = 'v', alias = "explain")]
+        verbose: bool,
+    },
+    /// What an agent may do: the allow rules of every policy that applies to it.
+    Allowed {
+        /// Agent id, or an active agent's name.
+        agent: String,
+    },
+}
+
+/// Runs a policy subcommand.
+pub fn run(args: Args, json: bool) -> Result<ExitCode> {
+    let client = Client::new(&args.conn, json)?;
+    match args.command {
+        Command::List => list(&client, json),
+        Command::Show { name } => show(&client, &name, json),
+        Command::Apply { paths } => apply(&client, &paths, json),
+        Command::Delete { name } => {
+            let answer = client.expect(
+                "DELETE",
+                &format!("/admin/policies/{}", encode(&name)),
+                Body::Empty,
+            )?;
+            if json {
+                print_json(&answer)?;
+            } else {
+                print_text(&format!(
+                    "deleted policy {} (file {})\n",
+                    clean(&name),
+                    field(&answer, "file")
+                ))?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Test {
+            agent,
+            action,
+            resource,
+            context,
+            verbose,
+        } => test(&client, &agent, &action, resource, context, verbose, json),
+        Command::Allowed { agent } => allowed::run(&client, &agent, json),
+    }
+}
+
+fn list(client: &Client, json: bool) -> Result<ExitCode> {
+    let answer = client.get("/admin/policies")?;
+    if json {
+        print_json(&answer)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let r = Renderer::for_stdout();
+    let mut t = Table::new(&["NAME", "RULES", "DEFAULT", "APPLIES TO", "FILE"]);
+    for p in items(&answer, "policies") {
+        t.row(vec![
+            field(p, "name"),
+            items(p, "rules").len().to_string(),
+            field(p, "defaultEffect"),
+            applies_to(p.get("appliesTo").unwrap_or(&Value::Null)),
+            field(p, "file"),
+        ]);
+    }
+    if t.is_empty() {
+        print_text("no policies loaded\n")?;
+    } else {
+        print_text(&t.render(&r))?;
+    }
+    warn_policy_errors(&answer)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The reload problems the gateway reports: the set on disk does not load, the last good
+/// one keeps serving.
+fn warn_policy_errors(answer: &Value) -> Result<()> {
+    let errors = items(answer, "policyErrors");
+    if errors.is_empty() {
+        return Ok(());
+    }
+    let r = Renderer::for_stderr();
+    let mut err = io::stderr().lock();
+    writeln!(
+        err,
+        "{}: the gateway's policy directory does not load ({} {}); the last good set keeps serving",
+        r.paint(render::YELLOW, "warning"),
+        errors.len(),
+        plural(errors.len(), "problem", "problems")
+    )
+    .context("writing to stderr")?;
+    for e in errors {
+        if let Ok(d) = serde_json::from_value::<Diagnostic>(e.clone()) {
+            write!(err, "{}", r.render(&d, None)).context("writing to stderr")?;
+        }
+    }
+    Ok(())
+}
+
+/// `appliesTo` in a few words.
+pub fn applies_to(a: &Value) -> String {
+    if a.is_null() {
+        return "everyone".to_owned();
+    }
+    let mut parts = Vec::new();
+    for (key, label) in [
+        ("tags", "tags"),
+        ("trustTiers", "tiers"),
+        ("agentIds", "agents"),
+        ("orgIds", "orgs"),
+    ] {
+        if a.get(key).is_some_and(|v| !v.is_null()) {
+            parts.push(format!("{label} {}", field(a, key)));
+        }
+    }
+    if parts.is_empty() {
+        "everyone".to_owned()
+    } else {
+        parts.join("; ")
+    }
+}
+
+fn show(client: &Client, name: &str, json: bool) -> Result<ExitCode> {
+    let p = client.get(&format!("/admin/policies/{}", encode(name)))?;
+    if json {
+        print_json(&p)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut out = format!(
+        "policy {} (file {})\n",
+        field(&p, "name"),
+        field(&p, "file")
+    );
+    for (label, value) in [
+        ("version", field(&p, "version")),
+        ("description", field(&p, "description")),
+        (
+            "applies to",
+            applies_to(p.get("appliesTo").unwrap_or(&Value::Null)),
+        ),
+        ("default", field(&p, "defaultEffect")),
+        ("rule order", field(&p, "ruleOrder")),
+        ("rules", items(&p, "rules").len().to_string()),
+    ] {
+        out.push_str(&format!("  {label:<12} {value}\n"));
+    }
+    if let Some(source) = p.get("source").and_then(Value::as_str) {
+        out.push_str(&format!("\n--- {}\n", field(&p, "file")));
+        // The file's text, cleaned of control characters but for line breaks and tabs.
+        let lines: Vec<String> = source.lines().map(clean_line).collect();
+        out.push_str(&lines.join("\n"));
+        out.push('\n');
+    }
+    print_text(&out)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A source line for the terminal: tabs kept, other control characters escaped.
+fn clean_line(line: &str) -> String {
+    line.split('\t').map(clean).collect::<Vec<_>>().join("\t")
+}
+
+/// One local file to apply: its text, the policies it defines (when it parses) and the
+/// gateway's verdict on it.
+#[derive(Debug)]
+struct Plan {
+    file: PolicyFile,
+    text: String,
+    names: Vec<String>,
+    /// The gateway's file name for this text (from `validate`).
+    target: String,
+}
+
+fn apply(client: &Client, paths: &[PathBuf], json: bool) -> Result<ExitCode> {
+    let files = match load::read_paths(paths) {
+        Ok(f) => f,
+        Err(errors) => {
+            render::emit_path_errors(&errors).context("writing to stderr")?;
+            return Ok(ExitCode::from(EXIT_BAD_INPUT));
+        }
+    };
+    let renderer = Renderer::for_stderr();
+    let mut plans = Vec::new();
+    let mut refused = Vec::new();
+    let mut problems = 0usize;
+    for file in files {
+        let text = match &file.text {
+            Ok(t) => t.clone(),
+            Err(d) => {
+                eprint!("{}", renderer.render(d, None));
+                problems += 1;
+                refused.push(json!({"file": file.name, "diagnostics": [d]}));
+                continue;
+            }
+        };
+        let names: Vec<String> = meshguard_core::parse_policies(&Source::new(&file.name, &text))
+            .map(|ps| ps.into_iter().map(|p| p.name).collect())
+            .unwrap_or_default();
+        let mut body = Map::new();
+        body.insert("text".into(), json!(text));
+        if let Some(first) = names.first() {
+            body.insert("name".into(), json!(first));
+        }
+        let verdict = client.expect(
+            "POST",
+            "/admin/policies/validate",
+            Body::Json(Value::Object(body)),
+        )?;
+        let target = verdict
+            .get("file")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned();
+        let plan = Plan {
+            file,
+            text,
+            names,
+            target,
+        };
+        if verdict.get("ok").and_then(Value::as_bool) != Some(true) {
+            problems += emit_diagnostics(&plan, &verdict, &renderer)?;
+            refused.push(json!({"file": plan.file.name, "answer": verdict}));
+            continue;
+        }
+        if plan.names.is_empty() {
+            // It loads but defines nothing (an empty file): nothing to apply.
+            eprintln!(
+                "{}: `{}` defines no policy",
+                renderer.paint(render::RED, "error"),
+                clean(&plan.file.name)
+            );
+            problems += 1;
+            refused.push(json!({"file": plan.file.name, "answer": verdict}));
+            continue;
+        }
+        plans.push(plan);
+    }
+    if !refused.is_empty() {
+        if json {
+            print_json(&json!({"ok": false, "applied": [], "refused": refused}))?;
+        }
+        eprintln!(
+            "{}: {problems} {} in {} {}; nothing was applied",
+            renderer.paint(render::RED, "error"),
+            plural(problems, "problem", "problems"),
+            refused.len(),
+            plural(refused.len(), "file", "files"),
+        );
+        return Ok(ExitCode::from(EXIT_BAD_INPUT));
+    }
+    let mut applied = Vec::new();
+    let r = Renderer::for_stdout();
+    for (i, plan) in plans.iter().enumerate() {
+        let Some(name) = plan.names.first() else {
+            continue;
+        };
+        let reply = client.send(
+            "PUT",
+            &format!("/admin/policies/{}", encode(name)),
+            Body::Json(json!({"text": plan.text})),
+        )?;
+        if !(200..300).contains(&reply.status) {
+            return refused_after(client, plan, &reply, &applied, plans.len() - i, json);
+        }
+        if !json {
+            let created = reply.body.get("created").and_then(Value::as_bool) == Some(true);
+            print_text(&format!(
+                "{} {} from {} ({} {})\n",
+                r.paint(render::GREEN, if created { "created" } else { "applied" }),
+                plan.names
+                    .iter()
+                    .map(|n| clean(n))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                clean(&plan.file.name),
+                if created { "new file" } else { "file" },
+                field(&reply.body, "file"),
+            ))?;
+        }
+        applied.push(reply.body);
+    }
+    if json {
+        print_json(&json!({"ok": true, "applied": applied, "refused": []}))?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A `PUT` refused after every file passed `validate` (the set changed meanwhile, or
+/// two of the new files clash with each other).
+fn refused_after(
+    client: &Client,
+    plan: &Plan,
+    reply: &Reply,
+    applied: &[Value],
+    left: usize,
+    json: bool,
+) -> Result<ExitCode> {
+    let renderer = Renderer::for_stderr();
+    if reply.status == 400 && reply.body.get("diagnostics").is_some() {
+        if json {
+            print_json(
+                &json!({"ok": false, "applied": applied, "refused": [{"file": plan.file.name, "answer": reply.body}]}),
+            )?;
+        }
+        emit_diagnostics(plan, &reply.body, &renderer)?;
+        eprintln!(
+            "{}: `{}` was refused; {} {} applied before it, {left} not applied",
+            renderer.paint(render::RED, "error"),
+            clean(&plan.file.name),
+            applied.len(),
+            plural(applied.len(), "file was", "files were"),
+        );
+        return Ok(ExitCode::from(EXIT_BAD_INPUT));
+    }
+    if !applied.is_empty() {
+        eprintln!(
+            "note: {} {} applied before `{}` failed",
+            applied.len(),
+            plural(applied.len(), "file was", "files were"),
+            clean(&plan.file.name)
+        );
+    }
+    Err(client.failure(reply))
+}
+
+/// Draws the gateway's diagnostics for one local file: those about the file itself
+/// against the local text (carets and all), the others (about policies already on the
+/// gateway) in one-line form. Returns how many there were.
+fn emit_diagnostics(plan: &Plan, answer: &Value, r: &Renderer) -> Result<usize> {
+    let diagnostics = items(answer, "diagnostics");
+    let mut err = io::stderr().lock();
+    if diagnostics.is_empty() {
+        writeln!(
+            err,
+            "{}: `{}` was refused: {}",
+            r.paint(render::RED, "error"),
+            clean(&plan.file.name),
+            field(answer, "message")
+        )
+        .context("writing to stderr")?;
+        return Ok(1);
+    }
+    for d in diagnostics {
+        let Ok(mut d) = serde_json::from_value::<Diagnostic>(d.clone()) else {
+            writeln!(
+                err,
+                "{}: {}",
+                r.paint(render::RED, "error"),
+                clean(&d.to_string())
+            )
+            .context("writing to stderr")?;
+            continue;
+        };
+        let ours = !plan.target.is_empty()
+            && Path::new(&d.file).file_name().and_then(|f| f.to_str())
+                == Some(plan.target.as_str());
+        if ours {
+            d.file.clone_from(&plan.file.name);
+            write!(err, "{}", r.render(&d, Some(&plan.text))).context("writing to stderr")?;
+        } else {
+            write!(err, "{}", r.render(&d, None)).context("writing to stderr")?;
+        }
+        writeln!(err).context("writing to stderr")?;
+    }
+    Ok(diagnostics.len())
+}
+
+fn test(
+    client: &Client,
+    agent: &str,
+    action: &str,
+    resource: Option<String>,
+    context: Option<String>,
+    verbose: bool,
+    json: bool,
+) -> Result<ExitCode> {
+    let mut body = Map::new();
+    body.insert("agentId".into(), json!(agent));
+    body.insert("action".into(), json!(action));
+    body.insert("explain".into(), json!(verbose));
+    if let Some(r) = resource {
+        body.insert("resource".into(), json!(r));
+    }
+    if let Some(text) = context {
+        let context = match serde_json::from_str::<Value>(&text) {
+            Ok(v @ Value::Object(_)) => v,
+            Ok(_) => {
+                return Err(
+                    Problem::new(EXIT_BAD_INPUT, "`--context` must be a JSON object").into(),
+                );
+            }
+            Err(e) => {
+                return Err(Problem::new(
+                    EXIT_BAD_INPUT,
+                    format!("`--context` is not valid JSON: {e}"),
+                )
+                .into());
+            }
+        };
+        body.insert("context".into(), context);
+    }
+    let answer = client.expect(
+        "POST",
+        "/admin/policies/test",
+        Body::Json(Value::Object(body)),
+    )?;
+    let decision: Decision = serde_json::from_value(answer.clone()).map_err(|e| {
+        Problem::new(
+            crate::EXIT_FAILED,
+            format!("the gateway's decision is not in the expected shape: {e}"),
+        )
+    })?;
+    if json {
+        print_json(&answer)?;
+    } else {
+        let r = Renderer::for_stdout();
+        let word = match decision.effect {
+            Effect::Allow => "ALLOW",
+            Effect::Deny => "DENY",
+            Effect::RequireApproval => "REQUIRE_APPROVAL",
+        };
+        let mut out = format!(
+            "{} (rule: {}, policy: {})\n",
+            r.paint(effect_style(decision.effect), word),
+            clean(&decision.rule),
+            clean(&decision.policy)
+        );
+        out.push_str(&format!("  reason  {}\n", clean(&decision.reason)));
+        if decision.allowed && decision.effect != Effect::Allow {
+            out.push_str("  mode    audit: the caller would be let through anyway\n");
+        }
+        if let Some(e) = &decision.explanation {
+            out.push('\n');
+            out.push_str(&explain::explanation(e, &r));
+        }
+        print_text(&out)?;
+    }
+    Ok(if &*decision.rule == "invalid-request" {
+        ExitCode::from(EXIT_BAD_INPUT)
+    } else if decision.allowed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_DENIED)
+    })
+}
