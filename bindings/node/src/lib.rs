@@ -1,0 +1,125 @@
+//! `meshguard-node`: the MeshGuard evaluator as a Node native addon (napi-rs).
+//!
+//! The `native` backend of the npm package `@meshguard/policy`: the same classes and
+//! functions as the wasm-bindgen crate (`bindings/npm/src/lib.rs`), registering the
+//! same shared glue, so the TypeScript API on top cannot tell them apart.
+
+use meshguard_core as core;
+use napi_derive::napi;
+
+#[path = "../../npm/src/glue.rs"]
+mod glue;
+
+/// The core's version.
+#[napi]
+pub fn version() -> String {
+    core::VERSION.to_owned()
+}
+
+/// The core's invalid-request decision (JSON) for a request JavaScript could not
+/// serialise.
+#[napi(js_name = "invalidDecision")]
+pub fn invalid_decision(problem: String) -> String {
+    glue::to_json(&glue::invalid(&problem))
+}
+
+/// A compiled, immutable policy set.
+#[napi(js_name = "PolicySet")]
+#[derive(Debug)]
+pub struct JsPolicySet {
+    inner: core::PolicySet,
+}
+
+#[napi]
+impl JsPolicySet {
+    /// Compiles sources in load order; throws an `Error` whose message is the
+    /// diagnostics as JSON.
+    #[napi(factory)]
+    pub fn compile(
+        names: Vec<String>,
+        texts: Vec<String>,
+        fallback: String,
+    ) -> napi::Result<JsPolicySet> {
+        glue::compile(&names, &texts, &fallback)
+            .map(|inner| JsPolicySet { inner })
+            .map_err(napi::Error::from_reason)
+    }
+
+    /// How many policies the set holds.
+    #[napi(getter)]
+    pub fn size(&self) -> u32 {
+        u32::try_from(self.inner.len()).unwrap_or(u32::MAX)
+    }
+
+    /// The policy names, in load order.
+    #[napi(getter)]
+    pub fn names(&self) -> Vec<String> {
+        self.inner.policies().map(|p| p.name.to_string()).collect()
+    }
+
+    /// Decides one request (JSON text); the decision as JSON text.
+    #[napi]
+    pub fn decide(&self, request: String, explain: bool) -> String {
+        glue::to_json(&glue::decide(&self.inner, &request, explain, None))
+    }
+
+    /// Decides one request and counts it against `limiter` (at its `time`, else `now_ms`).
+    #[napi]
+    pub fn decide_limited(
+        &self,
+        request: String,
+        explain: bool,
+        limiter: &mut JsRateLimiter,
+        now_ms: Option<f64>,
+    ) -> String {
+        let limit = glue::Limit {
+            limiter: &mut limiter.inner,
+            now_ms,
+        };
+        glue::to_json(&glue::decide(&self.inner, &request, explain, Some(limit)))
+    }
+
+    /// Decides requests in order; a JSON array of decisions.
+    #[napi]
+    pub fn decide_batch(&self, requests: Vec<String>, explain: bool) -> String {
+        glue::decide_batch(&self.inner, &requests, explain, None)
+    }
+
+    /// Decides requests in order, counting each against `limiter`.
+    #[napi]
+    pub fn decide_batch_limited(
+        &self,
+        requests: Vec<String>,
+        explain: bool,
+        limiter: &mut JsRateLimiter,
+        now_ms: Option<f64>,
+    ) -> String {
+        let limit = glue::Limit {
+            limiter: &mut limiter.inner,
+            now_ms,
+        };
+        glue::decide_batch(&self.inner, &requests, explain, Some(limit))
+    }
+}
+
+/// The core's sliding-window rate limiter, owned by the JS host.
+#[napi(js_name = "RateLimiter")]
+#[derive(Debug, Default)]
+pub struct JsRateLimiter {
+    inner: core::RateLimiter,
+}
+
+#[napi]
+impl JsRateLimiter {
+    /// An empty limiter.
+    #[napi(constructor)]
+    pub fn new() -> JsRateLimiter {
+        JsRateLimiter::default()
+    }
+
+    /// Drops the logs with nothing left in their windows at `now_ms`.
+    #[napi]
+    pub fn prune(&mut self, now_ms: f64) {
+        self.inner.prune(now_ms as i64);
+    }
+}

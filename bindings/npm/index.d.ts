@@ -1,0 +1,229 @@
+// Hand-written declarations of @meshguard/policy. Every entry point (node, wasm,
+// native, web, bundler) exports exactly this API; only `init`/`initSync` matter on the
+// web build. The JSON shapes are the core's `boundary` types (core/src/boundary.rs).
+
+/** What the policies say. */
+export type Effect = 'allow' | 'deny' | 'require_approval';
+
+/** `enforce` (deny means deny) or `audit` (decided and recorded, but allowed). */
+export type Mode = 'enforce' | 'audit';
+
+/** The calling agent. */
+export interface Agent {
+  /** Stable id; rate limits count per id. */
+  id?: string;
+  name?: string;
+  /** `untrusted`, `verified`, `trusted` or `privileged` (or an alias of `untrusted`). */
+  trustTier?: string;
+  tags?: string[];
+  orgId?: string;
+}
+
+/** One question: may this agent do this action on this resource now? Unknown fields
+ * and wrong types are not errors thrown at you: they give an invalid-request deny. */
+export interface Request {
+  /** What the agent wants to do, such as `write:email`. */
+  action: string;
+  /** A path, URL, address, command... (`null` or absent for none). */
+  resource?: string | null;
+  /** Facts for context conditions; must be a JSON object. */
+  context?: Record<string, unknown>;
+  agent?: Agent;
+  /** RFC 3339 instant, for time conditions and rate limits. */
+  time?: string;
+  mode?: Mode;
+}
+
+export interface RateLimitObligation {
+  policy: string;
+  /** `rateLimits` for a policy-wide limit, else the rule that sets it. */
+  rule: string;
+  requestsPerMinute: number | null;
+  requestsPerHour: number | null;
+}
+
+/** The deciding policy's `audit` block. */
+export interface AuditSettings {
+  enabled: boolean;
+  logLevel: string | null;
+  include: string[];
+  retentionDays: number | null;
+}
+
+export interface Obligations {
+  rateLimits: RateLimitObligation[];
+  audit: AuditSettings | null;
+}
+
+export type RuleStatus = 'decided' | 'outranked' | 'set-aside' | 'shadowed' | 'no-match';
+
+export interface PolicyTrace {
+  policy: string;
+  applies: boolean;
+  detail: string | null;
+}
+
+export interface RuleTrace {
+  policy: string;
+  rule: string;
+  effect: Effect;
+  matched: boolean;
+  status: RuleStatus;
+  detail: string | null;
+}
+
+export interface Explanation {
+  policies: PolicyTrace[];
+  rules: RuleTrace[];
+}
+
+/** The answer to a request; the same JSON, byte for byte, as every other host's. */
+export interface Decision {
+  effect: Effect;
+  /** Whether the caller may go ahead: `effect === 'allow'`, or any effect in audit mode. */
+  allowed: boolean;
+  mode: Mode;
+  action: string;
+  /** The resource in canonical form. */
+  resource: string | null;
+  /** The deciding policy, or `default`. */
+  policy: string;
+  /** The deciding rule, `defaultEffect`, `humanInTheLoop`, `rateLimits`, `default` or
+   * `invalid-request`. */
+  rule: string;
+  reason: string;
+  obligations: Obligations;
+  /** Only when asked for (`explain`). */
+  explanation?: Explanation;
+}
+
+/** A decision from a `LocalGuard`, with the official SDK's `decision` field. */
+export interface GuardDecision extends Decision {
+  /** The effect, under the name the remote client uses. */
+  decision: Effect;
+}
+
+/** One problem with a policy. Columns are UTF-16 code units, as JS strings index. */
+export interface Diagnostic {
+  /** `syntax`, `unknown-key`, `duplicate-key`, `missing-key`, `wrong-type`,
+   * `invalid-value`, `empty`, `invalid-pattern`, `duplicate-name`, `too-deep`,
+   * `too-large` or `no-policy`. */
+  code: string;
+  severity: 'error';
+  message: string;
+  help: string | null;
+  file: string;
+  line: number;
+  column: number;
+  endLine: number;
+  endColumn: number;
+}
+
+/** A policy text and the name diagnostics use; `.json` names are read as JSON. */
+export interface PolicySource {
+  name: string;
+  text: string;
+}
+
+export interface LoadOptions {
+  /** The answer when no policy applies (default `deny`). */
+  fallback?: 'allow' | 'deny';
+}
+
+export interface EvaluateOptions {
+  /** Add the rule-by-rule explanation. */
+  explain?: boolean;
+  /** Count the request against this limiter (over the limit: deny, `rate limit exceeded`). */
+  limiter?: RateLimiter;
+  /** The clock for the limiter (ms since the epoch) when the request has no `time`;
+   * with neither, the request is not counted. */
+  now?: number;
+}
+
+/** A compiled, immutable policy set. */
+export declare class PolicySet {
+  private constructor();
+  /** Compiles policy texts in load order (plain strings are named `policy-<n>.yaml`).
+   * @throws {PolicyLoadError} with every diagnostic when any text has an error. */
+  static load(sources: string | ReadonlyArray<string | PolicySource>, options?: LoadOptions): PolicySet;
+  /** How many policies the set holds. */
+  readonly size: number;
+  /** The policy names, in load order. */
+  readonly names: string[];
+  evaluate(request: Request, options?: EvaluateOptions): Decision;
+  /** The request as JSON text in, the decision as the core's JSON text out. */
+  evaluateJson(request: string, options?: EvaluateOptions): string;
+  /** Decides requests in order; one bad request gives its own invalid-request deny. */
+  evaluateBatch(requests: ReadonlyArray<Request>, options?: EvaluateOptions): Decision[];
+  explain(request: Request, options?: Omit<EvaluateOptions, 'explain'>): Decision & { explanation: Explanation };
+  guard(options?: GuardOptions): LocalGuard;
+}
+
+/** The core's per-agent sliding-window rate limiter; the host owns it. */
+export declare class RateLimiter {
+  constructor();
+  /** Drops the logs with nothing left in their windows (default: now). */
+  prune(nowMs?: number): void;
+}
+
+export interface GuardOptions {
+  /** The agent every request is made as. */
+  agent?: Agent;
+  mode?: Mode;
+  /** Default: a new limiter per guard. */
+  limiter?: RateLimiter;
+  /** The clock: ms since the epoch, sent as the request's `time` (default `Date.now`). */
+  now?: () => number;
+}
+
+/** The official MeshGuard JS SDK client's governance methods, decided locally. */
+export declare class LocalGuard {
+  constructor(set: PolicySet, options?: GuardOptions);
+  /** Never throws on deny. */
+  check(action: string, resource?: string, context?: Record<string, unknown>): Promise<GuardDecision>;
+  /** @throws {PolicyDeniedError} (or `RateLimitError`) when the action is not allowed. */
+  enforce(action: string, resource?: string, context?: Record<string, unknown>): Promise<GuardDecision>;
+  /** Runs `fn` only when the action is allowed. */
+  govern<T>(action: string, fn: () => T | Promise<T>, resource?: string, context?: Record<string, unknown>): Promise<T>;
+  checkSync(action: string, resource?: string, context?: Record<string, unknown>): GuardDecision;
+  enforceSync(action: string, resource?: string, context?: Record<string, unknown>): GuardDecision;
+}
+
+/** Base class of every error this package throws. */
+export declare class MeshGuardError extends Error {
+  constructor(message: string, options?: { code?: string; cause?: unknown });
+  /** `invalid-argument`, `not-initialized`, `backend-unavailable`, `internal`, a
+   * diagnostic code (`PolicyLoadError`), `policy-denied` or `rate-limited`. */
+  readonly code: string;
+}
+
+/** A policy set that did not load. `line`, `column`, `code` and `file` are the first
+ * diagnostic's; columns are UTF-16. */
+export declare class PolicyLoadError extends MeshGuardError {
+  readonly diagnostics: Diagnostic[];
+  readonly file: string;
+  readonly line: number;
+  readonly column: number;
+}
+
+export declare class PolicyDeniedError extends MeshGuardError {
+  readonly action: string;
+  readonly policy: string;
+  readonly rule: string;
+  readonly reason: string;
+  readonly effect: Effect;
+  readonly decision: GuardDecision;
+}
+
+export declare class RateLimitError extends PolicyDeniedError {}
+
+/** Which evaluator this entry point runs. */
+export declare const backend: 'wasm' | 'native';
+/** The evaluator's version. */
+export declare function version(): string;
+/** Web build: loads the .wasm (default: next to the glue; or a URL, Response, bytes or
+ * WebAssembly.Module). Elsewhere a no-op. */
+export declare function init(input?: string | URL | Response | BufferSource | WebAssembly.Module): Promise<void>;
+/** Web build: instantiates a compiled module synchronously (Cloudflare Workers:
+ * `import wasm from '@meshguard/policy/meshguard.wasm'; initSync({ module: wasm })`). */
+export declare function initSync(input: { module: WebAssembly.Module | BufferSource } | WebAssembly.Module | BufferSource): void;

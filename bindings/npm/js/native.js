@@ -1,0 +1,11 @@
+// Node entry with the native backend, whatever MESHGUARD_BACKEND says.
+
+import { loadBackend } from './node-backend.js';
+import { createApi } from './api.js';
+
+const api = createApi(loadBackend('native'), 'native');
+
+export const { backend, PolicySet, RateLimiter, LocalGuard, version } = api;
+export { MeshGuardError, PolicyLoadError, PolicyDeniedError, RateLimitError } from './errors.js';
+export async function init() {}
+export function initSync() {}

@@ -1,0 +1,11 @@
+// Node entry with the wasm backend, whatever MESHGUARD_BACKEND says.
+
+import { loadBackend } from './node-backend.js';
+import { createApi } from './api.js';
+
+const api = createApi(loadBackend('wasm'), 'wasm');
+
+export const { backend, PolicySet, RateLimiter, LocalGuard, version } = api;
+export { MeshGuardError, PolicyLoadError, PolicyDeniedError, RateLimitError } from './errors.js';
+export async function init() {}
+export function initSync() {}

@@ -1,0 +1,106 @@
+// Builds the wasm side of @meshguard/policy, offline, from the project's own files:
+//
+// 1. the wasm-bindgen CLI at exactly the version of the `wasm-bindgen` crate in
+//    Cargo.lock, installed into <repo>/.tools when missing or different (no wasm-pack);
+// 2. `cargo build --profile wasm --target wasm32-unknown-unknown -p meshguard-wasm`;
+// 3. wasm-bindgen for the `nodejs`, `web` and `bundler` targets into pkg/<target>/;
+// 4. `wasm-opt -Oz` from the npm `binaryen` package (never Debian's: see TOOLCHAIN.md),
+//    on the one module all three glues share.
+//
+// Run: `npm run build:wasm` (after `npm ci`) in bindings/npm.
+
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const pkgDir = join(dirname(fileURLToPath(import.meta.url)), '..');
+const root = join(pkgDir, '..', '..');
+const TARGETS = ['nodejs', 'web', 'bundler'];
+
+function run(cmd, args, opts = {}) {
+  console.log(`$ ${cmd} ${args.join(' ')}`);
+  const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit', ...opts });
+  if (r.status !== 0) {
+    throw new Error(`\`${cmd} ${args.join(' ')}\` failed (${r.error?.message ?? r.status ?? r.signal})`);
+  }
+  return r;
+}
+
+function output(cmd, args) {
+  const r = spawnSync(cmd, args, { cwd: root, encoding: 'utf8' });
+  return r.status === 0 ? r.stdout.trim() : null;
+}
+
+// 1. The CLI must match the crate exactly, or the generated glue does not fit the module.
+const pkgid = output('cargo', ['pkgid', '--locked', 'wasm-bindgen']);
+const version = pkgid?.match(/@([0-9][^\s]*)$/)?.[1] ?? pkgid?.match(/#([0-9][^\s]*)$/)?.[1];
+if (!version) throw new Error(`cannot read the wasm-bindgen version from \`cargo pkgid\` (${pkgid})`);
+const tools = join(root, '.tools');
+const bindgen = join(tools, 'bin', process.platform === 'win32' ? 'wasm-bindgen.exe' : 'wasm-bindgen');
+const have = existsSync(bindgen) ? output(bindgen, ['--version']) : null;
+if (have !== `wasm-bindgen ${version}`) {
+  console.log(`wasm-bindgen CLI ${version} needed (found: ${have ?? 'none'}); installing into .tools`);
+  // Not --locked: the registry mirror lacks one of the CLI's locked dependency versions.
+  run('cargo', ['install', 'wasm-bindgen-cli', '--version', version, '--root', tools, '--force']);
+}
+
+// 2. The module, with the workspace's size-first profile.
+output('rustup', ['target', 'add', 'wasm32-unknown-unknown']);
+const build = run(
+  'cargo',
+  [
+    'build',
+    '--locked',
+    '--profile',
+    'wasm',
+    '--target',
+    'wasm32-unknown-unknown',
+    '-p',
+    'meshguard-wasm',
+    '--message-format=json-render-diagnostics',
+  ],
+  { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', maxBuffer: 1 << 28 },
+);
+const wasm = build.stdout
+  .split('\n')
+  .filter((l) => l.startsWith('{'))
+  .map((l) => JSON.parse(l))
+  .filter((m) => m.reason === 'compiler-artifact' && m.target?.name === 'meshguard_wasm')
+  .flatMap((m) => m.filenames)
+  .find((f) => f.endsWith('.wasm'));
+if (!wasm) throw new Error('cargo built no meshguard_wasm.wasm');
+console.log(`built ${wasm} (${statSync(wasm).size} bytes)`);
+
+// 3. Glue per target.
+for (const target of TARGETS) {
+  const out = join(pkgDir, 'pkg', target);
+  rmSync(out, { recursive: true, force: true });
+  mkdirSync(out, { recursive: true });
+  run(bindgen, ['--target', target, '--out-dir', out, '--out-name', 'meshguard_wasm', '--no-typescript', wasm]);
+  // The nodejs glue is CommonJS inside a "type": "module" package.
+  if (target === 'nodejs') writeFileSync(join(out, 'package.json'), '{ "type": "commonjs" }\n');
+}
+
+// 4. The optimiser. wasm-bindgen writes the same module for every target: optimise it
+// once. The nodejs glue reads pkg/web's copy (the one the package also exports as
+// `./meshguard.wasm`); the bundler glue keeps its own, because a bundler resolves the
+// module's imports (`./meshguard_wasm_bg.js`) next to it.
+const wasmOpt = join(pkgDir, 'node_modules', '.bin', process.platform === 'win32' ? 'wasm-opt.cmd' : 'wasm-opt');
+if (!existsSync(wasmOpt)) throw new Error('wasm-opt is missing: run `npm ci` in bindings/npm first');
+const moduleOf = (target) => join(pkgDir, 'pkg', target, 'meshguard_wasm_bg.wasm');
+const web = readFileSync(moduleOf('web'));
+const shared = TARGETS.every((t) => readFileSync(moduleOf(t)).equals(web));
+for (const target of shared ? ['web'] : TARGETS) {
+  run(wasmOpt, ['-Oz', '--strip-debug', '--strip-producers', moduleOf(target), '-o', moduleOf(target)]);
+  console.log(`pkg/${target}/meshguard_wasm_bg.wasm: ${statSync(moduleOf(target)).size} bytes`);
+}
+if (shared) {
+  copyFileSync(moduleOf('web'), moduleOf('bundler'));
+  const glue = join(pkgDir, 'pkg', 'nodejs', 'meshguard_wasm.js');
+  const [from, to] = ['`${__dirname}/meshguard_wasm_bg.wasm`', '`${__dirname}/../web/meshguard_wasm_bg.wasm`'];
+  const text = readFileSync(glue, 'utf8');
+  if (text.split(from).length !== 2) throw new Error(`pkg/nodejs: expected one reference ${from} in the glue`);
+  writeFileSync(glue, text.replace(from, to));
+  rmSync(moduleOf('nodejs'));
+}

@@ -1,0 +1,82 @@
+// Compiled (not run) by test/api.test.mjs with `tsc -p test/types`: the declarations in
+// index.d.ts accept what the API accepts and refuse misuse at compile time.
+
+import {
+  LocalGuard,
+  MeshGuardError,
+  PolicyDeniedError,
+  PolicyLoadError,
+  PolicySet,
+  RateLimiter,
+  RateLimitError,
+  backend,
+  init,
+  initSync,
+  version,
+  type Decision,
+  type Diagnostic,
+  type GuardDecision,
+  type Request,
+} from '@meshguard/policy';
+import * as native from '@meshguard/policy/native';
+import * as web from '@meshguard/policy/web';
+
+const set: PolicySet = PolicySet.load(['name: a'], { fallback: 'allow' });
+PolicySet.load('name: a');
+PolicySet.load([{ name: 'a.json', text: '{}' }, 'name: b']);
+const request: Request = { action: 'write:email', resource: 'bob@example.com', agent: { id: 'a', tags: ['t'] }, mode: 'audit' };
+const d: Decision = set.evaluate(request, { explain: true, limiter: new RateLimiter(), now: Date.now() });
+const effect: 'allow' | 'deny' | 'require_approval' = d.effect;
+const resource: string | null = d.resource;
+const limits: number | null = d.obligations.rateLimits[0]!.requestsPerMinute;
+const json: string = set.evaluateJson('{"action":"a"}');
+const many: Decision[] = set.evaluateBatch([request, { action: 'b' }]);
+const why = set.explain(request).explanation.rules.map((r) => r.status);
+const size: number = set.size;
+const names: string[] = set.names;
+void [effect, resource, limits, json, many, why, size, names, backend satisfies 'wasm' | 'native', version()];
+
+const guard: LocalGuard = set.guard({ agent: { id: 'a' }, now: () => 0 });
+async function sdkShape(): Promise<number> {
+  const checked: GuardDecision = await guard.check('read:contacts', undefined, { channel: 'slack' });
+  const field: string = checked.decision;
+  await guard.enforce('read:contacts', 'x');
+  void field;
+  return guard.govern('read:contacts', async () => 42, 'x');
+}
+void sdkShape;
+
+try {
+  PolicySet.load('');
+} catch (e) {
+  if (e instanceof PolicyLoadError) {
+    const first: Diagnostic = e.diagnostics[0]!;
+    const at: [string, number, number, string] = [e.file, e.line, e.column, e.code];
+    const help: string | null = first.help;
+    void [at, help];
+  } else if (e instanceof RateLimitError || e instanceof PolicyDeniedError) {
+    const who: [string, string, string, string] = [e.action, e.policy, e.rule, e.reason];
+    void who;
+  } else if (e instanceof MeshGuardError) {
+    const code: string = e.code;
+    void code;
+  }
+}
+
+await init();
+initSync({ module: new WebAssembly.Module(new Uint8Array()) });
+web.initSync(new WebAssembly.Module(new Uint8Array()));
+native.PolicySet.load('name: a');
+
+// @ts-expect-error an action is required
+set.evaluate({ resource: 'x' });
+// @ts-expect-error actions are strings
+set.evaluate({ action: 42 });
+// @ts-expect-error the fallback is allow or deny
+PolicySet.load('name: a', { fallback: 'maybe' });
+// @ts-expect-error sets are built with load
+new PolicySet();
+// @ts-expect-error govern takes a function
+void guard.govern('a', 42);
+// @ts-expect-error decisions are read-only in shape: no such field
+void d.verdict;
