@@ -311,9 +311,26 @@ fn fallback<'a>(effect: Effect, action: &str) -> Verdict<'a> {
     )
 }
 
-/// Reads a request from JSON text (strict: unknown fields are errors).
+/// Reads a request from JSON text (strict: unknown fields are errors, and the request and
+/// its agent must be JSON objects — serde would otherwise also accept an array of the
+/// fields in declaration order, a form no client means to send).
 pub fn parse_request(json: &str) -> Result<Request, RequestError> {
-    serde_json::from_str::<Request>(json).map_err(|e| RequestError::Malformed(e.to_string()))
+    let malformed = |e: serde_json::Error| RequestError::Malformed(e.to_string());
+    let value: serde_json::Value = serde_json::from_str(json).map_err(malformed)?;
+    let Some(fields) = value.as_object() else {
+        return Err(RequestError::Malformed(
+            "a request must be a JSON object".to_owned(),
+        ));
+    };
+    if fields
+        .get("agent")
+        .is_some_and(|a| !a.is_object() && !a.is_null())
+    {
+        return Err(RequestError::Malformed(
+            "`agent` must be a JSON object".to_owned(),
+        ));
+    }
+    serde_json::from_value(value).map_err(malformed)
 }
 
 impl Decision {

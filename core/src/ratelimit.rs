@@ -116,6 +116,22 @@ impl RateLimiter {
         None
     }
 
+    /// Counts a decided request at the instant it says it was made (its `time`), else at
+    /// the host's `now_ms`; without either it is not counted. This is how every host of
+    /// the conformance corpus counts, so they agree on every throttled request.
+    pub fn count(
+        &mut self,
+        decision: &mut Decision,
+        request: &Request,
+        now_ms: Option<i64>,
+    ) -> Option<u64> {
+        let now = match request.time.as_deref() {
+            Some(t) => crate::matching::parse_instant_ms(t).ok(),
+            None => now_ms,
+        }?;
+        self.apply(decision, rate_key(request), now)
+    }
+
     /// Drops the logs with nothing left in their windows at `now_ms`, to bound memory
     /// when many agents come and go.
     pub fn prune(&mut self, now_ms: i64) {

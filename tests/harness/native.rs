@@ -2,7 +2,7 @@
 
 use anyhow::Result;
 use meshguard_conformance::{Host, trials};
-use meshguard_core::{Effect, PolicySet, RateLimiter, Request, Source, parse_instant_ms, rate_key};
+use meshguard_core::{Decision, Effect, PolicySet, RateLimiter, Request, Source, parse_request};
 use serde_json::Value;
 
 #[derive(Default)]
@@ -37,15 +37,14 @@ impl Host for Native {
             .set
             .as_ref()
             .ok_or_else(|| anyhow::anyhow!("no policy set loaded"))?;
-        let mut decision = set.decide_json(request_json, explain);
-        if let Ok(request) = serde_json::from_str::<Request>(request_json)
-            && let Some(now) = request
-                .time
-                .as_deref()
-                .and_then(|t| parse_instant_ms(t).ok())
-        {
-            self.limiter.apply(&mut decision, rate_key(&request), now);
-        }
+        let decision = match parse_request(request_json) {
+            Ok(request) => {
+                let mut decision = set.decide(&request, explain);
+                self.limiter.count(&mut decision, &request, None);
+                decision
+            }
+            Err(e) => Decision::invalid(&Request::default(), &e),
+        };
         Ok(serde_json::to_string(&decision)?)
     }
 }

@@ -6,8 +6,7 @@
 //! and diagnostics out, serialised by `serde_json` exactly as the CLI and the gateway do.
 
 use meshguard_core::{
-    Decision, Effect, PolicySet, RateLimiter, Request, RequestError, Source, parse_instant_ms,
-    parse_request, rate_key,
+    Decision, Effect, PolicySet, RateLimiter, Request, RequestError, Source, parse_request,
 };
 
 /// Compiles `(name, text)` sources in load order with the set's fallback (`allow`, or
@@ -46,14 +45,8 @@ pub fn decide(set: &PolicySet, json: &str, explain: bool, limit: Option<Limit<'_
     };
     let mut decision = set.decide(&request, explain);
     if let Some(Limit { limiter, now_ms }) = limit {
-        let now = match request.time.as_deref() {
-            Some(t) => parse_instant_ms(t).ok(),
-            // `as` saturates; the JS side passes only finite numbers.
-            None => now_ms.map(|ms| ms as i64),
-        };
-        if let Some(now) = now {
-            limiter.apply(&mut decision, rate_key(&request), now);
-        }
+        // `as` saturates; the JS side passes only finite numbers.
+        limiter.count(&mut decision, &request, now_ms.map(|ms| ms as i64));
     }
     decision
 }

@@ -14,7 +14,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use meshguard_core::{
-    Decision, Effect, PolicySet, RateLimiter, Request, RequestError, parse_instant_ms, rate_key,
+    Decision, Effect, PolicySet, RateLimiter, Request, RequestError, parse_request,
 };
 
 use crate::{EXIT_BAD_INPUT, check_one, load};
@@ -117,17 +117,12 @@ impl Session {
     /// The line is parsed once; when it is not a request, `decide_json` gives the core's
     /// own `invalid-request` answer, so the words are the same as from every host.
     fn decide(&mut self, line: &str) -> Decision {
-        let Ok(request) = serde_json::from_str::<Request>(line) else {
-            return self.set.decide_json(line, self.explain);
+        let request = match parse_request(line) {
+            Ok(r) => r,
+            Err(e) => return Decision::invalid(&Request::default(), &e),
         };
         let mut decision = self.set.decide(&request, self.explain);
-        if let Some(now) = request
-            .time
-            .as_deref()
-            .and_then(|t| parse_instant_ms(t).ok())
-        {
-            self.limiter.apply(&mut decision, rate_key(&request), now);
-        }
+        self.limiter.count(&mut decision, &request, None);
         decision
     }
 }
