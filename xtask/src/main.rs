@@ -25,7 +25,14 @@ commands:
                               --measurement-time 3`, or a filter such as `decide/`)
   fuzz [target|all] [seconds] run cargo-fuzz targets (parse, evaluate; default all) for
                               the given seconds each (default 60); needs nightly and
-                              installs cargo-fuzz if missing";
+                              installs cargo-fuzz if missing
+  js                          build the npm package (wasm-bindgen, three targets) and the
+                              Node addon (napi-rs), then run the JS suite on both backends
+                              (whole conformance corpus vs the native CLI, API tests), the
+                              workerd edge worker and headless Chromium
+  gateway                     the gateway's release tests (conformance through the Wasm
+                              component, the real binary over HTTP) and the official
+                              Python SDK (meshguard 0.1.2 from PyPI) against it";
 
 const FUZZ_TARGETS: &[&str] = &["parse", "evaluate"];
 
@@ -50,6 +57,8 @@ fn xtask() -> Result<()> {
         "ci" => ci(rest),
         "bench" => bench(rest),
         "fuzz" => fuzz(rest),
+        "js" => js(rest),
+        "gateway" => gateway(rest),
         "help" | "-h" | "--help" => {
             println!("{USAGE}");
             Ok(())
@@ -113,6 +122,20 @@ fn ci_steps() -> Vec<Step> {
             name: "test",
             program: "cargo",
             args: &["test", "--workspace", "--locked"],
+            dir: ".",
+        },
+        Step {
+            // bindings/npm and bindings/node: see `js` below.
+            name: "js: npm package and Node addon",
+            program: "cargo",
+            args: &["xtask", "js"],
+            dir: ".",
+        },
+        Step {
+            // hosts/gateway in release (debug wasmtime is 10-20x slower): see `gateway`.
+            name: "gateway: release tests and the Python SDK",
+            program: "cargo",
+            args: &["xtask", "gateway"],
             dir: ".",
         },
     ]
@@ -346,4 +369,73 @@ fn ensure_cargo_fuzz() -> Result<()> {
     println!("cargo-fuzz is not installed; installing it");
     run(Command::new("cargo").args(["install", "cargo-fuzz"]))
         .context("could not install cargo-fuzz (is a nightly toolchain installed? `rustup toolchain install nightly`)")
+}
+
+// ---------------------------------------------------------------------------------------
+// js
+// ---------------------------------------------------------------------------------------
+
+/// `cargo xtask js`: builds the npm package `@meshguard/policy` (bindings/npm: the
+/// wasm-bindgen CLI of the pinned version into `.tools`, three targets, `wasm-opt -Oz`)
+/// and the napi-rs addon (bindings/node), builds the native CLI the suite compares
+/// against, then runs the JS suite on the wasm and the native backend, and the real
+/// runtimes (standalone workerd, headless Debian Chromium, installed by apt-get if
+/// missing). Every wait inside the tests is bounded.
+fn js(args: &[String]) -> Result<()> {
+    if let Some(extra) = args.first() {
+        bail!("`cargo xtask js` takes no arguments (got `{extra}`)");
+    }
+    let npm = root().join("bindings").join("npm");
+    let node = |args: &[&str]| {
+        let mut cmd = Command::new("node");
+        cmd.args(args).current_dir(&npm);
+        cmd
+    };
+    run(Command::new("npm")
+        .args(["ci", "--no-audit", "--no-fund"])
+        .current_dir(&npm))?;
+    run(&mut node(&["scripts/build.mjs"]))?;
+    run(&mut node(&["../node/build.mjs"]))?;
+    run(Command::new("cargo")
+        .args(["build", "--release", "--locked", "-p", "meshguard-cli"])
+        .current_dir(root()))?;
+    let suite = ["--test", "--test-timeout=300000"];
+    for backend in ["wasm", "native"] {
+        let mut cmd = node(&suite);
+        cmd.args(["test/conformance.test.mjs", "test/api.test.mjs"])
+            .env("MESHGUARD_BACKEND", backend);
+        run(&mut cmd).with_context(|| format!("the JS suite failed on the {backend} backend"))?;
+    }
+    run(&mut node(&["scripts/ensure-chromium.mjs"]))?;
+    let mut runtimes = node(&suite);
+    runtimes
+        .arg("test/runtimes.test.mjs")
+        .env("MESHGUARD_REQUIRE_BROWSER", "1");
+    run(&mut runtimes).context("the workerd / Chromium tests failed")
+}
+
+// ---------------------------------------------------------------------------------------
+// gateway
+// ---------------------------------------------------------------------------------------
+
+/// `cargo xtask gateway`: the gateway's tests in release (the conformance corpus through
+/// the Wasm component in wasmtime, and the integration tests that drive the real
+/// `meshguard-gateway` binary over HTTP), then the official Python SDK against it
+/// (`hosts/gateway/tests/sdk/run.sh`: a venv in `target/sdk-venv`, `meshguard==0.1.2`
+/// from PyPI, pytest). Release only: a debug wasmtime is 10-20x slower.
+fn gateway(args: &[String]) -> Result<()> {
+    if let Some(extra) = args.first() {
+        bail!("`cargo xtask gateway` takes no arguments (got `{extra}`)");
+    }
+    run(Command::new("rustup")
+        .args(["target", "add", "wasm32-wasip2"])
+        .current_dir(root()))?;
+    run(Command::new("cargo")
+        .args(["test", "--release", "--locked", "-p", "meshguard-gateway"])
+        .current_dir(root()))
+    .context("the gateway's release tests failed")?;
+    run(Command::new("bash")
+        .arg("hosts/gateway/tests/sdk/run.sh")
+        .current_dir(root()))
+    .context("the Python SDK tests against the gateway failed")
 }

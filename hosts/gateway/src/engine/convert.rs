@@ -50,6 +50,40 @@ pub(super) fn request_out(r: &core::Request) -> wit::Request {
     }
 }
 
+/// [`request_out`] by move: no string is copied.
+pub(super) fn request_into(r: core::Request) -> wit::Request {
+    wit::Request {
+        action: r.action,
+        resource: r.resource,
+        context: r.context.map(|c| c.to_string()),
+        agent: r.agent.map(|a| wit::Agent {
+            id: a.id,
+            name: a.name,
+            trust_tier: a.trust_tier,
+            tags: a.tags,
+            org_id: a.org_id,
+        }),
+        time: r.time,
+        mode: r.mode.map(|m| match m {
+            core::Mode::Enforce => wit::Mode::Enforce,
+            core::Mode::Audit => wit::Mode::Audit,
+        }),
+    }
+}
+
+/// What a fail-closed answer needs back from a moved request (action, resource, mode).
+pub(super) fn request_back(r: wit::Request) -> core::Request {
+    core::Request {
+        action: r.action,
+        resource: r.resource,
+        mode: r.mode.map(|m| match m {
+            wit::Mode::Enforce => core::Mode::Enforce,
+            wit::Mode::Audit => core::Mode::Audit,
+        }),
+        ..core::Request::default()
+    }
+}
+
 fn shared(s: String) -> Arc<str> {
     Arc::from(s)
 }

@@ -96,6 +96,11 @@ impl Runtime {
     pub fn new(limits: Limits) -> Result<Self> {
         let mut config = Config::new();
         config.epoch_interruption(true);
+        // `perf record` can name the guest's functions when asked for (a debugging aid:
+        // the map file grows with every compiled function, so it is off by default).
+        if std::env::var_os("MESHGUARD_WASM_PERFMAP").is_some() {
+            config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+        }
         let engine = Engine::new(&config)?;
         let component = Component::new(&engine, COMPONENT)
             .map_err(anyhow::Error::from)
@@ -292,6 +297,23 @@ impl Evaluator {
         match result {
             Ok(d) => convert::decision_in(d),
             Err(e) => evaluation_error(request, &e),
+        }
+    }
+
+    /// [`Evaluator::decide`] for a request the caller no longer needs: its strings move
+    /// into the component's record instead of being copied (the gateway's hot path).
+    pub fn decide_owned(&self, request: core::Request, explain: bool) -> core::Decision {
+        let wit_request = convert::request_into(request);
+        let result = self.with_slot(|slot| {
+            Ok(slot
+                .bindings
+                .meshguard_policy_evaluator()
+                .policy_set()
+                .call_decide(&mut slot.store, slot.set, &wit_request, explain)?)
+        });
+        match result {
+            Ok(d) => convert::decision_in(d),
+            Err(e) => evaluation_error(&convert::request_back(wit_request), &e),
         }
     }
 

@@ -1,0 +1,378 @@
+//! Configuration: command-line flags, each also read from the environment variable the
+//! product docs use (`PORT`, `MODE`, `ADMIN_TOKEN`, …), with defaults that start the
+//! gateway on the repository's example policies with no set-up at all.
+//!
+//! A flag beats its environment variable, which beats the default. Values are checked
+//! here, once, so the rest of the gateway never meets a malformed setting.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Result, bail};
+use clap::{Parser, ValueEnum};
+use meshguard_core::{Effect, Mode};
+
+/// Every setting, as clap reads it.
+#[derive(Debug, Clone, Parser)]
+#[command(
+    name = "meshguard-gateway",
+    version,
+    about = "The MeshGuard gateway: policy decisions, audit log and admin API over HTTP",
+    long_about = "The MeshGuard gateway: agents ask `GET /proxy/check` (or `POST /v1/check`) \
+                  before they act; YAML policies answer allow, deny or require_approval; every \
+                  decision is written to the audit log.\n\nEvery flag can also be set with the \
+                  environment variable shown; a flag wins over its variable."
+)]
+pub struct Args {
+    /// Address to listen on.
+    #[arg(long, env = "HOST", default_value = "127.0.0.1")]
+    pub host: IpAddr,
+    /// Port to listen on (0 picks a free port; the bound address is printed).
+    #[arg(long, env = "PORT", default_value_t = 3100)]
+    pub port: u16,
+    /// `enforce` (deny means deny) or `audit` (decide and record, but let the caller go).
+    #[arg(long, env = "MODE", value_enum, default_value_t = ModeArg::Enforce)]
+    pub mode: ModeArg,
+    /// The admin API token (`X-Admin-Token`). When unset, one is generated at start,
+    /// printed once to stderr and written to `<data dir>/admin-token` (mode 0600).
+    #[arg(long, env = "ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
+    /// Directory of policy files (`*.yaml`, `*.yml`, `*.json`), loaded in file-name order
+    /// and reloaded when they change.
+    #[arg(long, env = "POLICIES_DIR", default_value = "policies")]
+    pub policies_dir: PathBuf,
+    /// The SQLite database (agents, audit log, approvals). `:memory:` keeps it in a
+    /// temporary file removed at exit.
+    #[arg(long, env = "DB_PATH", default_value = "meshguard.db")]
+    pub db_path: String,
+    /// Where the generated admin token is written (default: the database's directory).
+    #[arg(long, env = "DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Upstream base URL for `ANY /proxy/*` (plain `http://`).
+    #[arg(long, env = "PROXY_TARGET")]
+    pub proxy_target: Option<String>,
+    /// Upstream request timeout, in seconds.
+    #[arg(long, env = "PROXY_TIMEOUT_SECS", default_value_t = 30)]
+    pub proxy_timeout_secs: u64,
+    /// Where alerts are POSTed (plain `http://`).
+    #[arg(long, env = "ALERT_WEBHOOK_URL")]
+    pub alert_webhook_url: Option<String>,
+    /// HMAC-SHA256 key for `X-MeshGuard-Signature`.
+    #[arg(long, env = "ALERT_WEBHOOK_SECRET", hide_env_values = true)]
+    pub alert_webhook_secret: Option<String>,
+    /// Events that raise an alert, comma separated: deny, rate_limit, error,
+    /// require_approval (`escalation` is accepted for require_approval).
+    #[arg(
+        long,
+        env = "ALERT_EVENTS",
+        default_value = "deny,rate_limit,error,require_approval"
+    )]
+    pub alert_events: String,
+    /// Delivery attempts per alert (the first try included).
+    #[arg(long, env = "ALERT_WEBHOOK_ATTEMPTS", default_value_t = 5)]
+    pub alert_webhook_attempts: u32,
+    /// Wait before the first retry, in milliseconds; doubles per retry (capped at 60 s).
+    #[arg(long, env = "ALERT_WEBHOOK_BACKOFF_MS", default_value_t = 500)]
+    pub alert_webhook_backoff_ms: u64,
+    /// Alerts waiting for delivery; when full, new alerts are dropped and counted.
+    #[arg(long, env = "ALERT_QUEUE", default_value_t = 1024)]
+    pub alert_queue: usize,
+    /// The answer when no policy applies to a request.
+    #[arg(long, env = "FALLBACK", value_enum, default_value_t = FallbackArg::Deny)]
+    pub fallback: FallbackArg,
+    /// Keep audit entries this many days (0 = forever). A policy's
+    /// `audit.retention_days` overrides it for the entries that policy decided.
+    #[arg(long, env = "RETENTION_DAYS", default_value_t = 90)]
+    pub retention_days: u32,
+    /// Largest request body accepted, in bytes (`POST /v1/check`, admin bodies, proxied
+    /// bodies).
+    #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 1 << 20)]
+    pub max_body_bytes: usize,
+    /// Audit entries that may wait for the writer; when full, callers wait (never drop).
+    #[arg(long, env = "AUDIT_QUEUE", default_value_t = 65_536)]
+    pub audit_queue: usize,
+    /// How often the policy directory is checked for changes, in milliseconds.
+    #[arg(long, env = "RELOAD_INTERVAL_MS", default_value_t = 1000)]
+    pub reload_interval_ms: u64,
+    /// How long an approved approval may be used (once), in seconds.
+    #[arg(long, env = "APPROVAL_TTL_SECS", default_value_t = 3600)]
+    pub approval_ttl_secs: u64,
+    /// Warm evaluator instances kept per policy set.
+    #[arg(long, env = "EVALUATOR_POOL", default_value_t = 16)]
+    pub evaluator_pool: usize,
+    /// Longest one decision may run in the component, in milliseconds; past it the call
+    /// is interrupted and the request denied (500, fail closed).
+    #[arg(long, env = "DECIDE_DEADLINE_MS", default_value_t = 100)]
+    pub decide_deadline_ms: u64,
+    /// Log filter (`info`, `debug`, `meshguard_gateway=debug,warn`, …).
+    #[arg(long, env = "LOG", default_value = "info")]
+    pub log: String,
+}
+
+/// `--mode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ModeArg {
+    /// Deny means deny.
+    Enforce,
+    /// Decide and record, but let the caller go.
+    Audit,
+}
+
+/// `--fallback`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FallbackArg {
+    /// Allow requests no policy applies to.
+    Allow,
+    /// Deny them (fail closed).
+    Deny,
+}
+
+/// Alert events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AlertEvent {
+    /// A deny (including invalid requests).
+    Deny,
+    /// A rate-limited request.
+    RateLimit,
+    /// The evaluator failed (a trap, a deadline).
+    Error,
+    /// A require_approval decision.
+    RequireApproval,
+}
+
+impl AlertEvent {
+    /// The name in `ALERT_EVENTS` and in the payload's `event`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertEvent::Deny => "deny",
+            AlertEvent::RateLimit => "rate_limit",
+            AlertEvent::Error => "error",
+            AlertEvent::RequireApproval => "require_approval",
+        }
+    }
+}
+
+/// A plain-HTTP upstream: `http://authority` plus an optional path prefix.
+#[derive(Debug, Clone)]
+pub struct HttpTarget {
+    /// `host:port`.
+    pub authority: String,
+    /// Path prefix without a trailing `/` (empty for none).
+    pub base_path: String,
+    /// The URL as configured, for messages.
+    pub url: String,
+}
+
+impl HttpTarget {
+    /// Parses `http://host[:port][/path]`. TLS upstreams are not supported yet: the
+    /// gateway is built without a TLS stack, so an `https://` URL is refused at start
+    /// rather than failing on the first request.
+    pub fn parse(what: &str, url: &str) -> Result<HttpTarget> {
+        let rest = if let Some(r) = url.strip_prefix("http://") {
+            r
+        } else if url.starts_with("https://") {
+            bail!(
+                "{what} `{url}`: https is not supported by this build; use http:// (for \
+                 example a local TLS-terminating proxy)"
+            );
+        } else {
+            bail!("{what} `{url}` must start with http://");
+        };
+        let (authority, path) = match rest.find('/') {
+            Some(i) => rest.split_at(i),
+            None => (rest, ""),
+        };
+        if authority.is_empty() || authority.contains('@') || authority.contains('?') {
+            bail!("{what} `{url}` has no valid host");
+        }
+        let base_path = path.trim_end_matches('/').to_owned();
+        if base_path.contains(['?', '#']) {
+            bail!("{what} `{url}` must not carry a query or fragment");
+        }
+        Ok(HttpTarget {
+            authority: authority.to_owned(),
+            base_path,
+            url: url.to_owned(),
+        })
+    }
+}
+
+/// Checked configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where to listen.
+    pub listen: SocketAddr,
+    /// Decision mode.
+    pub mode: Mode,
+    /// The admin token, if configured (else one is generated at start).
+    pub admin_token: Option<String>,
+    /// The policy directory.
+    pub policies_dir: PathBuf,
+    /// The database path, or `:memory:`.
+    pub db_path: String,
+    /// Where the generated admin token goes.
+    pub data_dir: PathBuf,
+    /// The proxy upstream.
+    pub proxy_target: Option<HttpTarget>,
+    /// Upstream timeout.
+    pub proxy_timeout: Duration,
+    /// The alert webhook.
+    pub webhook: Option<WebhookConfig>,
+    /// The answer when no policy applies.
+    pub fallback: Effect,
+    /// Default audit retention (None = forever).
+    pub retention_days: Option<u32>,
+    /// Body size limit.
+    pub max_body_bytes: usize,
+    /// Audit queue capacity.
+    pub audit_queue: usize,
+    /// Policy directory polling interval.
+    pub reload_interval: Duration,
+    /// How long an approved approval stays usable.
+    pub approval_ttl: Duration,
+    /// Warm evaluator instances per set.
+    pub evaluator_pool: usize,
+    /// Per-decision deadline in the component.
+    pub decide_deadline: Duration,
+}
+
+/// Alert delivery settings.
+#[derive(Debug, Clone)]
+pub struct WebhookConfig {
+    /// The endpoint.
+    pub target: HttpTarget,
+    /// The HMAC key; without one, alerts are sent unsigned (and a warning is logged).
+    pub secret: Option<String>,
+    /// Events that raise an alert.
+    pub events: Vec<AlertEvent>,
+    /// Attempts per alert.
+    pub attempts: u32,
+    /// First retry delay.
+    pub backoff: Duration,
+    /// Queue capacity.
+    pub queue: usize,
+}
+
+/// Parses `ALERT_EVENTS`.
+pub fn parse_events(s: &str) -> Result<Vec<AlertEvent>> {
+    let mut events = Vec::new();
+    for word in s.split(',').map(str::trim).filter(|w| !w.is_empty()) {
+        let e = match word {
+            "deny" => AlertEvent::Deny,
+            "rate_limit" | "rate-limit" => AlertEvent::RateLimit,
+            "error" => AlertEvent::Error,
+            "require_approval" | "require-approval" | "escalation" => AlertEvent::RequireApproval,
+            other => bail!(
+                "unknown alert event `{other}` in ALERT_EVENTS; expected deny, rate_limit, \
+                 error or require_approval"
+            ),
+        };
+        if !events.contains(&e) {
+            events.push(e);
+        }
+    }
+    Ok(events)
+}
+
+impl Args {
+    /// Checks every value and resolves defaults that depend on others.
+    pub fn into_config(self) -> Result<Config> {
+        let admin_token = self.admin_token.filter(|t| !t.trim().is_empty());
+        if admin_token.as_deref().is_some_and(|t| t.trim().len() < 16) {
+            bail!("ADMIN_TOKEN must be at least 16 characters (or unset to generate one)");
+        }
+        let proxy_target = self
+            .proxy_target
+            .as_deref()
+            .filter(|s| !s.is_empty())
+            .map(|u| HttpTarget::parse("PROXY_TARGET", u))
+            .transpose()?;
+        let webhook = match self.alert_webhook_url.as_deref().filter(|s| !s.is_empty()) {
+            None => None,
+            Some(url) => Some(WebhookConfig {
+                target: HttpTarget::parse("ALERT_WEBHOOK_URL", url)?,
+                secret: self.alert_webhook_secret.filter(|s| !s.is_empty()),
+                events: parse_events(&self.alert_events)?,
+                attempts: self.alert_webhook_attempts.clamp(1, 20),
+                backoff: Duration::from_millis(self.alert_webhook_backoff_ms),
+                queue: self.alert_queue.max(1),
+            }),
+        };
+        let data_dir = match self.data_dir {
+            Some(d) => d,
+            None if self.db_path == ":memory:" => PathBuf::from("."),
+            None => Path::new(&self.db_path)
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .map(Path::to_path_buf)
+                .unwrap_or_else(|| PathBuf::from(".")),
+        };
+        if self.max_body_bytes < 1024 {
+            bail!("MAX_BODY_BYTES must be at least 1024");
+        }
+        Ok(Config {
+            listen: SocketAddr::new(self.host, self.port),
+            mode: match self.mode {
+                ModeArg::Enforce => Mode::Enforce,
+                ModeArg::Audit => Mode::Audit,
+            },
+            admin_token,
+            policies_dir: self.policies_dir,
+            db_path: self.db_path,
+            data_dir,
+            proxy_target,
+            proxy_timeout: Duration::from_secs(self.proxy_timeout_secs.max(1)),
+            webhook,
+            fallback: match self.fallback {
+                FallbackArg::Allow => Effect::Allow,
+                FallbackArg::Deny => Effect::Deny,
+            },
+            retention_days: (self.retention_days > 0).then_some(self.retention_days),
+            max_body_bytes: self.max_body_bytes,
+            audit_queue: self.audit_queue.max(1),
+            reload_interval: Duration::from_millis(self.reload_interval_ms.max(50)),
+            approval_ttl: Duration::from_secs(self.approval_ttl_secs),
+            evaluator_pool: self.evaluator_pool.max(1),
+            decide_deadline: Duration::from_millis(self.decide_deadline_ms.max(1)),
+        })
+    }
+}
+
+/// Mode as a string for JSON answers.
+pub fn mode_str(mode: Mode) -> &'static str {
+    match mode {
+        Mode::Enforce => "enforce",
+        Mode::Audit => "audit",
+    }
+}
+
+/// Reads a policy file name's format from its extension; other files are ignored.
+pub fn is_policy_file(name: &str) -> bool {
+    !name.starts_with('.')
+        && (name.ends_with(".yaml") || name.ends_with(".yml") || name.ends_with(".json"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets() {
+        let t = HttpTarget::parse("X", "http://127.0.0.1:8080/api/").unwrap();
+        assert_eq!(t.authority, "127.0.0.1:8080");
+        assert_eq!(t.base_path, "/api");
+        assert!(HttpTarget::parse("X", "https://a").is_err());
+        assert!(HttpTarget::parse("X", "ftp://a").is_err());
+        assert!(HttpTarget::parse("X", "http:///x").is_err());
+    }
+
+    #[test]
+    fn events() {
+        assert_eq!(
+            parse_events("deny, escalation").unwrap(),
+            vec![AlertEvent::Deny, AlertEvent::RequireApproval]
+        );
+        assert!(parse_events("nope").is_err());
+    }
+}

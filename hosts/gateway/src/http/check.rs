@@ -1,0 +1,299 @@
+//! `GET /proxy/check` (the SDKs' check: the question in `X-MeshGuard-*` headers) and
+//! `POST /v1/check` (the same question as a JSON body).
+//!
+//! Both only collect and check the input; [`crate::decide`] does the rest. Header values
+//! are read as raw bytes and must be UTF-8 (HTTP allows other bytes in headers; a
+//! resource that is not text is refused, never guessed at). A header sent twice is
+//! refused too: two `X-MeshGuard-Action` values would leave it open which one was
+//! checked and which one the caller acts on.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use crate::auth::{self, AuthError};
+use crate::decide::{self, Intake, Parts, Refusal};
+use crate::state::AppState;
+use crate::store::agents::AgentRecord;
+
+/// Header names, as written in the SDKs.
+pub const ACTION: &str = "X-MeshGuard-Action";
+/// The resource header.
+pub const RESOURCE: &str = "X-MeshGuard-Resource";
+/// The context header (a JSON object).
+pub const CONTEXT: &str = "X-MeshGuard-Context";
+/// The trace id header.
+pub const TRACE: &str = "X-MeshGuard-Trace-ID";
+
+/// The authenticated agent, or why not.
+pub fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Arc<AgentRecord>, AuthError> {
+    let token = auth::bearer(headers)?;
+    state.agents.authenticate(token).ok_or(AuthError::Invalid)
+}
+
+/// One header as UTF-8 text: `Ok(None)` when absent; an error when repeated or not UTF-8.
+pub fn header_text(headers: &HeaderMap, name: &str) -> Result<Option<String>, String> {
+    let mut values = headers.get_all(name).iter();
+    let Some(v) = values.next() else {
+        return Ok(None);
+    };
+    if values.next().is_some() {
+        return Err(format!("more than one `{name}` header"));
+    }
+    std::str::from_utf8(v.as_bytes())
+        .map(|s| Some(s.to_owned()))
+        .map_err(|e| {
+            format!(
+                "`{name}` is not valid UTF-8 (invalid byte at offset {})",
+                e.valid_up_to()
+            )
+        })
+}
+
+fn lossy(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get(name)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+}
+
+/// The caller's trace id if it is usable (1–128 visible ASCII characters), else a new
+/// one and the problem.
+pub fn trace_id(headers: &HeaderMap) -> (String, Option<String>) {
+    match header_text(headers, TRACE) {
+        Ok(None) => (auth::new_trace_id(), None),
+        Ok(Some(t))
+            if !t.is_empty() && t.len() <= 128 && t.bytes().all(|b| b.is_ascii_graphic()) =>
+        {
+            (t, None)
+        }
+        Ok(Some(_)) => (
+            auth::new_trace_id(),
+            Some(format!(
+                "`{TRACE}` must be 1 to 128 visible ASCII characters"
+            )),
+        ),
+        Err(e) => (auth::new_trace_id(), Some(e)),
+    }
+}
+
+fn context_object(text: &str, what: &str) -> Result<Map<String, Value>, String> {
+    match serde_json::from_str::<Value>(text) {
+        Ok(Value::Object(m)) => Ok(m),
+        Ok(_) => Err(format!("{what} must be a JSON object")),
+        Err(e) => Err(format!("{what} is not valid JSON: {e}")),
+    }
+}
+
+/// Reads the question from the `X-MeshGuard-*` headers; `default_resource` is used
+/// when no resource header is sent (the proxy passes the request path).
+pub fn parts_from_headers(
+    headers: &HeaderMap,
+    default_resource: Option<&str>,
+) -> Result<Parts, Refusal> {
+    let refuse = |message: String| Refusal {
+        status: StatusCode::BAD_REQUEST,
+        message,
+        action: lossy(headers, ACTION).unwrap_or_default(),
+        resource: lossy(headers, RESOURCE).or_else(|| default_resource.map(str::to_owned)),
+    };
+    let action = match header_text(headers, ACTION).map_err(refuse)? {
+        Some(a) if !a.trim().is_empty() => a,
+        Some(_) => return Err(refuse(format!("`{ACTION}` is empty"))),
+        None => return Err(refuse(format!("missing `{ACTION}` header"))),
+    };
+    let resource = header_text(headers, RESOURCE)
+        .map_err(refuse)?
+        .or_else(|| default_resource.map(str::to_owned));
+    let context = match header_text(headers, CONTEXT).map_err(refuse)? {
+        Some(text) => Some(context_object(&text, &format!("`{CONTEXT}`")).map_err(refuse)?),
+        None => None,
+    };
+    Ok(Parts {
+        action,
+        resource,
+        context,
+    })
+}
+
+/// Collects an [`Intake`] from headers.
+pub fn intake_from_headers(
+    state: &AppState,
+    headers: &HeaderMap,
+    endpoint: &'static str,
+    default_resource: Option<&str>,
+    started: Instant,
+) -> Intake {
+    let (trace_id, trace_problem) = trace_id(headers);
+    let mut parts = parts_from_headers(headers, default_resource);
+    if let (Some(problem), Ok(p)) = (trace_problem, &parts) {
+        parts = Err(Refusal {
+            status: StatusCode::BAD_REQUEST,
+            message: problem,
+            action: p.action.clone(),
+            resource: p.resource.clone(),
+        });
+    }
+    Intake {
+        started,
+        endpoint,
+        trace_id,
+        auth: authenticate(state, headers),
+        parts,
+        explain: false,
+    }
+}
+
+/// `GET /proxy/check` (any method: the AutoGPT plugin of the docs POSTs). The question is
+/// in the headers; a body, if any, is drained (bounded) and ignored.
+pub async fn proxy_check(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let intake = intake_from_headers(&state, &headers, "check", None, Instant::now());
+    let answer = decide::decide(&state, intake).await;
+    super::drain(body).await;
+    answer.into_response()
+}
+
+/// `POST /v1/check`'s body.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct CheckBody {
+    action: String,
+    #[serde(default)]
+    resource: Option<String>,
+    #[serde(default)]
+    context: Option<Value>,
+    #[serde(default)]
+    explain: bool,
+    #[serde(default)]
+    trace_id: Option<String>,
+}
+
+/// `POST /v1/check`: `{action, resource?, context?, explain?, traceId?}`.
+pub async fn v1_check(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let started = Instant::now();
+    let (mut trace_id, mut trace_problem) = trace_id(&headers);
+    let auth = authenticate(&state, &headers);
+    let mut explain = false;
+    let refuse = |status: StatusCode, message: String| Refusal {
+        status,
+        message,
+        action: String::new(),
+        resource: None,
+    };
+    // The body of an unauthenticated caller is not parsed, only drained (bounded), so
+    // the 401 reaches it instead of a connection reset.
+    let parts = if auth.is_err() {
+        super::drain(body).await;
+        Err(refuse(StatusCode::UNAUTHORIZED, String::new()))
+    } else {
+        match super::read_body(&headers, body, state.config.max_body_bytes).await {
+            Err(e) => Err(refuse(e.status(), e.message().to_owned())),
+            Ok(bytes) => match super::json_object::<CheckBody>(&bytes) {
+                Err(message) => Err(refuse(StatusCode::BAD_REQUEST, message)),
+                Ok(b) => {
+                    explain = b.explain;
+                    if headers.get(TRACE).is_none()
+                        && let Some(t) = b.trace_id
+                    {
+                        let mut h = HeaderMap::new();
+                        if let Ok(v) = t.parse() {
+                            h.insert(TRACE, v);
+                            (trace_id, trace_problem) = self::trace_id(&h);
+                        } else {
+                            trace_problem = Some(
+                                "`traceId` must be 1 to 128 visible ASCII characters".to_owned(),
+                            );
+                        }
+                    }
+                    let context = match b.context {
+                        None | Some(Value::Null) => Ok(None),
+                        Some(Value::Object(m)) => Ok(Some(m)),
+                        Some(_) => Err("`context` must be a JSON object".to_owned()),
+                    };
+                    let problem = trace_problem.take().or_else(|| {
+                        if b.action.trim().is_empty() {
+                            Some("`action` is empty".to_owned())
+                        } else {
+                            context.as_ref().err().cloned()
+                        }
+                    });
+                    match problem {
+                        Some(message) => Err(Refusal {
+                            status: StatusCode::BAD_REQUEST,
+                            message,
+                            action: b.action,
+                            resource: b.resource,
+                        }),
+                        None => Ok(Parts {
+                            action: b.action,
+                            resource: b.resource,
+                            context: context.unwrap_or_default(),
+                        }),
+                    }
+                }
+            },
+        }
+    };
+    let intake = Intake {
+        started,
+        endpoint: "v1",
+        trace_id,
+        auth,
+        parts,
+        explain,
+    };
+    decide::decide(&state, intake).await.into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    #[test]
+    fn headers_are_read_strictly() {
+        let mut h = HeaderMap::new();
+        assert!(parts_from_headers(&h, None).is_err());
+        h.insert(ACTION, HeaderValue::from_static("read:file"));
+        h.insert(RESOURCE, HeaderValue::from_bytes(b"/tmp/\xff").unwrap());
+        let r = parts_from_headers(&h, None).unwrap_err();
+        assert!(r.message.contains("not valid UTF-8"), "{}", r.message);
+        assert_eq!(r.action, "read:file");
+        h.insert(RESOURCE, HeaderValue::from_static("/workspace/a"));
+        h.insert(CONTEXT, HeaderValue::from_static("[1]"));
+        assert!(parts_from_headers(&h, None).is_err());
+        h.insert(CONTEXT, HeaderValue::from_static("{\"channel\":\"slack\"}"));
+        let p = parts_from_headers(&h, None).unwrap();
+        assert_eq!(p.resource.as_deref(), Some("/workspace/a"));
+        h.append(ACTION, HeaderValue::from_static("write:file"));
+        assert!(
+            parts_from_headers(&h, None)
+                .unwrap_err()
+                .message
+                .contains("more than one")
+        );
+    }
+
+    #[test]
+    fn trace_ids() {
+        let mut h = HeaderMap::new();
+        assert!(trace_id(&h).1.is_none());
+        h.insert(TRACE, HeaderValue::from_static("abc-123"));
+        assert_eq!(trace_id(&h), ("abc-123".to_owned(), None));
+        h.insert(TRACE, HeaderValue::from_static("a b"));
+        assert!(trace_id(&h).1.is_some());
+    }
+}

@@ -1,0 +1,256 @@
+//! The HTTP surface: routes, the admin guard, and the error and body helpers every
+//! handler shares. The contract is `hosts/gateway/API.md` (what the official SDKs speak).
+
+pub mod admin_agents;
+pub mod admin_audit;
+pub mod admin_policies;
+pub mod approvals;
+pub mod check;
+pub mod health;
+pub mod proxy;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get, post};
+use http_body_util::BodyExt as _;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+use crate::state::AppState;
+
+/// An error answer: `{error, message}` plus optional extra fields.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+    extra: Option<serde_json::Map<String, Value>>,
+}
+
+impl ApiError {
+    /// Any status.
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            extra: None,
+        }
+    }
+
+    /// 400.
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "bad_request", message)
+    }
+
+    /// 404.
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+
+    /// 409.
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, "conflict", message)
+    }
+
+    /// Adds a field to the body.
+    pub fn with(mut self, key: &str, value: Value) -> Self {
+        self.extra
+            .get_or_insert_with(Default::default)
+            .insert(key.to_owned(), value);
+        self
+    }
+
+    /// The status.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The message.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl From<anyhow::Error> for ApiError {
+    fn from(e: anyhow::Error) -> Self {
+        tracing::error!("internal error: {e:#}");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            format!("internal error: {e:#}"),
+        )
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut body = serde_json::Map::new();
+        body.insert("error".into(), json!(self.code));
+        body.insert("message".into(), json!(self.message));
+        if let Some(extra) = self.extra {
+            body.extend(extra);
+        }
+        (self.status, axum::Json(Value::Object(body))).into_response()
+    }
+}
+
+/// A handler's result.
+pub type ApiResult<T = Response> = Result<T, ApiError>;
+
+/// A JSON answer.
+pub fn json_response(status: StatusCode, value: Value) -> Response {
+    (status, axum::Json(value)).into_response()
+}
+
+/// How much of a refused (too large) body is still read and thrown away before the 413
+/// is sent, and for how long: a client that is still sending when the server answers and
+/// closes gets a connection reset instead of the 413, so an honest client with a too
+/// large body must be heard out — within bounds.
+const DRAIN_MAX: usize = 8 << 20;
+/// See [`DRAIN_MAX`].
+const DRAIN_TIME: Duration = Duration::from_secs(2);
+
+/// Reads and discards what is left of a body, up to [`DRAIN_MAX`] bytes and
+/// [`DRAIN_TIME`].
+pub async fn drain(mut body: Body) {
+    let deadline = tokio::time::Instant::now() + DRAIN_TIME;
+    let mut seen = 0usize;
+    while seen <= DRAIN_MAX {
+        match tokio::time::timeout_at(deadline, body.frame()).await {
+            Ok(Some(Ok(frame))) => seen += frame.data_ref().map_or(0, Bytes::len),
+            _ => break,
+        }
+    }
+}
+
+/// Reads a whole body, refusing more than `limit` bytes with 413 (checked against
+/// `Content-Length` first, so an honest huge upload is refused without being kept).
+pub async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> ApiResult<Bytes> {
+    let too_large = || {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("the request body is larger than {limit} bytes (MAX_BODY_BYTES)"),
+        )
+    };
+    if content_length(headers).is_some_and(|n| n > limit as u64) {
+        drain(body).await;
+        return Err(too_large());
+    }
+    let mut body = body;
+    let mut buf = Vec::new();
+    while let Some(frame) = body.frame().await {
+        let frame = frame
+            .map_err(|e| ApiError::bad_request(format!("cannot read the request body: {e}")))?;
+        if let Some(data) = frame.data_ref() {
+            if buf.len() + data.len() > limit {
+                drain(body).await;
+                return Err(too_large());
+            }
+            buf.extend_from_slice(data);
+        }
+    }
+    Ok(Bytes::from(buf))
+}
+
+/// The `Content-Length` header, when present and readable.
+pub fn content_length(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|s| s.trim().parse().ok())
+}
+
+/// Parses a JSON object body into `T`, with serde's precise message on failure.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> ApiResult<T> {
+    json_object(bytes).map_err(ApiError::bad_request)
+}
+
+/// Parses a body that must be a JSON object. serde would also read a JSON array as a
+/// struct's fields in order (`["write:email"]` as `{action}`), so anything but an object
+/// is refused first.
+pub fn json_object<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
+    match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
+        None => Err("the request body is empty; expected a JSON object".to_owned()),
+        Some(b'{') => serde_json::from_slice(bytes).map_err(|e| format!("invalid JSON body: {e}")),
+        Some(_) => Err("the request body must be a JSON object".to_owned()),
+    }
+}
+
+/// Runs blocking work (SQLite, compiling policies) off the async workers.
+pub async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> ApiResult<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ApiError::from(anyhow::anyhow!("a blocking task failed: {e}")))
+}
+
+async fn require_admin(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Response {
+    if state.admin.accepts(req.headers()) {
+        next.run(req).await
+    } else {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "missing or invalid admin token (X-Admin-Token)",
+        )
+        .into_response()
+    }
+}
+
+async fn not_found(req: Request) -> ApiError {
+    ApiError::not_found(format!(
+        "no route for {} {}",
+        req.method(),
+        req.uri().path()
+    ))
+}
+
+/// Every route.
+pub fn router(state: Arc<AppState>) -> Router {
+    let admin = Router::new()
+        .route(
+            "/agents",
+            get(admin_agents::list).post(admin_agents::create),
+        )
+        .route(
+            "/agents/{id}",
+            get(admin_agents::get)
+                .patch(admin_agents::update)
+                .delete(admin_agents::revoke),
+        )
+        .route("/agents/{id}/token", post(admin_agents::rotate))
+        .route("/policies", get(admin_policies::list))
+        .route("/policies/status", get(admin_policies::status))
+        .route("/policies/validate", post(admin_policies::validate))
+        .route("/policies/test", post(admin_policies::test))
+        .route(
+            "/policies/{name}",
+            get(admin_policies::get)
+                .put(admin_policies::apply)
+                .delete(admin_policies::delete),
+        )
+        .route("/audit", get(admin_audit::query))
+        .route("/audit/stats", get(admin_audit::stats))
+        .route("/approvals", get(approvals::list))
+        .route("/approvals/{id}", get(approvals::get))
+        .route("/approvals/{id}/approve", post(approvals::approve))
+        .route("/approvals/{id}/deny", post(approvals::deny))
+        .route_layer(middleware::from_fn_with_state(state.clone(), require_admin));
+    Router::new()
+        .route("/health", get(health::health))
+        .route("/metrics", get(health::metrics))
+        .route("/proxy/check", any(check::proxy_check))
+        .route("/proxy/{*path}", any(proxy::forward))
+        .route("/v1/check", post(check::v1_check))
+        .nest("/admin", admin)
+        .fallback(not_found)
+        .with_state(state)
+}

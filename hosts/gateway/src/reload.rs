@@ -1,0 +1,412 @@
+//! The policy directory and its hot reload.
+//!
+//! A [`PolicySnapshot`] is everything loaded from the directory at one moment: the
+//! evaluator (a pool of warm component instances with the set compiled inside), the file
+//! texts and a JSON summary of every policy. The gateway serves one snapshot behind an
+//! `ArcSwap`; a reload builds a complete new snapshot and swaps it in one step, so a
+//! request sees either the old set or the new one, never a mix, and a directory with any
+//! bad file is not loaded at all: the last good snapshot keeps serving and the problems
+//! are reported (log lines with file:line:column, `GET /admin/policies/status`,
+//! `policyErrors` in `/health`).
+//!
+//! Change detection polls: every interval the directory's policy files are listed with
+//! their sizes and modification times, and a different listing triggers a reload. It is
+//! simple, works on every file system (network mounts and container volumes included),
+//! and costs a `readdir` and a few `stat`s per second.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::UNIX_EPOCH;
+
+use anyhow::{Context, Result};
+use meshguard_core::{Diagnostic, Effect, Policy, Source};
+use serde_json::{Value, json};
+
+use crate::clock;
+use crate::config::is_policy_file;
+use crate::engine::{Evaluator, Runtime};
+use crate::state::AppState;
+
+/// One policy file as loaded.
+#[derive(Debug, Clone)]
+pub struct PolicyFile {
+    /// The file name in the directory.
+    pub file_name: String,
+    /// The name diagnostics use (`policies/clawdbot-email.yaml`).
+    pub label: String,
+    /// Its text.
+    pub text: String,
+    /// The policies it defines, in order.
+    pub policies: Vec<String>,
+}
+
+/// What a directory listing looked like: (file name, size, mtime in ns).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Stamp(Vec<(String, u64, i128)>);
+
+/// A loaded directory.
+#[derive(Debug)]
+pub struct PolicySnapshot {
+    /// Decides requests.
+    pub evaluator: Evaluator,
+    /// The files, in load order.
+    pub files: Vec<PolicyFile>,
+    /// One JSON summary per policy, in load order (what `GET /admin/policies` lists).
+    pub summaries: Vec<Value>,
+    /// `(policy, audit.retention_days)` for the policies that set one.
+    pub retention: Vec<(String, u32)>,
+    /// The listing this snapshot was loaded from.
+    pub stamp: Stamp,
+    /// When it was loaded (ms).
+    pub loaded_at_ms: i64,
+}
+
+impl PolicySnapshot {
+    /// The file holding policy `name`.
+    pub fn file_of(&self, name: &str) -> Option<&PolicyFile> {
+        self.files
+            .iter()
+            .find(|f| f.policies.iter().any(|p| p == name))
+    }
+
+    /// The summary of policy `name`.
+    pub fn summary(&self, name: &str) -> Option<&Value> {
+        self.summaries
+            .iter()
+            .find(|s| s.get("name").and_then(Value::as_str) == Some(name))
+    }
+
+    /// `(label, text)` of every file, for compiling.
+    pub fn sources(&self) -> Vec<(String, String)> {
+        self.files
+            .iter()
+            .map(|f| (f.label.clone(), f.text.clone()))
+            .collect()
+    }
+}
+
+/// The outcome of the last reload attempt.
+#[derive(Debug, Clone, Default)]
+pub struct PolicyStatus {
+    /// The problems that kept the directory from loading; empty when it loads.
+    pub errors: Vec<Diagnostic>,
+    /// When the last attempt ran (ms).
+    pub checked_at_ms: i64,
+}
+
+/// Lists the directory's policy files.
+pub fn scan(dir: &Path) -> Result<Stamp> {
+    let mut files = Vec::new();
+    let entries = std::fs::read_dir(dir)
+        .with_context(|| format!("reading the policy directory `{}`", dir.display()))?;
+    for entry in entries {
+        let entry = entry?;
+        let Ok(name) = entry.file_name().into_string() else {
+            continue;
+        };
+        if !is_policy_file(&name) {
+            continue;
+        }
+        // Follows symlinks (Kubernetes mounts config maps through them).
+        let Ok(meta) = std::fs::metadata(entry.path()) else {
+            continue;
+        };
+        if !meta.is_file() {
+            continue;
+        }
+        let mtime = meta
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+            .map_or(0, |d| i128::try_from(d.as_nanos()).unwrap_or(i128::MAX));
+        files.push((name, meta.len(), mtime));
+    }
+    files.sort();
+    Ok(Stamp(files))
+}
+
+fn diagnostic(file: &str, code: &str, message: String) -> Diagnostic {
+    Diagnostic {
+        code: code.to_owned(),
+        severity: "error".to_owned(),
+        message,
+        help: None,
+        file: file.to_owned(),
+        line: 1,
+        column: 1,
+        end_line: 1,
+        end_column: 1,
+    }
+}
+
+/// The label diagnostics use for a file of the directory.
+pub fn label(dir: &Path, file_name: &str) -> String {
+    dir.join(file_name).display().to_string()
+}
+
+/// Reads the listed files; unreadable or non-UTF-8 files become diagnostics.
+fn read(dir: &Path, stamp: &Stamp) -> Result<Vec<(String, String, String)>, Vec<Diagnostic>> {
+    let mut out = Vec::new();
+    let mut errors = Vec::new();
+    for (name, _, _) in &stamp.0 {
+        let label = label(dir, name);
+        match std::fs::read(dir.join(name)) {
+            Ok(bytes) => match String::from_utf8(bytes) {
+                Ok(text) => out.push((name.clone(), label, text)),
+                Err(e) => errors.push(diagnostic(
+                    &label,
+                    "not-utf8",
+                    format!(
+                        "the file is not UTF-8 text (invalid byte at offset {})",
+                        e.utf8_error().valid_up_to()
+                    ),
+                )),
+            },
+            Err(e) => errors.push(diagnostic(
+                &label,
+                "unreadable",
+                format!("cannot read: {e}"),
+            )),
+        }
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(errors)
+    }
+}
+
+/// Loads a whole directory (blocking: compiles in the component).
+pub fn load_dir(
+    runtime: &Runtime,
+    dir: &Path,
+    fallback: Effect,
+) -> Result<Result<PolicySnapshot, Vec<Diagnostic>>> {
+    let stamp = scan(dir)?;
+    let files = match read(dir, &stamp) {
+        Ok(f) => f,
+        Err(diags) => return Ok(Err(diags)),
+    };
+    build(runtime, files, stamp, fallback)
+}
+
+/// Compiles `(file name, label, text)` files into a snapshot.
+pub fn build(
+    runtime: &Runtime,
+    files: Vec<(String, String, String)>,
+    stamp: Stamp,
+    fallback: Effect,
+) -> Result<Result<PolicySnapshot, Vec<Diagnostic>>> {
+    let sources: Vec<(String, String)> = files
+        .iter()
+        .map(|(_, label, text)| (label.clone(), text.clone()))
+        .collect();
+    let evaluator = match runtime.load(&sources, fallback)? {
+        Ok(ev) => ev,
+        Err(diags) => return Ok(Err(diags)),
+    };
+    let mut loaded = Vec::with_capacity(files.len());
+    let mut summaries = Vec::new();
+    let mut retention = Vec::new();
+    for (file_name, label, text) in files {
+        // The component accepted the set, so the same core parses each file natively
+        // here; this only reads the model for listings, it never decides anything.
+        let policies =
+            meshguard_core::parse_policies(&Source::new(&label, &text)).map_err(|es| {
+                anyhow::anyhow!(
+                    "{label}: the component loaded a file the native parser refuses ({} errors)",
+                    es.len()
+                )
+            })?;
+        let mut names = Vec::with_capacity(policies.len());
+        for p in &policies {
+            names.push(p.name.clone());
+            summaries.push(summarize(p, &file_name));
+            if let Some(days) = p.audit.as_ref().and_then(|a| a.retention_days) {
+                retention.push((p.name.clone(), days));
+            }
+        }
+        loaded.push(PolicyFile {
+            file_name,
+            label,
+            text,
+            policies: names,
+        });
+    }
+    Ok(Ok(PolicySnapshot {
+        evaluator,
+        files: loaded,
+        summaries,
+        retention,
+        stamp,
+        loaded_at_ms: clock::now_ms(),
+    }))
+}
+
+/// A policy as the admin API lists it.
+pub fn summarize(p: &Policy, file: &str) -> Value {
+    let applies_to = p.applies_to.as_ref().map(|a| {
+        json!({
+            "tags": a.tags,
+            "trustTiers": a.trust_tiers.as_ref().map(|ts| ts.iter().map(|t| t.as_str()).collect::<Vec<_>>()),
+            "agentIds": a.agent_ids,
+            "orgIds": a.org_ids,
+        })
+    });
+    let rules: Vec<Value> = p
+        .rules
+        .iter()
+        .map(|r| {
+            json!({
+                "id": r.id,
+                "effect": r.effect.as_str(),
+                "actions": r.actions.iter().map(|g| g.as_str()).collect::<Vec<_>>(),
+                "conditional": r.conditions.is_conditional(),
+                "rateLimit": r.conditions.rate_limit,
+                "reason": r.reason,
+                "description": r.description,
+            })
+        })
+        .collect();
+    json!({
+        "name": p.name,
+        "version": p.version,
+        "description": p.description,
+        "file": file,
+        "appliesTo": applies_to,
+        "defaultEffect": p.default_effect.as_str(),
+        "ruleOrder": p.rule_order,
+        "rules": rules,
+        "rateLimits": p.rate_limits,
+        "humanInTheLoop": {
+            "requireApproval": p.require_approval.iter().map(|g| g.as_str()).collect::<Vec<_>>(),
+        },
+        "audit": p.audit,
+    })
+}
+
+/// What a reload did.
+#[derive(Debug, Clone)]
+pub enum Reloaded {
+    /// The new set is serving.
+    Loaded {
+        /// Policies in it.
+        policies: usize,
+    },
+    /// The directory has problems; the previous set keeps serving.
+    Refused(Vec<Diagnostic>),
+}
+
+/// Reloads the directory now: swaps in the new set, or records its problems. Serialised
+/// with other reloads (the poller and `PUT /admin/policies/{name}`).
+pub async fn reload(state: &Arc<AppState>) -> Result<Reloaded> {
+    let _guard = state.reload_lock.lock().await;
+    reload_locked(state).await
+}
+
+/// [`reload`] for a caller that already holds `reload_lock`.
+pub async fn reload_locked(state: &Arc<AppState>) -> Result<Reloaded> {
+    let runtime = state.runtime.clone();
+    let dir = state.config.policies_dir.clone();
+    let fallback = state.config.fallback;
+    let loaded = tokio::task::spawn_blocking(move || load_dir(&runtime, &dir, fallback))
+        .await
+        .context("the reload task failed")??;
+    Ok(apply(state, loaded))
+}
+
+fn apply(state: &AppState, loaded: Result<PolicySnapshot, Vec<Diagnostic>>) -> Reloaded {
+    let now = clock::now_ms();
+    match loaded {
+        Ok(snapshot) => {
+            let n = snapshot.summaries.len();
+            tracing::info!(
+                policies = n,
+                files = snapshot.files.len(),
+                dir = %state.config.policies_dir.display(),
+                "policies loaded"
+            );
+            state.policies.store(Arc::new(snapshot));
+            state.policy_status.store(Arc::new(PolicyStatus {
+                errors: Vec::new(),
+                checked_at_ms: now,
+            }));
+            state.metrics.reloads_ok.fetch_add(1, Relaxed);
+            Reloaded::Loaded { policies: n }
+        }
+        Err(diags) => {
+            for d in &diags {
+                tracing::error!("policy error (still serving the last good set): {d}");
+            }
+            state.policy_status.store(Arc::new(PolicyStatus {
+                errors: diags.clone(),
+                checked_at_ms: now,
+            }));
+            state.metrics.reloads_failed.fetch_add(1, Relaxed);
+            Reloaded::Refused(diags)
+        }
+    }
+}
+
+/// Polls the directory and reloads on change, until the process stops.
+pub async fn watch(state: Arc<AppState>) {
+    let mut last_seen = state.policies.load().stamp.clone();
+    // A directory that cannot be read is logged once per distinct problem, not per tick.
+    let mut last_problem: Option<String> = None;
+    let mut ticker = tokio::time::interval(state.config.reload_interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    ticker.tick().await;
+    loop {
+        ticker.tick().await;
+        let dir = state.config.policies_dir.clone();
+        let stamp = match tokio::task::spawn_blocking(move || scan(&dir)).await {
+            Ok(Ok(s)) => s,
+            Ok(Err(e)) => {
+                let problem = format!("{e:#}");
+                if last_problem.as_ref() != Some(&problem) {
+                    tracing::warn!(
+                        "policy directory check failed (still serving the last good set): {problem}"
+                    );
+                    last_problem = Some(problem);
+                }
+                continue;
+            }
+            Err(e) => {
+                tracing::warn!("policy directory check failed: {e}");
+                continue;
+            }
+        };
+        last_problem = None;
+        if stamp == last_seen || stamp == state.policies.load().stamp {
+            last_seen = stamp;
+            continue;
+        }
+        tracing::info!("policy directory changed; reloading");
+        last_seen = stamp;
+        if let Err(e) = reload(&state).await {
+            tracing::error!("policy reload failed: {e:#}");
+        }
+    }
+}
+
+/// Where `PUT /admin/policies/{name}` writes: the file that holds the policy, else
+/// `{name}.yaml` (`.json` when the text is JSON).
+pub fn target_file(snapshot: &PolicySnapshot, name: &str, text: &str) -> String {
+    match snapshot.file_of(name) {
+        Some(f) => f.file_name.clone(),
+        None if text.trim_start().starts_with('{') => format!("{name}.json"),
+        None => format!("{name}.yaml"),
+    }
+}
+
+/// Writes a file atomically: a hidden temporary file (ignored by the scanner) renamed
+/// over the target.
+pub fn write_atomic(dir: &Path, file_name: &str, text: &str) -> Result<()> {
+    let tmp: PathBuf = dir.join(format!(".{file_name}.tmp-{}", std::process::id()));
+    std::fs::write(&tmp, text).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, dir.join(file_name)).with_context(|| {
+        let _ = std::fs::remove_file(&tmp);
+        format!("replacing {}", dir.join(file_name).display())
+    })
+}

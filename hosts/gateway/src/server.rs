@@ -1,0 +1,273 @@
+//! Start-up, background jobs and graceful shutdown.
+//!
+//! Start-up is fail-fast: a policy directory that does not load, a database that does not
+//! open or a port that is taken stops the gateway with the reason, before it listens.
+//! Once listening, it prints `meshguard-gateway listening on http://ADDR` on stderr (with
+//! `PORT=0`, ADDR carries the port the system picked).
+//!
+//! Shutdown (SIGINT or SIGTERM): stop accepting, let in-flight requests finish (each has
+//! queued its audit entry before answering), then drain the audit queue to the database
+//! and exit. Nothing a caller was answered about is lost.
+
+use std::io::Write as _;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use arc_swap::ArcSwap;
+use axum::serve::ListenerExt as _;
+use meshguard_core::RateLimiter;
+use tokio::net::TcpListener;
+
+use crate::auth::{self, AdminToken};
+use crate::config::Config;
+use crate::engine::{Limits, Runtime};
+use crate::http::proxy::Upstream;
+use crate::metrics::Metrics;
+use crate::reload::{self, PolicyStatus};
+use crate::state::AppState;
+use crate::store::Db;
+use crate::store::agents::AgentStore;
+use crate::store::approvals::ApprovalStore;
+use crate::store::audit::{self, RetentionJob};
+use crate::store::audit_query::AuditReader;
+use crate::{clock, http, webhooks};
+
+/// How long in-flight requests get to finish after a shutdown signal.
+const DRAIN_GRACE: Duration = Duration::from_secs(30);
+/// How often retention runs.
+const RETENTION_EVERY: Duration = Duration::from_secs(3600);
+/// How often idle rate-limit logs are pruned.
+const PRUNE_EVERY: Duration = Duration::from_secs(60);
+
+/// Writes a generated admin token where the CLI looks for it: `<data dir>/admin-token`,
+/// mode 0600, replaced atomically.
+fn write_admin_token(dir: &Path, token: &str) -> Result<std::path::PathBuf> {
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("creating the data directory {}", dir.display()))?;
+    let path = dir.join("admin-token");
+    let tmp = dir.join(format!(".admin-token.tmp-{}", std::process::id()));
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options
+        .open(&tmp)
+        .with_context(|| format!("writing {}", tmp.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    }
+    file.write_all(token.as_bytes())?;
+    file.write_all(b"\n")?;
+    file.sync_all()?;
+    drop(file);
+    std::fs::rename(&tmp, &path).with_context(|| format!("writing {}", path.display()))?;
+    Ok(path)
+}
+
+fn admin_token(config: &Config) -> Result<String> {
+    if let Some(t) = &config.admin_token {
+        return Ok(t.trim().to_owned());
+    }
+    let token = auth::random_id("mgadm_", 32)?;
+    let path = write_admin_token(&config.data_dir, &token)?;
+    // Printed once, on stderr, so it does not end up in a pipeline's stdout.
+    eprintln!(
+        "meshguard-gateway: ADMIN_TOKEN is not set; generated one for this run:\n  {token}\n  \
+         (also written to {}, mode 0600)",
+        path.display()
+    );
+    Ok(token)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => tracing::info!("SIGINT received: shutting down"),
+        () = term => tracing::info!("SIGTERM received: shutting down"),
+    }
+}
+
+/// Runs the gateway until a shutdown signal.
+pub async fn run(config: Config) -> Result<()> {
+    let admin = AdminToken::new(&admin_token(&config)?);
+
+    let runtime = {
+        let limits = Limits {
+            pool_size: config.evaluator_pool,
+            decide_deadline: config.decide_deadline,
+            ..Limits::default()
+        };
+        tokio::task::spawn_blocking(move || Runtime::new(limits))
+            .await
+            .context("starting the evaluator")??
+    };
+    let snapshot = {
+        let (rt, dir, fallback) = (
+            runtime.clone(),
+            config.policies_dir.clone(),
+            config.fallback,
+        );
+        tokio::task::spawn_blocking(move || reload::load_dir(&rt, &dir, fallback))
+            .await
+            .context("loading policies")??
+    };
+    let snapshot = match snapshot {
+        Ok(s) => s,
+        Err(diags) => {
+            for d in &diags {
+                eprintln!("{d}");
+            }
+            bail!(
+                "{} problem(s) in the policy directory `{}`; not starting (fix them, or point \
+                 POLICIES_DIR elsewhere)",
+                diags.len(),
+                config.policies_dir.display()
+            );
+        }
+    };
+    if snapshot.summaries.is_empty() {
+        tracing::warn!(
+            dir = %config.policies_dir.display(),
+            "the policy directory holds no policy: every request gets the fallback ({})",
+            config.fallback.as_str()
+        );
+    }
+
+    let db = Db::open(&config.db_path)?;
+    let metrics = Arc::new(Metrics::default());
+    let (audit_sink, writer) = audit::start(db.connect()?, config.audit_queue, metrics.clone())?;
+    let agents = AgentStore::new(db.connect()?)?;
+    let alerts = config
+        .webhook
+        .clone()
+        .map(|w| webhooks::start(w, metrics.clone()));
+    let upstream = config
+        .proxy_target
+        .clone()
+        .map(|t| Upstream::new(t, config.proxy_timeout));
+    let listen = config.listen;
+    let state = Arc::new(AppState {
+        admin,
+        runtime,
+        policies: ArcSwap::from_pointee(snapshot),
+        policy_status: ArcSwap::from_pointee(PolicyStatus::default()),
+        reload_lock: tokio::sync::Mutex::new(()),
+        agents,
+        approvals: ApprovalStore::new(db.connect()?),
+        audit: audit_sink,
+        audit_reader: AuditReader::new(db.connect()?),
+        limiter: Mutex::new(RateLimiter::new()),
+        metrics,
+        alerts,
+        upstream,
+        config,
+    });
+
+    let jobs = vec![
+        tokio::spawn(reload::watch(state.clone())),
+        tokio::spawn(retention(state.clone())),
+        tokio::spawn(prune_limiter(state.clone())),
+    ];
+
+    let listener = TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(
+        %addr,
+        mode = crate::config::mode_str(state.config.mode),
+        policies = state.policies.load().summaries.len(),
+        agents = state.agents.active_count(),
+        db = %db.path().display(),
+        "gateway ready"
+    );
+    eprintln!("meshguard-gateway listening on http://{addr}");
+
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let app = http::router(state.clone());
+    // Answers are small and latency matters: no Nagle delay on accepted connections.
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
+    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+        shutdown_signal().await;
+        let _ = stop_tx.send(());
+    });
+    let grace = async {
+        if stop_rx.await.is_ok() {
+            tokio::time::sleep(DRAIN_GRACE).await;
+        } else {
+            std::future::pending::<()>().await;
+        }
+    };
+    tokio::select! {
+        r = server => r.context("the HTTP server failed")?,
+        () = grace => tracing::warn!("requests still running after {DRAIN_GRACE:?}; closing anyway"),
+    }
+
+    for job in jobs {
+        job.abort();
+    }
+    tracing::info!(waiting = state.audit.depth(), "draining the audit queue");
+    state.audit.shutdown().await;
+    tokio::task::spawn_blocking(move || writer.join())
+        .await
+        .context("waiting for the audit writer")?
+        .map_err(|_| anyhow::anyhow!("the audit writer thread failed"))?;
+    if let Some(a) = &state.alerts
+        && a.depth() > 0
+    {
+        tracing::warn!(pending = a.depth(), "alerts not delivered at shutdown");
+    }
+    drop(state);
+    drop(db);
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Applies retention at start and then every hour: `RETENTION_DAYS` for all entries,
+/// except those of policies with their own `audit.retention_days`.
+async fn retention(state: Arc<AppState>) {
+    let mut ticker = tokio::time::interval(RETENTION_EVERY);
+    loop {
+        ticker.tick().await;
+        let per_policy = state.policies.load().retention.clone();
+        let job = RetentionJob::new(clock::now_ms(), state.config.retention_days, &per_policy);
+        if job.default_cutoff_ms.is_some() || !job.per_policy.is_empty() {
+            state.audit.retain(job).await;
+        }
+    }
+}
+
+/// Drops rate-limit logs with nothing left in their windows, bounding memory.
+async fn prune_limiter(state: Arc<AppState>) {
+    let mut ticker = tokio::time::interval(PRUNE_EVERY);
+    loop {
+        ticker.tick().await;
+        if let Ok(mut l) = state.limiter.lock() {
+            l.prune(clock::now_ms());
+        }
+    }
+}

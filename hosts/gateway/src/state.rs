@@ -1,0 +1,53 @@
+//! The state every handler shares, built once at start.
+
+use std::sync::{Arc, Mutex};
+
+use arc_swap::ArcSwap;
+use meshguard_core::RateLimiter;
+use tokio::sync::Mutex as AsyncMutex;
+
+use crate::auth::AdminToken;
+use crate::config::Config;
+use crate::engine::Runtime;
+use crate::http::proxy::Upstream;
+use crate::metrics::Metrics;
+use crate::reload::{PolicySnapshot, PolicyStatus};
+use crate::store::agents::AgentStore;
+use crate::store::approvals::ApprovalStore;
+use crate::store::audit::AuditSink;
+use crate::store::audit_query::AuditReader;
+use crate::webhooks::Alerts;
+
+/// Shared by every request (behind an `Arc`).
+#[derive(Debug)]
+pub struct AppState {
+    /// Checked configuration.
+    pub config: Config,
+    /// The admin token's hash.
+    pub admin: AdminToken,
+    /// The compiled component.
+    pub runtime: Runtime,
+    /// The policy set being served; swapped whole on reload.
+    pub policies: ArcSwap<PolicySnapshot>,
+    /// The last reload's problems.
+    pub policy_status: ArcSwap<PolicyStatus>,
+    /// Serialises reloads (the poller and policy writes through the admin API).
+    pub reload_lock: AsyncMutex<()>,
+    /// Agents and their tokens.
+    pub agents: AgentStore,
+    /// Approvals.
+    pub approvals: ApprovalStore,
+    /// The audit writer's queue.
+    pub audit: AuditSink,
+    /// Audit queries.
+    pub audit_reader: AuditReader,
+    /// The one rate limiter (the core's code, SPEC §5); a decision holds it for
+    /// microseconds.
+    pub limiter: Mutex<RateLimiter>,
+    /// Counters.
+    pub metrics: Arc<Metrics>,
+    /// Alert delivery, when a webhook is configured.
+    pub alerts: Option<Alerts>,
+    /// The proxy upstream, when configured.
+    pub upstream: Option<Upstream>,
+}

@@ -1,0 +1,154 @@
+//! The embedded SQLite database: agents, the audit log and approvals, in one file.
+//!
+//! WAL mode lets the audit writer thread append while admin queries read on their own
+//! connections. Each job has its own connection (the audit writer, audit reads, agents,
+//! approvals), so a long export never holds up a decision and a write never waits on a
+//! read. `:memory:` becomes a temporary file removed at exit: separate connections to
+//! `:memory:` would each see their own empty database.
+
+pub mod agents;
+pub mod approvals;
+pub mod audit;
+pub mod audit_query;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use rusqlite::{Connection, OpenFlags};
+
+/// The schema. `IF NOT EXISTS` everywhere: opening an existing database is a no-op.
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS agents (
+    id          TEXT PRIMARY KEY,
+    name        TEXT NOT NULL,
+    trust_tier  TEXT NOT NULL,
+    tags        TEXT NOT NULL,      -- JSON array of strings
+    org_id      TEXT,
+    metadata    TEXT NOT NULL,      -- JSON object
+    token_hash  BLOB NOT NULL UNIQUE, -- SHA-256 of the token; the token is never stored
+    created_at  INTEGER NOT NULL,   -- ms since the Unix epoch
+    updated_at  INTEGER NOT NULL,
+    revoked_at  INTEGER
+);
+CREATE INDEX IF NOT EXISTS agents_name ON agents(name);
+
+CREATE TABLE IF NOT EXISTS audit (
+    id          INTEGER PRIMARY KEY,
+    ts          INTEGER NOT NULL,   -- ms since the Unix epoch
+    trace_id    TEXT NOT NULL,
+    agent_id    TEXT,
+    agent_name  TEXT,
+    action      TEXT NOT NULL,
+    resource    TEXT,
+    decision    TEXT NOT NULL,      -- allow | deny | require_approval
+    allowed     INTEGER NOT NULL,
+    policy      TEXT,
+    rule        TEXT,
+    reason      TEXT,
+    mode        TEXT NOT NULL,
+    status      INTEGER NOT NULL,   -- the HTTP status answered
+    latency_us  INTEGER NOT NULL,
+    endpoint    TEXT NOT NULL,      -- check | v1 | proxy
+    context     TEXT,               -- JSON object, when sent
+    approval_id TEXT
+);
+CREATE INDEX IF NOT EXISTS audit_ts ON audit(ts);
+CREATE INDEX IF NOT EXISTS audit_agent ON audit(agent_id, ts);
+CREATE INDEX IF NOT EXISTS audit_trace ON audit(trace_id);
+
+CREATE TABLE IF NOT EXISTS approvals (
+    id          TEXT PRIMARY KEY,
+    status      TEXT NOT NULL,      -- pending | approved | denied | used
+    agent_id    TEXT NOT NULL,
+    agent_name  TEXT,
+    action      TEXT NOT NULL,
+    resource    TEXT,
+    context     TEXT,
+    policy      TEXT NOT NULL,
+    rule        TEXT NOT NULL,
+    reason      TEXT NOT NULL,
+    trace_id    TEXT NOT NULL,
+    created_at  INTEGER NOT NULL,
+    decided_at  INTEGER,
+    decided_by  TEXT,
+    note        TEXT,
+    used_at     INTEGER
+);
+CREATE INDEX IF NOT EXISTS approvals_lookup ON approvals(agent_id, action, status);
+";
+
+/// Where the database lives, and the temporary directory behind `:memory:`.
+#[derive(Debug)]
+pub struct Db {
+    path: PathBuf,
+    temp: Option<PathBuf>,
+}
+
+impl Db {
+    /// Opens (creating if needed) the database and its schema.
+    pub fn open(db_path: &str) -> Result<Db> {
+        let (path, temp) = if db_path == ":memory:" {
+            let mut suffix = [0u8; 8];
+            crate::auth::fill_random(&mut suffix)?;
+            let dir = std::env::temp_dir().join(format!(
+                "meshguard-{}-{}",
+                std::process::id(),
+                crate::auth::hex(&suffix)
+            ));
+            std::fs::create_dir_all(&dir)
+                .with_context(|| format!("creating the temporary directory {}", dir.display()))?;
+            (dir.join("meshguard.db"), Some(dir))
+        } else {
+            (PathBuf::from(db_path), None)
+        };
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("creating the database directory {}", parent.display()))?;
+        }
+        let db = Db { path, temp };
+        let conn = db.connect()?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .context("switching the database to WAL")?;
+        conn.execute_batch(SCHEMA)
+            .with_context(|| format!("creating the schema in {}", db.path.display()))?;
+        Ok(db)
+    }
+
+    /// A new connection with the gateway's settings.
+    pub fn connect(&self) -> Result<Connection> {
+        let conn = Connection::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .with_context(|| format!("opening the database {}", self.path.display()))?;
+        conn.busy_timeout(Duration::from_secs(10))?;
+        // WAL + NORMAL: a commit is durable once the WAL is synced at checkpoint; a power
+        // loss may lose the last transactions but never corrupts the database.
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.set_prepared_statement_cache_capacity(32);
+        Ok(conn)
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for Db {
+    fn drop(&mut self) {
+        if let Some(dir) = &self.temp {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+/// Locks a mutex, turning poisoning (a panic elsewhere, which the lints forbid) into an
+/// error instead of a second panic.
+pub fn lock<T>(m: &std::sync::Mutex<T>) -> Result<std::sync::MutexGuard<'_, T>> {
+    m.lock()
+        .map_err(|_| anyhow::anyhow!("a database lock was poisoned"))
+}

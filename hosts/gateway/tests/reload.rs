@@ -1,0 +1,94 @@
+//! Hot reload: a bad file is reported (file:line:column in the log, the status endpoint
+//! and /health) and the last good set keeps serving; fixing it loads the new set whole.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Gateway, Options};
+use serde_json::Value;
+
+const READER: &str = "name: reader\nappliesTo:\n  tags: [r]\nrules:\n  - name: read\n    effect: allow\n    actions: [\"read:*\"]\n";
+const READER_DENIES: &str = "name: reader\nappliesTo:\n  tags: [r]\nrules:\n  - name: no-read\n    effect: deny\n    actions: [\"read:*\"]\n    reason: reading is over\n";
+const TYPO: &str = "name: writer\nappliesTo:\n  tags: [r]\nrules:\n  - effect: allow\n    actions: [\"write:*\"]\n    condtions:\n      sandbox: true\n";
+const FIXED: &str = "name: writer\nappliesTo:\n  tags: [r]\nrules:\n  - effect: allow\n    actions: [\"write:*\"]\n    conditions:\n      sandbox: true\n";
+
+#[test]
+fn a_bad_file_keeps_the_last_good_set_serving_until_it_is_fixed() {
+    if common::skip_in_debug("a_bad_file_keeps_the_last_good_set_serving_until_it_is_fixed") {
+        return;
+    }
+    let gw = Gateway::start(Options {
+        db: None,
+        policies: Some(vec![("a-reader.yaml", READER.to_owned())]),
+        env: vec![],
+    });
+    let (_, token) = gw.agent("r", "verified", &["r"]);
+    assert_eq!(gw.check(&token, "read:x", None).status, 200);
+
+    // A typo in a new file, and a change to the good one: neither is loaded.
+    std::fs::write(gw.policies.join("b-writer.yaml"), TYPO).unwrap();
+    std::fs::write(gw.policies.join("a-reader.yaml"), READER_DENIES).unwrap();
+    gw.wait_until("the reload error", Duration::from_secs(30), || {
+        let s = gw.admin("GET", "/admin/policies/status", None).json();
+        s["ok"] == false
+    });
+    let status = gw.admin("GET", "/admin/policies/status", None).json();
+    let err = &status["errors"][0];
+    assert!(
+        err["file"].as_str().unwrap().ends_with("b-writer.yaml"),
+        "{status}"
+    );
+    assert_eq!(err["line"], 7);
+    assert_eq!(err["column"], 5);
+    assert_eq!(err["code"], "unknown-key");
+    let health = gw.get("/health", &[]).json();
+    assert_eq!(health["status"], "healthy");
+    assert_eq!(health["policyErrors"].as_array().unwrap().len(), 1);
+    assert!(gw.log().contains("b-writer.yaml:7:5"), "{}", gw.log());
+    // Still the old set: reading is allowed, and only one policy is listed.
+    assert_eq!(gw.check(&token, "read:x", None).status, 200);
+    let listed = gw.admin("GET", "/admin/policies", None).json();
+    assert_eq!(listed["policies"].as_array().unwrap().len(), 1);
+    assert_eq!(listed["policies"][0]["rules"][0]["id"], "read");
+
+    // Fixed: both changes arrive together.
+    std::fs::write(gw.policies.join("b-writer.yaml"), FIXED).unwrap();
+    gw.wait_until("the fixed set", Duration::from_secs(30), || {
+        gw.admin("GET", "/admin/policies/status", None).json()["ok"] == true
+    });
+    let denied = gw.check(&token, "read:x", None);
+    assert_eq!(denied.status, 403);
+    assert_eq!(denied.json()["message"], "reading is over");
+    let bearer = format!("Bearer {token}");
+    let sandboxed = gw.get(
+        "/proxy/check",
+        &[
+            ("Authorization", &bearer),
+            ("X-MeshGuard-Action", "write:notes"),
+            ("X-MeshGuard-Context", r#"{"sandbox":true}"#),
+        ],
+    );
+    assert_eq!(sandboxed.status, 200, "{}", sandboxed.body);
+    assert_eq!(
+        gw.get("/health", &[]).json()["policyErrors"],
+        Value::Array(vec![])
+    );
+    let metrics = gw.get("/metrics", &[]).body;
+    assert!(
+        metrics.contains("meshguard_policy_reload_failures_total 1"),
+        "{metrics}"
+    );
+
+    // Removing a file is a change too.
+    std::fs::remove_file(gw.policies.join("b-writer.yaml")).unwrap();
+    gw.wait_until("the removal", Duration::from_secs(30), || {
+        gw.admin("GET", "/admin/policies", None).json()["policies"]
+            .as_array()
+            .unwrap()
+            .len()
+            == 1
+    });
+}
