@@ -59,8 +59,9 @@ pub(crate) fn request(r: wit::Request) -> core::Request {
     }
 }
 
+/// `String::from(&str)` copies; `to_string` would go through `Display`.
 fn text(s: &Arc<str>) -> String {
-    s.to_string()
+    String::from(&**s)
 }
 
 pub(crate) fn decision(d: core::Decision) -> wit::Decision {

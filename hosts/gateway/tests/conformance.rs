@@ -3,9 +3,7 @@
 
 use anyhow::Result;
 use meshguard_conformance::{Host, trials};
-use meshguard_core::{
-    Decision, Effect, PolicySet, RateLimiter, Source, parse_instant_ms, parse_request, rate_key,
-};
+use meshguard_core::{Decision, Effect, PolicySet, RateLimiter, Source, parse_request};
 use meshguard_gateway::engine::{Evaluator, Limits, Runtime};
 use serde_json::Value;
 
@@ -69,11 +67,9 @@ impl Host for Wasm {
                 (d.clone(), d, None)
             }
         };
-        if let Some(r) = &request
-            && let Some(now) = r.time.as_deref().and_then(|t| parse_instant_ms(t).ok())
-        {
-            self.limiter.apply(&mut wasm, rate_key(r), now);
-            self.native_limiter.apply(&mut expected, rate_key(r), now);
+        if let Some(r) = &request {
+            self.limiter.count(&mut wasm, r, None);
+            self.native_limiter.count(&mut expected, r, None);
         }
         let wasm_json = serde_json::to_string(&wasm)?;
         let native_json = serde_json::to_string(&expected)?;
