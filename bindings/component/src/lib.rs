@@ -85,7 +85,10 @@ impl Set {
     }
 }
 
-/// The exported entry points, also generated glue (see [`bindings`]).
+/// The exported entry points, also generated glue (see [`bindings`]). Only a Wasm build
+/// exports them: their names (`meshguard:policy/evaluator#…`) are not valid symbols for a
+/// native linker, and a native build of this crate exists only for `cargo test` and clippy.
+#[cfg(target_arch = "wasm32")]
 #[allow(unsafe_code)]
 mod entry {
     use super::Component;

@@ -54,12 +54,8 @@ enum Fallback {
 /// request given as flags, or answers stdin until end of input (JSON either way; `--json`
 /// changes nothing for the line protocol).
 pub fn run(args: &Args, json: bool) -> Result<ExitCode> {
-    let set = match load::load_set(&args.policies) {
-        Ok(set) => set,
-        Err(failure) => {
-            failure.report().context("writing to stderr")?;
-            return Ok(ExitCode::from(EXIT_BAD_INPUT));
-        }
+    let Some(set) = load::load_or_report(&args.policies).context("writing to stderr")? else {
+        return Ok(ExitCode::from(EXIT_BAD_INPUT));
     };
     let set = set.with_fallback(match args.fallback {
         Fallback::Allow => Effect::Allow,

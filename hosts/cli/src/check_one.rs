@@ -10,11 +10,10 @@ use std::io::{self, Write};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use meshguard_core::{Agent, Mode, PolicySet, Request, TrustTier, parse_instant_ms};
+use meshguard_core::{Mode, PolicySet, Request, parse_instant_ms};
 
-use crate::explain;
 use crate::render::Renderer;
-use crate::{EXIT_BAD_INPUT, EXIT_DENIED};
+use crate::{explain, flags};
 
 /// The request as flags. Every flag but `--action` needs `--action` (clap refuses the
 /// rest with exit 2), so a stray flag never silently switches to the stdin protocol.
@@ -69,45 +68,13 @@ enum ModeArg {
     Audit,
 }
 
-/// Builds the agent from flags: `None` when no agent flag is given (policies with an
-/// `appliesTo` then do not apply, SPEC §3). An unknown tier is refused here, with the
-/// valid ones named, rather than turned into an `invalid-request` deny.
-pub fn agent(
-    tags: &[String],
-    id: Option<&str>,
-    tier: Option<&str>,
-    org: Option<&str>,
-) -> Result<Option<Agent>, String> {
-    if let Some(t) = tier
-        && TrustTier::parse(t).is_none()
-    {
-        return Err(format!(
-            "unknown trust tier `{t}`; expected untrusted, verified, trusted or privileged"
-        ));
-    }
-    let tags: Vec<String> = tags.iter().filter(|t| !t.is_empty()).cloned().collect();
-    if tags.is_empty() && id.is_none() && tier.is_none() && org.is_none() {
-        return Ok(None);
-    }
-    Ok(Some(Agent {
-        id: id.map(str::to_owned),
-        trust_tier: tier.map(str::to_owned),
-        tags,
-        org_id: org.map(str::to_owned),
-        ..Agent::default()
-    }))
-}
-
 /// The request the flags describe, or what is wrong with them.
 fn request(args: &RequestArgs) -> Result<Request, String> {
-    let context = match &args.context {
-        None => None,
-        Some(text) => match serde_json::from_str::<serde_json::Value>(text) {
-            Ok(v @ serde_json::Value::Object(_)) => Some(v),
-            Ok(_) => return Err("`--context` must be a JSON object".to_owned()),
-            Err(e) => return Err(format!("`--context` is not valid JSON: {e}")),
-        },
-    };
+    let context = args
+        .context
+        .as_deref()
+        .map(|text| flags::json_object(text, "--context"))
+        .transpose()?;
     if let Some(t) = &args.time {
         parse_instant_ms(t).map_err(|e| format!("`--time`: {e}"))?;
     }
@@ -115,7 +82,7 @@ fn request(args: &RequestArgs) -> Result<Request, String> {
         action: args.action.clone().unwrap_or_default(),
         resource: args.resource.clone(),
         context,
-        agent: agent(
+        agent: flags::agent(
             &args.agent_tags,
             args.agent_id.as_deref(),
             args.trust_tier.as_deref(),
@@ -134,10 +101,7 @@ fn request(args: &RequestArgs) -> Result<Request, String> {
 pub fn run(set: &PolicySet, args: &RequestArgs, explain: bool, json: bool) -> Result<ExitCode> {
     let request = match request(args) {
         Ok(r) => r,
-        Err(problem) => {
-            eprintln!("error: {}", crate::render::clean(&problem));
-            return Ok(ExitCode::from(EXIT_BAD_INPUT));
-        }
+        Err(problem) => return Ok(crate::refuse(&problem)),
     };
     let decision = set.decide(&request, explain);
     let mut out = io::stdout().lock();
@@ -151,11 +115,5 @@ pub fn run(set: &PolicySet, args: &RequestArgs, explain: bool, json: bool) -> Re
             write!(out, "\n{}", explain::explanation(e, &r)).context("writing to stdout")?;
         }
     }
-    Ok(if &*decision.rule == "invalid-request" {
-        ExitCode::from(EXIT_BAD_INPUT)
-    } else if decision.allowed {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(EXIT_DENIED)
-    })
+    Ok(crate::exit_for(&decision))
 }

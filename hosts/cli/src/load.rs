@@ -248,6 +248,16 @@ pub fn load_set<P: AsRef<Path>>(paths: &[P]) -> Result<PolicySet, LoadFailure> {
     }
 }
 
+/// [`load_set`] for a command that stops when the policies do not load: the failure is
+/// reported on stderr (as `validate` does) and `None` returned, so the caller only has to
+/// exit with its code.
+pub fn load_or_report<P: AsRef<Path>>(paths: &[P]) -> io::Result<Option<PolicySet>> {
+    match load_set(paths) {
+        Ok(set) => Ok(Some(set)),
+        Err(failure) => failure.report().map(|()| None),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -25,6 +25,7 @@ mod check;
 mod check_one;
 mod clock;
 mod explain;
+mod flags;
 mod hook;
 mod lint;
 mod load;
@@ -48,6 +49,25 @@ const EXIT_BAD_INPUT: u8 = 2;
 
 /// Exit status for a decision that does not allow the action.
 const EXIT_DENIED: u8 = 4;
+
+/// The exit status a decision means: the input's fault for an `invalid-request` deny, 0
+/// for an allow (audit mode included), [`EXIT_DENIED`] otherwise. Shared by every command
+/// that answers with one decision, so `check --action` and `policy test` agree.
+fn exit_for(decision: &meshguard_core::Decision) -> ExitCode {
+    if &*decision.rule == "invalid-request" {
+        ExitCode::from(EXIT_BAD_INPUT)
+    } else if decision.allowed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_DENIED)
+    }
+}
+
+/// Refuses input the user must fix: one line on stderr, exit [`EXIT_BAD_INPUT`].
+fn refuse(problem: &str) -> ExitCode {
+    eprintln!("error: {}", render::clean(problem));
+    ExitCode::from(EXIT_BAD_INPUT)
+}
 
 /// Policy engine for AI agents: validate, lint and test policies, decide requests, guard
 /// Claude Code and MCP clients.

@@ -7,23 +7,30 @@
 
 mod common;
 
+use std::path::Path;
+use std::process::Output;
+
 use common::{json, meshguard, p, repo_policies, text};
+
+/// Runs `meshguard check --policies POLICIES args...`.
+fn check(policies: &Path, args: &[&str]) -> Output {
+    meshguard(&[&["check", "--policies", p(policies)], args].concat())
+}
 
 #[test]
 fn allows_with_exit_0_and_json() {
-    let policies = repo_policies();
-    let out = meshguard(&[
-        "--json",
-        "check",
-        "--policies",
-        p(&policies),
-        "--agent-tags",
-        "clawdbot,x",
-        "--action",
-        "write:email",
-        "--resource",
-        "Bob@YourCompany.COM",
-    ]);
+    let out = check(
+        &repo_policies(),
+        &[
+            "--json",
+            "--agent-tags",
+            "clawdbot,x",
+            "--action",
+            "write:email",
+            "--resource",
+            "Bob@YourCompany.COM",
+        ],
+    );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let d = json(&out.stdout);
     assert_eq!(d["effect"], "allow");
@@ -34,19 +41,18 @@ fn allows_with_exit_0_and_json() {
 
 #[test]
 fn denies_with_exit_4_and_explains_rule_by_rule() {
-    let policies = repo_policies();
-    let out = meshguard(&[
-        "check",
-        "--policies",
-        p(&policies),
-        "--agent-tags",
-        "clawdbot",
-        "--action",
-        "write:email",
-        "--resource",
-        "eve@elsewhere.com",
-        "--explain",
-    ]);
+    let out = check(
+        &repo_policies(),
+        &[
+            "--agent-tags",
+            "clawdbot",
+            "--action",
+            "write:email",
+            "--resource",
+            "eve@elsewhere.com",
+            "--explain",
+        ],
+    );
     assert_eq!(out.status.code(), Some(4), "{}", text(&out.stderr));
     let s = text(&out.stdout);
     assert!(
@@ -88,45 +94,18 @@ fn require_approval_is_not_an_allow() {
         "p.yaml",
         "name: p\nrules:\n  - {effect: allow, actions: [\"pay:*\"]}\nhumanInTheLoop:\n  requireApproval: [\"pay:*\"]\n",
     );
-    let out = meshguard(&[
-        "check",
-        "--policies",
-        p(&policy),
-        "--action",
-        "pay:invoice",
-        "--json",
-    ]);
+    let out = check(&policy, &["--action", "pay:invoice", "--json"]);
     assert_eq!(out.status.code(), Some(4));
     assert_eq!(json(&out.stdout)["effect"], "require_approval");
     // Audit mode lets the caller through whatever the effect.
-    let out = meshguard(&[
-        "check",
-        "--policies",
-        p(&policy),
-        "--action",
-        "pay:x",
-        "--mode",
-        "audit",
-    ]);
+    let out = check(&policy, &["--action", "pay:x", "--mode", "audit"]);
     assert_eq!(out.status.code(), Some(0));
 }
 
 #[test]
 fn context_trust_tier_and_time_are_checked() {
-    let policies = repo_policies();
-    let base = [
-        "check",
-        "--policies",
-        p(&policies),
-        "--agent-tags",
-        "clawdbot",
-        "--action",
-        "send:message",
-    ];
-    let with = |extra: &[&str]| {
-        let args: Vec<&str> = base.iter().chain(extra).copied().collect();
-        meshguard(&args)
-    };
+    let base = ["--agent-tags", "clawdbot", "--action", "send:message"];
+    let with = |extra: &[&str]| check(&repo_policies(), &[&base[..], extra].concat());
     assert_eq!(
         with(&["--context", r#"{"channel":"slack"}"#]).status.code(),
         Some(0)
@@ -154,8 +133,7 @@ fn context_trust_tier_and_time_are_checked() {
 
 #[test]
 fn request_flags_need_an_action() {
-    let policies = repo_policies();
-    let out = meshguard(&["check", "--policies", p(&policies), "--resource", "x"]);
+    let out = check(&repo_policies(), &["--resource", "x"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("--action"));
 }

@@ -6,26 +6,22 @@ use std::process::ExitCode;
 use anyhow::Result;
 use serde_json::{Map, Value, json};
 
-use super::client::{Body, Client, Conn, encode};
+use super::Problem;
+use super::client::{Body, encode};
+use super::output::{field, items, print_answer, show};
 use super::table::Table;
-use super::{Problem, field, items, print_json, print_text, show};
-use crate::EXIT_BAD_INPUT;
 use crate::render::{GREEN, RED, Renderer, YELLOW, clean};
+use crate::{EXIT_BAD_INPUT, flags};
 
 /// `meshguard agent ...`.
-#[derive(Debug, clap::Args)]
-pub struct Args {
-    #[command(flatten)]
-    conn: Conn,
-    #[command(subcommand)]
-    command: Command,
-}
+pub type Args = super::Args<Command>;
 
 /// The trust tiers, lowest first.
 const TIERS: [&str; 4] = ["untrusted", "verified", "trusted", "privileged"];
 
+/// The agent subcommands.
 #[derive(Debug, clap::Subcommand)]
-enum Command {
+pub enum Command {
     /// Register an agent; prints its id and its token (shown this once only).
     Create {
         /// A name, unique among active agents.
@@ -81,9 +77,9 @@ enum Command {
 
 /// Runs an agent subcommand.
 pub fn run(args: Args, json: bool) -> Result<ExitCode> {
-    let client = Client::new(&args.conn, json)?;
+    let (client, command) = args.split(json)?;
     let r = Renderer::for_stdout();
-    match args.command {
+    match command {
         Command::Create {
             name,
             trust,
@@ -104,27 +100,27 @@ pub fn run(args: Args, json: bool) -> Result<ExitCode> {
                 body.insert("orgId".into(), json!(o));
             }
             if let Some(m) = metadata {
-                body.insert("metadata".into(), object(&m, "--metadata")?);
+                let m = flags::json_object(&m, "--metadata")
+                    .map_err(|m| Problem::new(EXIT_BAD_INPUT, m))?;
+                body.insert("metadata".into(), m);
             }
             let agent = client.expect("POST", "/admin/agents", Body::Json(Value::Object(body)))?;
-            if json {
-                print_json(&agent)?;
-            } else {
-                let mut out = format!("created agent {}\n", field(&agent, "name"));
-                out.push_str(&details(&agent, &r));
-                out.push_str(&format!("  token    {}\n", field(&agent, "token")));
-                print_text(&out)?;
-                eprintln!("note: the token is shown only this once; store it now");
-            }
+            print_answer(json, &agent, |a| {
+                format!(
+                    "created agent {}\n{}  token    {}\n",
+                    field(a, "name"),
+                    details(a, &r),
+                    field(a, "token")
+                )
+            })?;
+            token_note(json);
         }
         Command::List => {
             let answer = client.get("/admin/agents")?;
-            if json {
-                print_json(&answer)?;
-            } else {
+            print_answer(json, &answer, |answer| {
                 let mut t =
                     Table::new(&["ID", "NAME", "STATUS", "TRUST", "TAGS", "ORG", "CREATED"]);
-                for a in items(&answer, "agents") {
+                for a in items(answer, "agents") {
                     let status = field(a, "status");
                     let style = if status == "revoked" { RED } else { "" };
                     t.styled_row(vec![
@@ -137,60 +133,43 @@ pub fn run(args: Args, json: bool) -> Result<ExitCode> {
                         (field(a, "createdAt"), ""),
                     ]);
                 }
-                if t.is_empty() {
-                    print_text("no agents; create one with `meshguard agent create NAME`\n")?;
-                } else {
-                    print_text(&t.render(&r))?;
-                }
-            }
+                t.render_or(
+                    &r,
+                    "no agents; create one with `meshguard agent create NAME`\n",
+                )
+            })?;
         }
         Command::Show { id } => {
             let agent = client.get(&format!("/admin/agents/{}", encode(&id)))?;
-            if json {
-                print_json(&agent)?;
-            } else {
-                print_text(&format!(
-                    "agent {}\n{}",
-                    field(&agent, "name"),
-                    details(&agent, &r)
-                ))?;
-            }
+            print_answer(json, &agent, |a| {
+                format!("agent {}\n{}", field(a, "name"), details(a, &r))
+            })?;
         }
         Command::Revoke { id } => {
-            let answer = client.expect(
-                "DELETE",
-                &format!("/admin/agents/{}", encode(&id)),
-                Body::Empty,
-            )?;
-            if json {
-                print_json(&answer)?;
-            } else {
+            let path = format!("/admin/agents/{}", encode(&id));
+            let answer = client.expect("DELETE", &path, Body::Empty)?;
+            print_answer(json, &answer, |answer| {
                 let name = answer
                     .get("agent")
                     .map_or_else(|| clean(&id), |a| field(a, "name"));
-                print_text(&format!(
+                format!(
                     "{} agent {name} ({}): its token no longer works\n",
                     r.paint(RED, "revoked"),
-                    field(&answer, "id")
-                ))?;
-            }
+                    field(answer, "id")
+                )
+            })?;
         }
         Command::Token { id } => {
-            let answer = client.expect(
-                "POST",
-                &format!("/admin/agents/{}/token", encode(&id)),
-                Body::Empty,
-            )?;
-            if json {
-                print_json(&answer)?;
-            } else {
-                print_text(&format!(
+            let path = format!("/admin/agents/{}/token", encode(&id));
+            let answer = client.expect("POST", &path, Body::Empty)?;
+            print_answer(json, &answer, |a| {
+                format!(
                     "new token for agent {} (the old one stopped working):\n{}\n",
-                    field(&answer, "id"),
-                    field(&answer, "token")
-                ))?;
-                eprintln!("note: the token is shown only this once; store it now");
-            }
+                    field(a, "id"),
+                    field(a, "token")
+                )
+            })?;
+            token_note(json);
         }
         Command::Update {
             id,
@@ -223,35 +202,21 @@ pub fn run(args: Args, json: bool) -> Result<ExitCode> {
                 )
                 .into());
             }
-            let agent = client.expect(
-                "PATCH",
-                &format!("/admin/agents/{}", encode(&id)),
-                Body::Json(Value::Object(body)),
-            )?;
-            if json {
-                print_json(&agent)?;
-            } else {
-                print_text(&format!(
-                    "updated agent {}\n{}",
-                    field(&agent, "name"),
-                    details(&agent, &r)
-                ))?;
-            }
+            let path = format!("/admin/agents/{}", encode(&id));
+            let agent = client.expect("PATCH", &path, Body::Json(Value::Object(body)))?;
+            print_answer(json, &agent, |a| {
+                format!("updated agent {}\n{}", field(a, "name"), details(a, &r))
+            })?;
         }
     }
     Ok(ExitCode::SUCCESS)
 }
 
-/// A JSON object given on the command line.
-fn object(text: &str, flag: &str) -> Result<Value> {
-    match serde_json::from_str::<Value>(text) {
-        Ok(v @ Value::Object(_)) => Ok(v),
-        Ok(_) => {
-            Err(Problem::new(EXIT_BAD_INPUT, format!("`{flag}` must be a JSON object")).into())
-        }
-        Err(e) => {
-            Err(Problem::new(EXIT_BAD_INPUT, format!("`{flag}` is not valid JSON: {e}")).into())
-        }
+/// After a token is printed for a person, who must know the gateway shows it this once
+/// only; on stderr, so stdout stays the answer.
+fn token_note(json: bool) {
+    if !json {
+        eprintln!("note: the token is shown only this once; store it now");
     }
 }
 

@@ -14,13 +14,12 @@ use anyhow::Result;
 use meshguard_core::model::{
     AgentTest, Conditions, ContextOp, ResourceTest, Scalar, TierTest, TimeWindow,
 };
-use meshguard_core::{Decision, Effect, Policy, Source, TrustTier};
+use meshguard_core::{Effect, Policy, Source, TrustTier};
 use serde_json::{Value, json};
 
-use super::client::{Body, Client, encode};
+use super::client::{Client, encode};
+use super::output::{field, items, print_answer};
 use super::table::Table;
-use super::{Problem, field, print_json, print_text};
-use crate::EXIT_FAILED;
 use crate::render::{Renderer, clean};
 
 /// The action asked about in the dry run: any action works, only `appliesTo` matters.
@@ -29,23 +28,14 @@ const PROBE_ACTION: &str = "meshguard:which-policies-apply";
 /// Runs `policy allowed AGENT`.
 pub fn run(client: &Client, agent_key: &str, json: bool) -> Result<ExitCode> {
     let agent = client.get(&format!("/admin/agents/{}", encode(agent_key)))?;
-    let probe = client.expect(
-        "POST",
-        "/admin/policies/test",
-        Body::Json(json!({"agentId": agent_key, "action": PROBE_ACTION, "explain": true})),
-    )?;
-    let decision: Decision = serde_json::from_value(probe).map_err(|e| {
-        Problem::new(
-            EXIT_FAILED,
-            format!("the gateway's decision is not in the expected shape: {e}"),
-        )
-    })?;
+    let (_, decision) = client
+        .test_request(json!({"agentId": agent_key, "action": PROBE_ACTION, "explain": true}))?;
     let traces = decision.explanation.map(|e| e.policies).unwrap_or_default();
     let tier = agent
         .get("trustTier")
         .and_then(Value::as_str)
         .and_then(TrustTier::parse);
-    let tags: Vec<String> = super::items(&agent, "tags")
+    let tags: Vec<String> = items(&agent, "tags")
         .iter()
         .filter_map(|t| t.as_str().map(str::to_owned))
         .collect();
@@ -112,11 +102,7 @@ pub fn run(client: &Client, agent_key: &str, json: bool) -> Result<ExitCode> {
         "policies": policies,
         "notApplicable": not_applicable,
     });
-    if json {
-        print_json(&report)?;
-    } else {
-        print_text(&human(&report))?;
-    }
+    print_answer(json, &report, human)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -136,7 +122,7 @@ fn human(report: &Value) -> String {
         field(agent, "trustTier"),
         field(agent, "tags")
     );
-    let policies = super::items(report, "policies");
+    let policies = items(report, "policies");
     if policies.is_empty() {
         out.push_str(
             "no policy applies to this agent: every request gets the gateway's fallback \
@@ -147,9 +133,9 @@ fn human(report: &Value) -> String {
     let mut notes = Vec::new();
     for p in policies {
         let name = field(p, "name");
-        let rules = super::items(p, "allow");
+        let rules = items(p, "allow");
         for rule in rules {
-            let mut when = super::items(rule, "conditions")
+            let mut when = items(rule, "conditions")
                 .iter()
                 .filter_map(Value::as_str)
                 .map(clean)
@@ -158,7 +144,7 @@ fn human(report: &Value) -> String {
             if when.is_empty() {
                 when = "always".to_owned();
             }
-            let approval = super::items(rule, "needsApproval");
+            let approval = items(rule, "needsApproval");
             if !approval.is_empty() {
                 when.push_str(" (needs approval)");
             }
@@ -195,7 +181,7 @@ fn human(report: &Value) -> String {
     for n in notes {
         out.push_str(&format!("note: {n}\n"));
     }
-    let others = super::items(report, "notApplicable").len();
+    let others = items(report, "notApplicable").len();
     if others > 0 {
         out.push_str(&format!(
             "{others} other {} do not apply to this agent\n",

@@ -8,22 +8,17 @@ use std::process::ExitCode;
 use anyhow::Result;
 use serde_json::{Map, Value, json};
 
-use super::client::{Body, Client, Conn, encode, with_query};
+use super::client::{Body, Client, encode, with_query};
+use super::output::{field, items, print_answer};
 use super::table::Table;
-use super::{field, items, print_json, print_text};
 use crate::render::{GREEN, RED, Renderer, YELLOW};
 
 /// `meshguard approvals ...`.
-#[derive(Debug, clap::Args)]
-pub struct Args {
-    #[command(flatten)]
-    conn: Conn,
-    #[command(subcommand)]
-    command: Command,
-}
+pub type Args = super::Args<Command>;
 
+/// The approvals subcommands.
 #[derive(Debug, clap::Subcommand)]
-enum Command {
+pub enum Command {
     /// List approvals, newest first.
     List {
         /// Only this status.
@@ -41,7 +36,7 @@ enum Command {
 
 /// Who decides, and why.
 #[derive(Debug, clap::Args)]
-struct Decide {
+pub struct Decide {
     /// The approval id.
     id: String,
     /// Who decided (recorded; default `admin`).
@@ -54,41 +49,13 @@ struct Decide {
 
 /// Runs an approvals subcommand.
 pub fn run(args: Args, json: bool) -> Result<ExitCode> {
-    let client = Client::new(&args.conn, json)?;
+    let (client, command) = args.split(json)?;
     let r = Renderer::for_stdout();
-    match args.command {
+    match command {
         Command::List { status, limit } => {
             let q = [("status", status), ("limit", Some(limit.to_string()))];
             let answer = client.get(&with_query("/admin/approvals", &q))?;
-            if json {
-                print_json(&answer)?;
-                return Ok(ExitCode::SUCCESS);
-            }
-            let mut t = Table::new(&[
-                "ID", "STATUS", "AGENT", "ACTION", "RESOURCE", "RULE", "CREATED",
-            ]);
-            for a in items(&answer, "approvals") {
-                let status = field(a, "status");
-                let style = status_style(&status);
-                let agent = match field(a, "agentName").as_str() {
-                    "-" => field(a, "agentId"),
-                    name => name.to_owned(),
-                };
-                t.styled_row(vec![
-                    (field(a, "id"), ""),
-                    (status, style),
-                    (agent, ""),
-                    (field(a, "action"), ""),
-                    (field(a, "resource"), ""),
-                    (field(a, "rule"), ""),
-                    (field(a, "createdAt"), ""),
-                ]);
-            }
-            if t.is_empty() {
-                print_text("no approvals\n")?;
-            } else {
-                print_text(&t.render(&r))?;
-            }
+            print_answer(json, &answer, |answer| list(answer, &r))?;
         }
         Command::Approve(d) => decide(&client, &d, "approve", json, &r)?,
         Command::Deny(d) => decide(&client, &d, "deny", json, &r)?,
@@ -96,6 +63,32 @@ pub fn run(args: Args, json: bool) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The approvals as a table.
+fn list(answer: &Value, r: &Renderer) -> String {
+    let mut t = Table::new(&[
+        "ID", "STATUS", "AGENT", "ACTION", "RESOURCE", "RULE", "CREATED",
+    ]);
+    for a in items(answer, "approvals") {
+        let status = field(a, "status");
+        let style = status_style(&status);
+        let agent = match field(a, "agentName").as_str() {
+            "-" => field(a, "agentId"),
+            name => name.to_owned(),
+        };
+        t.styled_row(vec![
+            (field(a, "id"), ""),
+            (status, style),
+            (agent, ""),
+            (field(a, "action"), ""),
+            (field(a, "resource"), ""),
+            (field(a, "rule"), ""),
+            (field(a, "createdAt"), ""),
+        ]);
+    }
+    t.render_or(r, "no approvals\n")
+}
+
+/// An approval status's colour: green approved, red denied, yellow still waiting.
 fn status_style(status: &str) -> &'static str {
     match status {
         "approved" => GREEN,
@@ -105,6 +98,7 @@ fn status_style(status: &str) -> &'static str {
     }
 }
 
+/// Approves or denies (`verb`) one request and prints the approval as it now stands.
 fn decide(client: &Client, d: &Decide, verb: &str, json: bool, r: &Renderer) -> Result<()> {
     let mut body = Map::new();
     if let Some(by) = &d.by {
@@ -118,20 +112,21 @@ fn decide(client: &Client, d: &Decide, verb: &str, json: bool, r: &Renderer) -> 
         &format!("/admin/approvals/{}/{verb}", encode(&d.id)),
         Body::Json(Value::Object(body)),
     )?;
-    if json {
-        return print_json(&a);
-    }
-    let status = field(&a, "status");
-    let mut out = format!(
-        "{} {}: {} {}",
-        r.paint(status_style(&status), &status),
-        field(&a, "id"),
-        field(&a, "action"),
-        field(&a, "resource"),
-    );
-    out.push_str(&format!(" for agent {}\n", field(&a, "agentId")));
-    if status == "approved" {
-        out.push_str("the agent may now do this once (its next identical request is allowed)\n");
-    }
-    print_text(&out)
+    print_answer(json, &a, |a| {
+        let status = field(a, "status");
+        let mut out = format!(
+            "{} {}: {} {} for agent {}\n",
+            r.paint(status_style(&status), &status),
+            field(a, "id"),
+            field(a, "action"),
+            field(a, "resource"),
+            field(a, "agentId"),
+        );
+        if status == "approved" {
+            out.push_str(
+                "the agent may now do this once (its next identical request is allowed)\n",
+            );
+        }
+        out
+    })
 }

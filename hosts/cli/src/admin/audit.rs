@@ -12,28 +12,23 @@ use anyhow::{Context, Result};
 use meshguard_core::parse_instant_ms;
 use serde_json::{Value, json};
 
-use super::client::{Client, Conn, with_query};
+use super::Problem;
+use super::client::{Client, with_query};
+use super::output::{field, items, print_answer, print_json, print_text};
 use super::table::Table;
-use super::{Problem, field, items, print_json, print_text};
 use crate::explain::effect_style;
 use crate::render::{BOLD, Renderer, clean};
 use crate::{EXIT_FAILED, clock};
 
 /// `meshguard audit ...`.
-#[derive(Debug, clap::Args)]
-pub struct Args {
-    #[command(flatten)]
-    conn: Conn,
-    #[command(subcommand)]
-    command: Command,
-}
+pub type Args = super::Args<Command>;
 
 /// The decisions the log records.
 const DECISIONS: [&str; 3] = ["allow", "deny", "require_approval"];
 
 /// Filters shared by query, tail and export.
 #[derive(Debug, Clone, clap::Args)]
-struct Filter {
+pub struct Filter {
     /// Only this agent (id or name).
     #[arg(long, value_name = "AGENT")]
     agent: Option<String>,
@@ -58,7 +53,7 @@ impl Filter {
 /// The period filters (RFC 3339 instants, dates such as 2026-01-31 — a `--to` date
 /// includes that whole day — or milliseconds since the epoch).
 #[derive(Debug, Clone, clap::Args)]
-struct Period {
+pub struct Period {
     /// From this instant or date (inclusive).
     #[arg(long, value_name = "TIME")]
     from: Option<String>,
@@ -67,8 +62,9 @@ struct Period {
     to: Option<String>,
 }
 
+/// The audit subcommands.
 #[derive(Debug, clap::Subcommand)]
-enum Command {
+pub enum Command {
     /// Entries matching filters, newest first.
     Query {
         #[command(flatten)]
@@ -141,8 +137,8 @@ fn interval(s: &str) -> Result<f64, String> {
 
 /// Runs an audit subcommand.
 pub fn run(args: Args, json: bool) -> Result<ExitCode> {
-    let client = Client::new(&args.conn, json)?;
-    match args.command {
+    let (client, command) = args.split(json)?;
+    match command {
         Command::Query {
             filter,
             period,
@@ -157,16 +153,7 @@ pub fn run(args: Args, json: bool) -> Result<ExitCode> {
                 ("limit", Some(limit.to_string())),
             ]);
             let answer = client.get(&with_query("/admin/audit", &q))?;
-            if json {
-                print_json(&answer)?;
-            } else {
-                let entries = items(&answer, "entries");
-                if entries.is_empty() {
-                    print_text("no audit entries match\n")?;
-                } else {
-                    print_text(&table(entries.iter()))?;
-                }
-            }
+            print_answer(json, &answer, |a| table(items(a, "entries")))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Tail {
@@ -228,7 +215,7 @@ pub fn run(args: Args, json: bool) -> Result<ExitCode> {
 }
 
 /// Entries as an aligned table.
-fn table<'a>(entries: impl Iterator<Item = &'a Value>) -> String {
+fn table(entries: &[Value]) -> String {
     let r = Renderer::for_stdout();
     let mut t = Table::new(&[
         "TIME", "DECISION", "AGENT", "ACTION", "RESOURCE", "RULE", "REASON",
@@ -245,7 +232,7 @@ fn table<'a>(entries: impl Iterator<Item = &'a Value>) -> String {
             (field(e, "reason"), ""),
         ]);
     }
-    t.render(&r)
+    t.render_or(&r, "no audit entries match\n")
 }
 
 /// One entry on one line (for `tail`, where later entries cannot be aligned with

@@ -13,6 +13,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
+use meshguard_core::Decision;
 use serde_json::Value;
 
 use super::Problem;
@@ -250,6 +251,19 @@ impl Client {
     /// `GET path`, which must succeed.
     pub fn get(&self, path: &str) -> Result<Value> {
         self.expect("GET", path, Body::Empty)
+    }
+
+    /// `POST /admin/policies/test` (a dry run: nothing acted on, audited or counted): the
+    /// gateway's answer as it came, and the decision in it.
+    pub fn test_request(&self, body: Value) -> Result<(Value, Decision)> {
+        let answer = self.expect("POST", "/admin/policies/test", Body::Json(body))?;
+        let decision = serde_json::from_value(answer.clone()).map_err(|e| {
+            Problem::new(
+                EXIT_FAILED,
+                format!("the gateway's decision is not in the expected shape: {e}"),
+            )
+        })?;
+        Ok((answer, decision))
     }
 
     /// `GET path`, copying a successful body to `out` as it arrives (exports of any size).

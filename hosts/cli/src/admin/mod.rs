@@ -12,14 +12,13 @@ mod allowed;
 pub mod approvals;
 pub mod audit;
 mod client;
+mod output;
 pub mod policy;
 mod table;
 
 use std::fmt;
 
-use serde_json::Value;
-
-use crate::render::clean;
+use client::{Client, Conn};
 
 /// A failure already worded for the user, with the exit code it means.
 #[derive(Debug)]
@@ -48,44 +47,19 @@ impl fmt::Display for Problem {
 
 impl std::error::Error for Problem {}
 
-/// A field of a JSON object as text for a person: strings as they are (cleaned of
-/// control characters), lists joined with `, `, numbers and booleans written out,
-/// `null` and missing fields as `-`.
-pub fn field(v: &Value, key: &str) -> String {
-    show(v.get(key).unwrap_or(&Value::Null))
+/// An admin command's arguments: the connection flags every one of them takes, then its
+/// subcommand (`agent`'s, `policy`'s ...).
+#[derive(Debug, clap::Args)]
+pub struct Args<C: clap::Subcommand> {
+    #[command(flatten)]
+    conn: Conn,
+    #[command(subcommand)]
+    command: C,
 }
 
-/// A JSON value as text for a person (see [`field`]).
-pub fn show(v: &Value) -> String {
-    match v {
-        Value::Null => "-".to_owned(),
-        Value::String(s) if s.is_empty() => "-".to_owned(),
-        Value::String(s) => clean(s),
-        Value::Array(items) if items.is_empty() => "-".to_owned(),
-        Value::Array(items) => items.iter().map(show).collect::<Vec<_>>().join(", "),
-        Value::Bool(b) => b.to_string(),
-        Value::Number(n) => n.to_string(),
-        Value::Object(_) => clean(&v.to_string()),
+impl<C: clap::Subcommand> Args<C> {
+    /// The gateway client the flags describe, and the subcommand to run with it.
+    fn split(self, json: bool) -> anyhow::Result<(Client, C)> {
+        Ok((Client::new(&self.conn, json)?, self.command))
     }
-}
-
-/// The items of a list field (empty when it is missing or not a list).
-pub fn items<'a>(v: &'a Value, key: &str) -> &'a [Value] {
-    v.get(key)
-        .and_then(Value::as_array)
-        .map_or(&[][..], Vec::as_slice)
-}
-
-/// Writes the gateway's JSON on stdout, one line.
-pub fn print_json(v: &Value) -> anyhow::Result<()> {
-    use anyhow::Context;
-    use std::io::Write;
-    writeln!(std::io::stdout().lock(), "{v}").context("writing to stdout")
-}
-
-/// Writes text on stdout.
-pub fn print_text(text: &str) -> anyhow::Result<()> {
-    use anyhow::Context;
-    use std::io::Write;
-    write!(std::io::stdout().lock(), "{text}").context("writing to stdout")
 }

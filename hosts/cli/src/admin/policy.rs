@@ -14,25 +14,21 @@ use anyhow::{Context, Result};
 use meshguard_core::{Decision, Diagnostic, Effect, Source};
 use serde_json::{Map, Value, json};
 
-use super::client::{Body, Client, Conn, Reply, encode};
+use super::client::{Body, Client, Reply, encode};
+use super::output::{field, items, print_answer, print_json, print_text};
 use super::table::Table;
-use super::{Problem, allowed, field, items, print_json, print_text};
+use super::{Problem, allowed};
 use crate::explain::{self, effect_style};
 use crate::load::{self, PolicyFile};
 use crate::render::{self, Renderer, clean, plural};
-use crate::{EXIT_BAD_INPUT, EXIT_DENIED};
+use crate::{EXIT_BAD_INPUT, flags};
 
 /// `meshguard policy ...`.
-#[derive(Debug, clap::Args)]
-pub struct Args {
-    #[command(flatten)]
-    conn: Conn,
-    #[command(subcommand)]
-    command: Command,
-}
+pub type Args = super::Args<Command>;
 
+/// The policy subcommands.
 #[derive(Debug, clap::Subcommand)]
-enum Command {
+pub enum Command {
     /// List the policies the gateway serves, in load order.
     List,
     /// Show one policy and the text of its file.
@@ -78,26 +74,21 @@ enum Command {
 
 /// Runs a policy subcommand.
 pub fn run(args: Args, json: bool) -> Result<ExitCode> {
-    let client = Client::new(&args.conn, json)?;
-    match args.command {
+    let (client, command) = args.split(json)?;
+    match command {
         Command::List => list(&client, json),
         Command::Show { name } => show(&client, &name, json),
         Command::Apply { paths } => apply(&client, &paths, json),
         Command::Delete { name } => {
-            let answer = client.expect(
-                "DELETE",
-                &format!("/admin/policies/{}", encode(&name)),
-                Body::Empty,
-            )?;
-            if json {
-                print_json(&answer)?;
-            } else {
-                print_text(&format!(
+            let path = format!("/admin/policies/{}", encode(&name));
+            let answer = client.expect("DELETE", &path, Body::Empty)?;
+            print_answer(json, &answer, |a| {
+                format!(
                     "deleted policy {} (file {})\n",
                     clean(&name),
-                    field(&answer, "file")
-                ))?;
-            }
+                    field(a, "file")
+                )
+            })?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Test {
@@ -111,29 +102,26 @@ pub fn run(args: Args, json: bool) -> Result<ExitCode> {
     }
 }
 
+/// The policies as a table, then (text only) a warning when the gateway's directory no
+/// longer loads.
 fn list(client: &Client, json: bool) -> Result<ExitCode> {
     let answer = client.get("/admin/policies")?;
-    if json {
-        print_json(&answer)?;
-        return Ok(ExitCode::SUCCESS);
+    print_answer(json, &answer, |answer| {
+        let mut t = Table::new(&["NAME", "RULES", "DEFAULT", "APPLIES TO", "FILE"]);
+        for p in items(answer, "policies") {
+            t.row(vec![
+                field(p, "name"),
+                items(p, "rules").len().to_string(),
+                field(p, "defaultEffect"),
+                applies_to(p.get("appliesTo").unwrap_or(&Value::Null)),
+                field(p, "file"),
+            ]);
+        }
+        t.render_or(&Renderer::for_stdout(), "no policies loaded\n")
+    })?;
+    if !json {
+        warn_policy_errors(&answer)?;
     }
-    let r = Renderer::for_stdout();
-    let mut t = Table::new(&["NAME", "RULES", "DEFAULT", "APPLIES TO", "FILE"]);
-    for p in items(&answer, "policies") {
-        t.row(vec![
-            field(p, "name"),
-            items(p, "rules").len().to_string(),
-            field(p, "defaultEffect"),
-            applies_to(p.get("appliesTo").unwrap_or(&Value::Null)),
-            field(p, "file"),
-        ]);
-    }
-    if t.is_empty() {
-        print_text("no policies loaded\n")?;
-    } else {
-        print_text(&t.render(&r))?;
-    }
-    warn_policy_errors(&answer)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -185,39 +173,37 @@ pub fn applies_to(a: &Value) -> String {
     }
 }
 
+/// One policy's summary and its file's text.
 fn show(client: &Client, name: &str, json: bool) -> Result<ExitCode> {
     let p = client.get(&format!("/admin/policies/{}", encode(name)))?;
-    if json {
-        print_json(&p)?;
-        return Ok(ExitCode::SUCCESS);
-    }
-    let mut out = format!(
-        "policy {} (file {})\n",
-        field(&p, "name"),
-        field(&p, "file")
-    );
+    print_answer(json, &p, details)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A policy for a person: its fields, then its file's text.
+fn details(p: &Value) -> String {
+    let mut out = format!("policy {} (file {})\n", field(p, "name"), field(p, "file"));
     for (label, value) in [
-        ("version", field(&p, "version")),
-        ("description", field(&p, "description")),
+        ("version", field(p, "version")),
+        ("description", field(p, "description")),
         (
             "applies to",
             applies_to(p.get("appliesTo").unwrap_or(&Value::Null)),
         ),
-        ("default", field(&p, "defaultEffect")),
-        ("rule order", field(&p, "ruleOrder")),
-        ("rules", items(&p, "rules").len().to_string()),
+        ("default", field(p, "defaultEffect")),
+        ("rule order", field(p, "ruleOrder")),
+        ("rules", items(p, "rules").len().to_string()),
     ] {
         out.push_str(&format!("  {label:<12} {value}\n"));
     }
     if let Some(source) = p.get("source").and_then(Value::as_str) {
-        out.push_str(&format!("\n--- {}\n", field(&p, "file")));
+        out.push_str(&format!("\n--- {}\n", field(p, "file")));
         // The file's text, cleaned of control characters but for line breaks and tabs.
         let lines: Vec<String> = source.lines().map(clean_line).collect();
         out.push_str(&lines.join("\n"));
         out.push('\n');
     }
-    print_text(&out)?;
-    Ok(ExitCode::SUCCESS)
+    out
 }
 
 /// A source line for the terminal: tabs kept, other control characters escaped.
@@ -430,6 +416,8 @@ fn emit_diagnostics(plan: &Plan, answer: &Value, r: &Renderer) -> Result<usize> 
     Ok(diagnostics.len())
 }
 
+/// Decides a hypothetical request on the gateway (a dry run); exit 4 when it is not an
+/// allow, like `check --action`.
 fn test(
     client: &Client,
     agent: &str,
@@ -447,64 +435,37 @@ fn test(
         body.insert("resource".into(), json!(r));
     }
     if let Some(text) = context {
-        let context = match serde_json::from_str::<Value>(&text) {
-            Ok(v @ Value::Object(_)) => v,
-            Ok(_) => {
-                return Err(
-                    Problem::new(EXIT_BAD_INPUT, "`--context` must be a JSON object").into(),
-                );
-            }
-            Err(e) => {
-                return Err(Problem::new(
-                    EXIT_BAD_INPUT,
-                    format!("`--context` is not valid JSON: {e}"),
-                )
-                .into());
-            }
-        };
+        let context =
+            flags::json_object(&text, "--context").map_err(|m| Problem::new(EXIT_BAD_INPUT, m))?;
         body.insert("context".into(), context);
     }
-    let answer = client.expect(
-        "POST",
-        "/admin/policies/test",
-        Body::Json(Value::Object(body)),
-    )?;
-    let decision: Decision = serde_json::from_value(answer.clone()).map_err(|e| {
-        Problem::new(
-            crate::EXIT_FAILED,
-            format!("the gateway's decision is not in the expected shape: {e}"),
-        )
-    })?;
-    if json {
-        print_json(&answer)?;
-    } else {
-        let r = Renderer::for_stdout();
-        let word = match decision.effect {
-            Effect::Allow => "ALLOW",
-            Effect::Deny => "DENY",
-            Effect::RequireApproval => "REQUIRE_APPROVAL",
-        };
-        let mut out = format!(
-            "{} (rule: {}, policy: {})\n",
-            r.paint(effect_style(decision.effect), word),
-            clean(&decision.rule),
-            clean(&decision.policy)
-        );
-        out.push_str(&format!("  reason  {}\n", clean(&decision.reason)));
-        if decision.allowed && decision.effect != Effect::Allow {
-            out.push_str("  mode    audit: the caller would be let through anyway\n");
-        }
-        if let Some(e) = &decision.explanation {
-            out.push('\n');
-            out.push_str(&explain::explanation(e, &r));
-        }
-        print_text(&out)?;
+    let (answer, decision) = client.test_request(Value::Object(body))?;
+    print_answer(json, &answer, |_| verdict(&decision))?;
+    Ok(crate::exit_for(&decision))
+}
+
+/// A decision for a person: the effect, the rule and policy that decided it, the reason,
+/// and the explanation when one was asked for.
+fn verdict(decision: &Decision) -> String {
+    let r = Renderer::for_stdout();
+    let word = match decision.effect {
+        Effect::Allow => "ALLOW",
+        Effect::Deny => "DENY",
+        Effect::RequireApproval => "REQUIRE_APPROVAL",
+    };
+    let mut out = format!(
+        "{} (rule: {}, policy: {})\n",
+        r.paint(effect_style(decision.effect), word),
+        clean(&decision.rule),
+        clean(&decision.policy)
+    );
+    out.push_str(&format!("  reason  {}\n", clean(&decision.reason)));
+    if decision.allowed && decision.effect != Effect::Allow {
+        out.push_str("  mode    audit: the caller would be let through anyway\n");
     }
-    Ok(if &*decision.rule == "invalid-request" {
-        ExitCode::from(EXIT_BAD_INPUT)
-    } else if decision.allowed {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(EXIT_DENIED)
-    })
+    if let Some(e) = &decision.explanation {
+        out.push('\n');
+        out.push_str(&explain::explanation(e, &r));
+    }
+    out
 }

@@ -36,6 +36,16 @@ impl Table {
         self.rows.is_empty()
     }
 
+    /// The table, or `empty` (a line saying there is nothing) when it has no row: a
+    /// header over nothing would read as a broken listing.
+    pub fn render_or(&self, r: &Renderer, empty: &str) -> String {
+        if self.is_empty() {
+            empty.to_owned()
+        } else {
+            self.render(r)
+        }
+    }
+
     /// The table as lines of text, header first.
     pub fn render(&self, r: &Renderer) -> String {
         let columns = self

@@ -32,6 +32,7 @@ use serde_json::json;
 
 use super::audit::{self, Record};
 use super::tools::{self, HookInput, Mapped};
+use crate::flags::AgentFlags;
 use crate::{EXIT_BAD_INPUT, clock, load, paths};
 
 /// Largest hook input read; Claude Code's are a few kilobytes (a big `Write` maybe more).
@@ -48,22 +49,8 @@ pub struct Args {
     #[arg(long = "audit-log", value_name = "FILE.jsonl")]
     audit_log: Option<PathBuf>,
 
-    /// The agent's tags, comma-separated: they select the policies (SPEC §3).
-    #[arg(
-        long = "agent-tags",
-        value_name = "TAGS",
-        value_delimiter = ',',
-        default_value = "claude-code"
-    )]
-    agent_tags: Vec<String>,
-
-    /// The agent's id (for `appliesTo.agentIds`).
-    #[arg(long = "agent-id", value_name = "ID")]
-    agent_id: Option<String>,
-
-    /// The agent's trust tier.
-    #[arg(long = "trust-tier", value_name = "TIER")]
-    trust_tier: Option<String>,
+    #[command(flatten)]
+    agent: AgentFlags,
 
     /// `enforce` answers Claude Code; `audit` only records.
     #[arg(long, value_enum, default_value_t = HookMode::Enforce)]
@@ -154,12 +141,7 @@ fn decide(args: &Args) -> Result<Outcome, String> {
         return Err(format!("`cwd` is not an absolute path: `{}`", input.cwd));
     }
     let mapped = tools::map(&input)?;
-    let agent = crate::check_one::agent(
-        &args.agent_tags,
-        args.agent_id.as_deref(),
-        args.trust_tier.as_deref(),
-        None,
-    )?;
+    let agent = args.agent.agent()?;
     let set = load::load_set(&args.policies)
         .map_err(|f| format!("cannot load the policies: {}", f.summary()))?;
     let request = Request {

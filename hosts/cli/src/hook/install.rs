@@ -20,7 +20,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use serde_json::{Map, Value, json};
 
-use crate::{EXIT_BAD_INPUT, load};
+use crate::load;
 
 /// Largest settings file read.
 const MAX_SETTINGS: u64 = 4 * 1024 * 1024;
@@ -43,10 +43,7 @@ pub struct Args {
 
 /// Checks the policies, then writes the settings entry.
 pub fn run(args: &Args, json_out: bool) -> Result<ExitCode> {
-    let fail = |problem: String| -> Result<ExitCode> {
-        eprintln!("error: {}", crate::render::clean(&problem));
-        Ok(ExitCode::from(EXIT_BAD_INPUT))
-    };
+    let fail = |problem: String| -> Result<ExitCode> { Ok(crate::refuse(&problem)) };
     let policies = match std::path::absolute(&args.policies) {
         Ok(p) => p,
         Err(e) => return fail(format!("cannot resolve `{}`: {e}", args.policies.display())),

@@ -20,10 +20,13 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use rmcp::ServiceExt;
 
-use crate::{EXIT_BAD_INPUT, check_one, load};
+use crate::flags::AgentFlags;
+use crate::{EXIT_BAD_INPUT, load};
 
-/// Arguments of `meshguard mcp-server`.
+/// Arguments of `meshguard mcp-server`. (Its `--agent-id` help has always been the
+/// short one; kept so the help text does not change.)
 #[derive(Debug, clap::Args)]
+#[command(mut_arg("agent_id", |a| a.help("The agent's id")))]
 pub struct Args {
     /// A policy file or directory; repeat to load several, in the order given.
     #[arg(long = "policy", required = true, value_name = "PATH")]
@@ -34,22 +37,8 @@ pub struct Args {
     #[arg(long, value_name = "DIR")]
     root: Option<PathBuf>,
 
-    /// The agent's tags, comma-separated: they select the policies (SPEC §3).
-    #[arg(
-        long = "agent-tags",
-        value_name = "TAGS",
-        value_delimiter = ',',
-        default_value = "claude-code"
-    )]
-    agent_tags: Vec<String>,
-
-    /// The agent's id.
-    #[arg(long = "agent-id", value_name = "ID")]
-    agent_id: Option<String>,
-
-    /// The agent's trust tier.
-    #[arg(long = "trust-tier", value_name = "TIER")]
-    trust_tier: Option<String>,
+    #[command(flatten)]
+    agent: AgentFlags,
 
     /// Seconds `governed_exec` lets a command run.
     #[arg(long = "exec-timeout", value_name = "SECONDS", default_value_t = 30,
@@ -59,16 +48,9 @@ pub struct Args {
 
 /// Loads the policies and serves until the client closes stdin.
 pub fn run(args: &Args) -> Result<ExitCode> {
-    let bad = |problem: String| {
-        eprintln!("error: {}", crate::render::clean(&problem));
-        Ok(ExitCode::from(EXIT_BAD_INPUT))
-    };
-    let set = match load::load_set(&args.policies) {
-        Ok(set) => set,
-        Err(failure) => {
-            failure.report().context("writing to stderr")?;
-            return Ok(ExitCode::from(EXIT_BAD_INPUT));
-        }
+    let bad = |problem: String| Ok(crate::refuse(&problem));
+    let Some(set) = load::load_or_report(&args.policies).context("writing to stderr")? else {
+        return Ok(ExitCode::from(EXIT_BAD_INPUT));
     };
     let root = match &args.root {
         Some(r) => r.clone(),
@@ -82,12 +64,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     let Some(root) = root.to_str().map(str::to_owned) else {
         return bad(format!("`--root {}` is not valid UTF-8", root.display()));
     };
-    let agent = match check_one::agent(
-        &args.agent_tags,
-        args.agent_id.as_deref(),
-        args.trust_tier.as_deref(),
-        None,
-    ) {
+    let agent = match args.agent.agent() {
         Ok(a) => a,
         Err(problem) => return bad(problem),
     };
