@@ -9,6 +9,7 @@
 //!
 //! ```
 //! use meshguard_core::{PolicySet, Request, Source, Effect};
+//! # fn main() -> Result<(), meshguard_core::LoadError> {
 //!
 //! let text = r#"
 //! name: email
@@ -22,7 +23,7 @@
 //!     actions: ["write:email"]
 //!     reason: External email requires approval
 //! "#;
-//! let set = PolicySet::compile([Source::new("email.yaml", text)]).unwrap();
+//! let set = PolicySet::compile([Source::new("email.yaml", text)])?;
 //! let request = Request {
 //!     action: "write:email".into(),
 //!     resource: Some("Bob@YourCompany.COM".into()),
@@ -31,6 +32,8 @@
 //! let decision = set.decide(&request, false);
 //! assert_eq!(decision.effect, Effect::Allow);
 //! assert_eq!(decision.resource.as_deref(), Some("Bob@yourcompany.com"));
+//! # Ok(())
+//! # }
 //! ```
 //!
 //! Module map: `tree` (text → spanned nodes, limits), `schema` (nodes → [`model`], with
