@@ -33,9 +33,8 @@ export function utf16Column(text, line, column) {
 
 /** Request → JSON text, or `{ problem }` when JSON cannot express it. */
 function requestJson(request) {
-  // serde reads a JSON array as a struct's fields in order: refuse it here, where the
-  // caller clearly passed the wrong thing, rather than decide ['write:email', ...].
-  if (Array.isArray(request)) return { problem: 'the request is an array, not an object' };
+  // An array goes to the core like any other JSON: the core refuses it (serde would read
+  // it as the fields in order), with the same words as every other host.
   let json;
   try {
     json = JSON.stringify(request);

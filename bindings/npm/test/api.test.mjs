@@ -167,10 +167,10 @@ describe('evaluating', () => {
     isInvalid(email.evaluate({ action: 'a\ud800' }), 'malformed request');
     isInvalid(email.evaluate(undefined), 'the request is undefined');
     isInvalid(email.evaluate(() => 1), 'the request is function');
-    isInvalid(email.evaluate(null), 'invalid type: null');
-    isInvalid(email.evaluate('write:email'), 'invalid type: string');
-    isInvalid(email.evaluate([{ action: 'a' }]), 'the request is an array, not an object');
-    isInvalid(email.evaluate(['write:email', 'bob@yourcompany.com', null, clawdbot]), 'array');
+    isInvalid(email.evaluate(null), 'a request must be a JSON object');
+    isInvalid(email.evaluate('write:email'), 'a request must be a JSON object');
+    isInvalid(email.evaluate([{ action: 'a' }]), 'a request must be a JSON object');
+    isInvalid(email.evaluate(['write:email', 'bob@yourcompany.com', null, clawdbot]), 'a request must be a JSON object');
     const cyclic = { action: 'a', context: {} };
     cyclic.context.loop = cyclic;
     isInvalid(email.evaluate(cyclic), 'cannot be written as JSON (Converting circular structure to JSON)');
