@@ -30,27 +30,7 @@ fn mode_in(m: wit::Mode) -> core::Mode {
     }
 }
 
-pub(super) fn request_out(r: &core::Request) -> wit::Request {
-    wit::Request {
-        action: r.action.clone(),
-        resource: r.resource.clone(),
-        context: r.context.as_ref().map(|c| c.to_string()),
-        agent: r.agent.as_ref().map(|a| wit::Agent {
-            id: a.id.clone(),
-            name: a.name.clone(),
-            trust_tier: a.trust_tier.clone(),
-            tags: a.tags.clone(),
-            org_id: a.org_id.clone(),
-        }),
-        time: r.time.clone(),
-        mode: r.mode.map(|m| match m {
-            core::Mode::Enforce => wit::Mode::Enforce,
-            core::Mode::Audit => wit::Mode::Audit,
-        }),
-    }
-}
-
-/// [`request_out`] by move: no string is copied.
+/// A core request as the component's record, by move: no string is copied.
 pub(super) fn request_into(r: core::Request) -> wit::Request {
     wit::Request {
         action: r.action,
@@ -76,10 +56,7 @@ pub(super) fn request_back(r: wit::Request) -> core::Request {
     core::Request {
         action: r.action,
         resource: r.resource,
-        mode: r.mode.map(|m| match m {
-            wit::Mode::Enforce => core::Mode::Enforce,
-            wit::Mode::Audit => core::Mode::Audit,
-        }),
+        mode: r.mode.map(mode_in),
         ..core::Request::default()
     }
 }

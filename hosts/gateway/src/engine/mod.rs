@@ -284,20 +284,11 @@ impl Evaluator {
     }
 
     /// Decides one request in the component. A trap, a deadline or any host failure
-    /// becomes a deny (rule `evaluation-error`), never an allow.
+    /// becomes a deny (rule `evaluation-error`), never an allow. The request's strings are
+    /// copied into the component's record either way, so this is [`Evaluator::decide_owned`]
+    /// on a copy.
     pub fn decide(&self, request: &core::Request, explain: bool) -> core::Decision {
-        let wit_request = convert::request_out(request);
-        let result = self.with_slot(|slot| {
-            Ok(slot
-                .bindings
-                .meshguard_policy_evaluator()
-                .policy_set()
-                .call_decide(&mut slot.store, slot.set, &wit_request, explain)?)
-        });
-        match result {
-            Ok(d) => convert::decision_in(d),
-            Err(e) => evaluation_error(request, &e),
-        }
+        self.decide_owned(request.clone(), explain)
     }
 
     /// [`Evaluator::decide`] for a request the caller no longer needs: its strings move
@@ -319,7 +310,11 @@ impl Evaluator {
 
     /// Decides many requests in one component call.
     pub fn decide_batch(&self, requests: &[core::Request], explain: bool) -> Vec<core::Decision> {
-        let wit_requests: Vec<wit::Request> = requests.iter().map(convert::request_out).collect();
+        let wit_requests: Vec<wit::Request> = requests
+            .iter()
+            .cloned()
+            .map(convert::request_into)
+            .collect();
         let result = self.with_slot(|slot| {
             Ok(slot
                 .bindings
