@@ -59,7 +59,7 @@ pub struct Agent {
     pub org_id: Option<String>,
 }
 
-/// Whether a deny stops the caller (SPEC §6).
+/// Whether a deny stops the caller (`docs/semantics.md` §6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
@@ -70,8 +70,9 @@ pub enum Mode {
     Audit,
 }
 
-/// The answer to a [`Request`].
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// The answer to a [`Request`]. Hosts send it as JSON; nothing reads it back (a reader
+/// would have no origin: see [`Origin::infer`]).
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Decision {
     /// What the policies say.
@@ -84,10 +85,14 @@ pub struct Decision {
     pub action: String,
     /// The resource in canonical form, or `null`.
     pub resource: Option<String>,
+    /// The part of a compound resource that decided (the normalised simple command of a
+    /// shell line, one address of a list); absent for resources decided whole.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub part: Option<String>,
     /// The deciding policy, or `default` when no policy applied.
     pub policy: Arc<str>,
     /// The deciding rule: its name, `<policy>#<n>`, `defaultEffect`, `humanInTheLoop`,
-    /// `rateLimits`, `default` or `invalid-request`.
+    /// `rateLimits`, `default`, `invalid-request` or `unreadable-resource`.
     pub rule: Arc<str>,
     /// Why, in words a person can act on.
     pub reason: Arc<str>,
@@ -96,9 +101,63 @@ pub struct Decision {
     /// Rule-by-rule account, when asked for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub explanation: Option<Explanation>,
+    /// Where the decision comes from, so hosts need not compare `policy` and `rule`
+    /// strings to recognise a fail-closed deny. Not part of the JSON: the bytes every
+    /// host produces stay the same.
+    #[serde(skip)]
+    pub origin: Origin,
 }
 
-/// Stateful duties the pure core hands back to the host (SPEC §5).
+/// Where a [`Decision`] comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Origin {
+    /// A rule of a policy decided.
+    #[default]
+    Rule,
+    /// No rule matched; a policy's `defaultEffect` decided.
+    DefaultEffect,
+    /// An allow became `require_approval` under a policy's `humanInTheLoop`.
+    HumanInTheLoop,
+    /// No policy applied; the set's fallback decided.
+    NoPolicy,
+    /// A host's rate limiter turned the decision into a deny.
+    RateLimit,
+    /// The request could not be evaluated (fail closed).
+    InvalidRequest,
+    /// The resource could not be read as its kind and no rule allowed its exact text.
+    UnreadableResource,
+    /// The host failed to evaluate (a trap, a timeout): fail closed.
+    EvaluationError,
+}
+
+impl Origin {
+    /// Whether this is a deny the engine gave because it could not decide normally
+    /// (invalid request, unreadable resource, evaluation error).
+    pub fn is_fail_closed(self) -> bool {
+        matches!(
+            self,
+            Origin::InvalidRequest | Origin::UnreadableResource | Origin::EvaluationError
+        )
+    }
+
+    /// The origin of a decision known only by its JSON (which carries no origin), from
+    /// the rule names the core generates. Only for decisions from elsewhere (an older
+    /// gateway's answer): a decision made here carries its origin.
+    pub fn infer(policy: &str, rule: &str) -> Origin {
+        match (policy, rule) {
+            ("default", "invalid-request") => Origin::InvalidRequest,
+            ("default", "unreadable-resource") => Origin::UnreadableResource,
+            ("default", "evaluation-error") => Origin::EvaluationError,
+            ("default", "default") => Origin::NoPolicy,
+            (_, "defaultEffect") => Origin::DefaultEffect,
+            (_, "humanInTheLoop") => Origin::HumanInTheLoop,
+            _ => Origin::Rule,
+        }
+    }
+}
+
+/// Stateful duties the pure core hands back to the host (`docs/semantics.md` §5).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Obligations {
@@ -128,8 +187,25 @@ pub struct RateLimitObligation {
 pub struct Explanation {
     /// Every policy of the set, in load order, and whether it applies.
     pub policies: Vec<PolicyTrace>,
-    /// Every rule of every applicable policy, in order.
+    /// Every rule of every applicable policy, in order, for the deciding part.
     pub rules: Vec<RuleTrace>,
+    /// For a compound resource, every part with its own outcome, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parts: Vec<PartTrace>,
+}
+
+/// The outcome of one part of a compound resource.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PartTrace {
+    /// The part, normalised.
+    pub part: String,
+    /// What the policies say about it alone.
+    pub effect: Effect,
+    /// The policy that decided it.
+    pub policy: Arc<str>,
+    /// The rule that decided it.
+    pub rule: Arc<str>,
 }
 
 /// Whether one policy applies to the request.

@@ -13,7 +13,8 @@ use std::sync::Arc;
 
 use crate::boundary::{Diagnostic, RateLimitObligation};
 use crate::error::PolicyError;
-use crate::model::{Effect, Policy, RateLimit, TrustTier};
+use crate::glob::Glob;
+use crate::model::{Effect, Policy, RateLimit, ResourceKind, TrustTier};
 use crate::source::{Source, Span};
 use crate::{schema, tree};
 
@@ -29,8 +30,11 @@ pub struct PolicySet {
     pub(crate) by_agent_id: HashMap<String, Vec<u32>>,
     pub(crate) by_org_id: HashMap<String, Vec<u32>>,
     pub(crate) by_tier: [Vec<u32>; 4],
-    /// The answer when no policy applies (SPEC §4.4): deny unless the host says otherwise.
+    /// The answer when no policy applies (`docs/semantics.md` §4.4): deny unless the
+    /// host says otherwise.
     pub(crate) fallback: Effect,
+    /// Every `resourceKinds` declaration of the set, in load order.
+    pub(crate) kind_declarations: Vec<(Glob, ResourceKind)>,
 }
 
 #[derive(Debug, Clone)]
@@ -167,9 +171,14 @@ impl PolicySet {
             by_org_id: HashMap::default(),
             by_tier: Default::default(),
             fallback: Effect::Deny,
+            kind_declarations: Vec::new(),
         };
         for (i, policy) in policies.into_iter().enumerate() {
             let idx = u32::try_from(i).unwrap_or(u32::MAX);
+            for d in &policy.resource_kinds {
+                set.kind_declarations
+                    .extend(d.actions.iter().map(|g| (g.clone(), d.kind)));
+            }
             set.index_policy(idx, &policy);
             set.policies.push(compile_policy(policy));
         }
@@ -185,6 +194,19 @@ impl PolicySet {
     /// The policies, in load order.
     pub fn policies(&self) -> impl ExactSizeIterator<Item = &Policy> {
         self.policies.iter().map(|c| &c.policy)
+    }
+
+    /// The kind of resource `action` carries in this set: the built-in kinds
+    /// (`execute:shell` → shell, `*:file` → path, `send:email`/`write:email` → email),
+    /// which no declaration can switch off, else the first `resourceKinds` declaration
+    /// that matches it; `None` when the resource's shape decides (`docs/semantics.md` §3.1).
+    pub fn action_kind(&self, action: &str) -> Option<ResourceKind> {
+        crate::kinds::builtin_kind(action).or_else(|| {
+            self.kind_declarations
+                .iter()
+                .find(|(g, _)| g.matches(action))
+                .map(|(_, k)| *k)
+        })
     }
 
     /// How many policies the set holds.

@@ -1,14 +1,17 @@
-//! The decision procedure (SPEC §4): candidates, specific first, deny wins, defaults,
-//! human in the loop, audit mode; and the explanation that retraces it rule by rule.
+//! The decision procedure (`docs/semantics.md` §4): candidates; within a policy specific
+//! first, then deny wins; across policies deny wins; defaults; human in the loop; audit
+//! mode. A compound resource (a shell line, an address list) is decided part by part and
+//! the most restrictive part decides. The explanation retraces it rule by rule.
 
 use std::sync::Arc;
 
 use crate::boundary::{
-    Decision, Explanation, Mode, Obligations, PolicyTrace, Request, RuleStatus, RuleTrace,
+    Decision, Explanation, Mode, Obligations, Origin, PartTrace, PolicyTrace, Request, RuleStatus,
+    RuleTrace,
 };
 use crate::compile::{CompiledPolicy, PolicySet, tier_index, verb};
 use crate::error::RequestError;
-use crate::matching::{Prepared, applies, prepare, rule_matches};
+use crate::matching::{Prepared, Target, applies, prepare, rule_matches};
 use crate::model::{Effect, RuleOrder};
 
 /// Indices of the applicable policies; agents rarely see more than a handful, so they
@@ -23,11 +26,16 @@ struct Pick {
     effect: Effect,
 }
 
-/// What the candidate search found.
-struct Outcome {
-    winner: Option<Pick>,
-    /// Whether the winner is conditional (then unconditional candidates were set aside).
-    conditional: bool,
+/// One target's answer, by position; strings are built once, for the deciding target.
+#[derive(Debug, Clone, Copy)]
+struct Verdict {
+    effect: Effect,
+    origin: Origin,
+    /// The winning rule, when a rule decided.
+    pick: Option<Pick>,
+    /// The policy the answer is attributed to (the rule's, the defaulting one, the
+    /// approver), `None` for the set's fallback and unreadable resources.
+    policy: Option<u32>,
 }
 
 impl PolicySet {
@@ -35,7 +43,7 @@ impl PolicySet {
     /// control character, a bad time, ...) is denied with rule `invalid-request` and the
     /// problem as its reason, so every host fails closed with the same answer.
     pub fn decide(&self, request: &Request, explain: bool) -> Decision {
-        match prepare(request) {
+        match prepare(request, |a| self.action_kind(a)) {
             Ok(p) => self.decide_prepared(request, &p, explain),
             Err(e) => Decision::invalid(request, &e),
         }
@@ -78,129 +86,172 @@ impl PolicySet {
         out
     }
 
-    fn search(&self, applicable: &[u32], p: &Prepared<'_>) -> Outcome {
-        let mut best_conditional: Option<Pick> = None;
-        let mut best_plain: Option<Pick> = None;
-        let action_verb = verb(p.action);
-        for &pi in applicable {
-            let Some(c) = self.policies.get(pi as usize) else {
+    /// One policy's decision about `t`: its best conditional candidate, else its best
+    /// unconditional one (specific first), deny > require_approval > allow, ties to the
+    /// earliest rule; in a `first-match` policy only the first matching rule.
+    fn policy_pick(&self, pi: u32, p: &Prepared<'_>, t: &Target<'_>) -> Option<Pick> {
+        let c = self.policies.get(pi as usize)?;
+        let mut conditional: Option<Pick> = None;
+        let mut plain: Option<Pick> = None;
+        let bucket = c.by_verb.get(verb(p.action)).map_or(&[][..], Vec::as_slice);
+        for ri in merge(bucket, &c.any_verb) {
+            let (Some(rule), Some(compiled)) =
+                (c.policy.rules.get(ri as usize), c.rules.get(ri as usize))
+            else {
                 continue;
             };
-            let bucket = c.by_verb.get(action_verb).map_or(&[][..], Vec::as_slice);
-            for ri in merge(bucket, &c.any_verb) {
-                let (Some(rule), Some(compiled)) =
-                    (c.policy.rules.get(ri as usize), c.rules.get(ri as usize))
-                else {
-                    continue;
-                };
-                if rule_matches(rule, p).is_err() {
-                    continue;
-                }
-                let pick = Pick {
+            if rule_matches(rule, p, t).is_err() {
+                continue;
+            }
+            let slot = if compiled.conditional {
+                &mut conditional
+            } else {
+                &mut plain
+            };
+            // Strictly greater: on a tie the earliest rule keeps its place.
+            if slot.is_none_or(|b| rule.effect.rank() > b.effect.rank()) {
+                *slot = Some(Pick {
                     policy: pi,
                     rule: ri,
                     effect: rule.effect,
-                };
-                let slot = if compiled.conditional {
-                    &mut best_conditional
-                } else {
-                    &mut best_plain
-                };
-                // Strictly greater: on a tie the earliest rule keeps its place.
-                if slot.is_none_or(|b| rule.effect.rank() > b.effect.rank()) {
-                    *slot = Some(pick);
-                }
-                if c.policy.rule_order == RuleOrder::FirstMatch {
+                });
+            }
+            if c.policy.rule_order == RuleOrder::FirstMatch {
+                break;
+            }
+        }
+        conditional.or(plain)
+    }
+
+    /// Across policies an explicit deny always wins: the strongest policy decision,
+    /// ties to the earliest policy.
+    fn search(&self, applicable: &[u32], p: &Prepared<'_>, t: &Target<'_>) -> Option<Pick> {
+        let mut best: Option<Pick> = None;
+        for &pi in applicable {
+            if let Some(pick) = self.policy_pick(pi, p, t)
+                && best.is_none_or(|b| pick.effect.rank() > b.effect.rank())
+            {
+                best = Some(pick);
+                if pick.effect == Effect::Deny {
+                    // Nothing later can outrank it, and ties keep the earliest.
                     break;
                 }
             }
         }
-        Outcome {
-            conditional: best_conditional.is_some(),
-            winner: best_conditional.or(best_plain),
+        best
+    }
+
+    /// The whole procedure for one target.
+    fn verdict(&self, applicable: &[u32], p: &Prepared<'_>, t: &Target<'_>) -> Verdict {
+        let pick = self.search(applicable, p, t);
+        let mut v = match pick {
+            Some(w) => Verdict {
+                effect: w.effect,
+                origin: Origin::Rule,
+                pick,
+                policy: Some(w.policy),
+            },
+            None if t.explicit_only => Verdict {
+                effect: Effect::Deny,
+                origin: Origin::UnreadableResource,
+                pick: None,
+                policy: None,
+            },
+            None => {
+                let defaulting = applicable
+                    .iter()
+                    .copied()
+                    .find(|&i| {
+                        self.policies
+                            .get(i as usize)
+                            .is_some_and(|c| c.policy.default_effect == Effect::Deny)
+                    })
+                    .map(|i| (i, Effect::Deny))
+                    .or_else(|| applicable.first().map(|&i| (i, Effect::Allow)));
+                match defaulting {
+                    Some((i, effect)) => Verdict {
+                        effect,
+                        origin: Origin::DefaultEffect,
+                        pick: None,
+                        policy: Some(i),
+                    },
+                    None => Verdict {
+                        effect: self.fallback,
+                        origin: Origin::NoPolicy,
+                        pick: None,
+                        policy: None,
+                    },
+                }
+            }
+        };
+        if v.effect == Effect::Allow
+            && let Some(&approver) = applicable.iter().find(|&&i| {
+                self.policies.get(i as usize).is_some_and(|c| {
+                    c.policy
+                        .require_approval
+                        .iter()
+                        .any(|g| g.matches(p.action))
+                })
+            })
+        {
+            v.effect = Effect::RequireApproval;
+            v.origin = Origin::HumanInTheLoop;
+            v.policy = Some(approver);
         }
+        v
     }
 
     fn decide_prepared(&self, req: &Request, p: &Prepared<'_>, explain: bool) -> Decision {
         let applicable = self.applicable(p);
-        let outcome = self.search(&applicable, p);
-        let policy_at = |i: u32| self.policies.get(i as usize);
-
-        let (mut effect, mut policy, mut rule, mut reason, deciding): (
-            Effect,
-            Arc<str>,
-            Arc<str>,
-            Arc<str>,
-            Option<&CompiledPolicy>,
-        ) = match outcome.winner {
-            Some(w) => {
-                let c = policy_at(w.policy);
-                let r = c.and_then(|c| c.rules.get(w.rule as usize));
-                match (c, r) {
-                    (Some(c), Some(r)) => (
-                        w.effect,
-                        c.name.clone(),
-                        r.id.clone(),
-                        r.reason.clone(),
-                        Some(c),
-                    ),
-                    _ => fallback(Effect::Deny, p.action),
+        let targets = p.targets();
+        // The most restrictive target decides; among equals a part restricted on its own
+        // comes before one restricted only through the whole line as written (so
+        // `git status && rm -rf /` names `rm -rf /`), then the earliest.
+        let mut decided: Option<(usize, Verdict, bool)> = None;
+        for (i, t) in targets.iter().enumerate() {
+            let v = self.verdict(&applicable, p, t);
+            let own = targets.len() == 1 || self.restricted_on_its_own(&v, p, t);
+            if decided.is_none_or(|(_, b, b_own)| (v.effect.rank(), own) > (b.effect.rank(), b_own))
+            {
+                decided = Some((i, v, own));
+                if v.effect == Effect::Deny && own && !explain {
+                    break;
                 }
-            }
-            None => {
-                let policies = applicable.iter().filter_map(|&i| policy_at(i));
-                let mut denying = policies
-                    .clone()
-                    .filter(|c| c.policy.default_effect == Effect::Deny);
-                match (denying.next(), policies.clone().next()) {
-                    (Some(c), _) => (
-                        Effect::Deny,
-                        c.name.clone(),
-                        Arc::from("defaultEffect"),
-                        Arc::from(format!(
-                            "no rule matched `{}`; policy `{}` denies by default",
-                            p.action, c.name
-                        )),
-                        Some(c),
-                    ),
-                    (None, Some(c)) => (
-                        Effect::Allow,
-                        c.name.clone(),
-                        Arc::from("defaultEffect"),
-                        Arc::from(format!(
-                            "no rule matched `{}`; every applicable policy allows by default",
-                            p.action
-                        )),
-                        Some(c),
-                    ),
-                    (None, None) => fallback(self.fallback, p.action),
-                }
-            }
-        };
-
-        if effect == Effect::Allow {
-            let approver = applicable.iter().filter_map(|&i| policy_at(i)).find(|c| {
-                c.policy
-                    .require_approval
-                    .iter()
-                    .any(|g| g.matches(p.action))
-            });
-            if let Some(c) = approver {
-                effect = Effect::RequireApproval;
-                policy = c.name.clone();
-                rule = Arc::from("humanInTheLoop");
-                reason = Arc::from(format!(
-                    "`{}` requires human approval under policy `{}`",
-                    p.action, c.name
-                ));
             }
         }
+        let decided = decided.map(|(i, v, _)| (i, v));
+        let (at, v) = decided.unwrap_or((
+            0,
+            Verdict {
+                effect: Effect::Deny,
+                origin: Origin::NoPolicy,
+                pick: None,
+                policy: None,
+            },
+        ));
+        let target = targets.get(at).copied().unwrap_or(Target {
+            text: None,
+            host: None,
+            explicit_only: false,
+            as_written: true,
+        });
+        let reading = p.reading.as_ref();
+        let part = reading
+            .filter(|r| r.names_parts())
+            .and_then(|_| target.text.map(str::to_owned));
+        let (policy, rule, mut reason) = self.words(&v, p);
+        if let Some(part) = &part
+            && targets.len() > 1
+        {
+            reason = Arc::from(format!("{reason} (in `{part}`)"));
+        }
 
+        let policy_at = |i: u32| self.policies.get(i as usize);
         let mut rate_limits: Vec<_> = applicable
             .iter()
             .filter_map(|&i| policy_at(i).and_then(|c| c.rate_limit.clone()))
             .collect();
-        if let Some(w) = outcome.winner
+        if let Some(w) = v.pick
             && let Some(o) = policy_at(w.policy)
                 .and_then(|c| c.rules.get(w.rule as usize))
                 .and_then(|r| r.rate_limit.clone())
@@ -210,23 +261,113 @@ impl PolicySet {
 
         let mode = req.mode.unwrap_or_default();
         Decision {
-            effect,
-            allowed: effect == Effect::Allow || mode == Mode::Audit,
+            effect: v.effect,
+            allowed: v.effect == Effect::Allow || mode == Mode::Audit,
             mode,
             action: req.action.clone(),
-            resource: p.resource.as_ref().map(|r| r.to_string()),
+            resource: reading.map(|r| r.canonical.to_string()),
+            part,
             policy,
             rule,
             reason,
             obligations: Obligations {
                 rate_limits,
-                audit: deciding.and_then(|c| c.policy.audit.clone()),
+                audit: v
+                    .policy
+                    .and_then(policy_at)
+                    .and_then(|c| c.policy.audit.clone()),
             },
-            explanation: explain.then(|| self.explain(&applicable, p, &outcome)),
+            explanation: explain.then(|| self.explain(&applicable, p, &target, &v, &targets)),
+            origin: v.origin,
         }
     }
 
-    fn explain(&self, applicable: &[u32], p: &Prepared<'_>, outcome: &Outcome) -> Explanation {
+    /// Whether a restricting rule's verdict on `t` holds without the whole text as written.
+    fn restricted_on_its_own(&self, v: &Verdict, p: &Prepared<'_>, t: &Target<'_>) -> bool {
+        let Some(w) = v.pick.filter(|w| w.effect != Effect::Allow) else {
+            return true;
+        };
+        let own = Target {
+            as_written: false,
+            ..*t
+        };
+        self.policies
+            .get(w.policy as usize)
+            .and_then(|c| c.policy.rules.get(w.rule as usize))
+            .is_some_and(|rule| rule_matches(rule, p, &own).is_ok())
+    }
+
+    /// The deciding policy, rule and reason of a verdict, in words.
+    fn words(&self, v: &Verdict, p: &Prepared<'_>) -> (Arc<str>, Arc<str>, Arc<str>) {
+        let at = |i: Option<u32>| i.and_then(|i| self.policies.get(i as usize));
+        let default = || Arc::<str>::from("default");
+        match (v.origin, at(v.policy)) {
+            (Origin::Rule, Some(c)) => match v.pick.and_then(|w| c.rules.get(w.rule as usize)) {
+                Some(r) => (c.name.clone(), r.id.clone(), r.reason.clone()),
+                None => (c.name.clone(), default(), default()),
+            },
+            (Origin::DefaultEffect, Some(c)) => {
+                let why = if v.effect == Effect::Deny {
+                    format!("policy `{}` denies by default", c.name)
+                } else {
+                    "every applicable policy allows by default".to_owned()
+                };
+                (
+                    c.name.clone(),
+                    Arc::from("defaultEffect"),
+                    Arc::from(format!("no rule matched `{}`; {why}", p.action)),
+                )
+            }
+            (Origin::HumanInTheLoop, Some(c)) => (
+                c.name.clone(),
+                Arc::from("humanInTheLoop"),
+                Arc::from(format!(
+                    "`{}` requires human approval under policy `{}`",
+                    p.action, c.name
+                )),
+            ),
+            (Origin::UnreadableResource, _) => {
+                let (kind, problem) = p
+                    .reading
+                    .as_ref()
+                    .map(|r| (r.kind, r.unreadable.as_deref().unwrap_or_default()))
+                    .unwrap_or((crate::model::ResourceKind::Plain, ""));
+                (
+                    default(),
+                    Arc::from("unreadable-resource"),
+                    Arc::from(format!(
+                        "cannot read the resource of `{}` as {}: {problem}",
+                        p.action,
+                        crate::kinds::noun(kind)
+                    )),
+                )
+            }
+            _ => {
+                let word = if v.effect == Effect::Allow {
+                    "allowed"
+                } else {
+                    "denied"
+                };
+                (
+                    default(),
+                    default(),
+                    Arc::from(format!(
+                        "no policy applies to `{}`; {word} by default",
+                        p.action
+                    )),
+                )
+            }
+        }
+    }
+
+    fn explain(
+        &self,
+        applicable: &[u32],
+        p: &Prepared<'_>,
+        target: &Target<'_>,
+        decided: &Verdict,
+        targets: &[Target<'_>],
+    ) -> Explanation {
         let mut policies = Vec::with_capacity(self.policies.len());
         let mut rules = Vec::new();
         for (pi, c) in self.policies.iter().enumerate() {
@@ -241,74 +382,98 @@ impl PolicySet {
                     applies(&c.policy.applies_to, p).err()
                 },
             });
-            if !applies_here {
-                continue;
-            }
-            let mut earlier_match = false;
-            for (ri, (rule, compiled)) in c.policy.rules.iter().zip(&c.rules).enumerate() {
-                let ri = u32::try_from(ri).unwrap_or(u32::MAX);
-                let result = rule_matches(rule, p);
-                let matched = result.is_ok();
-                let won = outcome
-                    .winner
-                    .is_some_and(|w| w.policy == pi && w.rule == ri);
-                let (status, detail) = match result {
-                    Err(miss) => (RuleStatus::NoMatch, Some(miss.describe(p))),
-                    Ok(()) if won => (RuleStatus::Decided, None),
-                    Ok(()) if earlier_match && c.policy.rule_order == RuleOrder::FirstMatch => (
-                        RuleStatus::Shadowed,
-                        Some("an earlier rule of this first-match policy matched".to_owned()),
-                    ),
-                    Ok(()) if outcome.conditional && !compiled.conditional => (
-                        RuleStatus::SetAside,
-                        Some("unconditional; a matching conditional rule decides".to_owned()),
-                    ),
-                    Ok(()) => (
-                        RuleStatus::Outranked,
-                        Some(
-                            "another candidate won (deny wins, then the earliest rule)".to_owned(),
-                        ),
-                    ),
-                };
-                earlier_match |= matched;
-                rules.push(RuleTrace {
-                    policy: c.name.clone(),
-                    rule: compiled.id.clone(),
-                    effect: rule.effect,
-                    matched,
-                    status,
-                    detail,
-                });
+            if applies_here {
+                rules.extend(self.explain_policy(pi, c, p, target, decided));
             }
         }
-        Explanation { policies, rules }
+        let parts = match p.reading.as_ref() {
+            Some(r) if r.names_parts() => targets
+                .iter()
+                .map(|t| {
+                    let v = self.verdict(applicable, p, t);
+                    let (policy, rule, _) = self.words(&v, p);
+                    PartTrace {
+                        part: t.text.unwrap_or_default().to_owned(),
+                        effect: v.effect,
+                        policy,
+                        rule,
+                    }
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        Explanation {
+            policies,
+            rules,
+            parts,
+        }
     }
-}
 
-type Verdict<'a> = (
-    Effect,
-    Arc<str>,
-    Arc<str>,
-    Arc<str>,
-    Option<&'a CompiledPolicy>,
-);
-
-/// The set's own answer when no policy applies.
-fn fallback<'a>(effect: Effect, action: &str) -> Verdict<'a> {
-    let word = if effect == Effect::Allow {
-        "allowed"
-    } else {
-        "denied"
-    };
-    (
-        effect,
-        Arc::from("default"),
-        Arc::from("default"),
-        Arc::from(format!(
-            "no policy applies to `{action}`; {word} by default"
-        )),
-        None,
-    )
+    /// What happened to each rule of one applicable policy.
+    fn explain_policy(
+        &self,
+        pi: u32,
+        c: &CompiledPolicy,
+        p: &Prepared<'_>,
+        target: &Target<'_>,
+        decided: &Verdict,
+    ) -> Vec<RuleTrace> {
+        let results: Vec<_> = c
+            .policy
+            .rules
+            .iter()
+            .map(|rule| rule_matches(rule, p, target))
+            .collect();
+        // Specific first applies within the policy: its own conditional candidates set
+        // aside its own unconditional ones.
+        let has_conditional = results
+            .iter()
+            .zip(&c.rules)
+            .any(|(r, compiled)| r.is_ok() && compiled.conditional);
+        let mut earlier_match = false;
+        let mut out = Vec::with_capacity(results.len());
+        for (ri, ((rule, compiled), result)) in
+            c.policy.rules.iter().zip(&c.rules).zip(results).enumerate()
+        {
+            let ri = u32::try_from(ri).unwrap_or(u32::MAX);
+            let matched = result.is_ok();
+            let won = decided
+                .pick
+                .is_some_and(|w| w.policy == pi && w.rule == ri);
+            let (status, detail) = match result {
+                Err(miss) => (RuleStatus::NoMatch, Some(miss.describe(p, target))),
+                Ok(()) if won => (RuleStatus::Decided, None),
+                Ok(()) if earlier_match && c.policy.rule_order == RuleOrder::FirstMatch => (
+                    RuleStatus::Shadowed,
+                    Some("an earlier rule of this first-match policy matched".to_owned()),
+                ),
+                Ok(()) if has_conditional && !compiled.conditional => (
+                    RuleStatus::SetAside,
+                    Some(
+                        "unconditional; a matching conditional rule of this policy decides"
+                            .to_owned(),
+                    ),
+                ),
+                Ok(()) => (
+                    RuleStatus::Outranked,
+                    Some(
+                        "another candidate won (deny wins, then the earliest rule or policy)"
+                            .to_owned(),
+                    ),
+                ),
+            };
+            earlier_match |= matched;
+            out.push(RuleTrace {
+                policy: c.name.clone(),
+                rule: compiled.id.clone(),
+                effect: rule.effect,
+                matched,
+                status,
+                detail,
+            });
+        }
+        out
+    }
 }
 
 /// Reads a request from JSON text (strict: unknown fields are errors, and the request and
@@ -345,11 +510,13 @@ impl Decision {
             mode: req.mode.unwrap_or_default(),
             action: req.action.clone(),
             resource: req.resource.clone(),
+            part: None,
             policy: Arc::from("default"),
             rule: Arc::from("invalid-request"),
             reason: Arc::from(format!("invalid request: {e}")),
             obligations: Obligations::default(),
             explanation: None,
+            origin: Origin::InvalidRequest,
         }
     }
 }

@@ -4,7 +4,7 @@
 //! with a reason. This crate is the one evaluator every host runs (the gateway's Wasm
 //! component, the npm package, the Node addon, the CLI). It parses YAML and JSON
 //! policies with precise diagnostics, compiles them into an indexed [`PolicySet`], and
-//! decides requests exactly as `SPEC.md` says. It performs no I/O, reads no clock, keeps
+//! decides requests exactly as `docs/semantics.md` says. It performs no I/O, reads no clock, keeps
 //! no global state and does not panic: hosts pass text in and get values out.
 //!
 //! ```
@@ -37,7 +37,8 @@
 //! ```
 //!
 //! Module map: `tree` (text → spanned nodes, limits), `schema` (nodes → [`model`], with
-//! diagnostics), `glob` and `canon` (matching and canonical resources), `compile`
+//! diagnostics), `glob` (patterns), `kinds` (resources read by kind: shell, url, path,
+//! email, plain), `compile`
 //! (indexes), `matching` and `eval` (the decision and its explanation), `ratelimit`
 //! (the limiter hosts own), `boundary` (the serde types every binding shares).
 
@@ -45,11 +46,11 @@
 #![deny(missing_docs)]
 
 mod boundary;
-mod canon;
 mod compile;
 mod error;
 mod eval;
 pub mod glob;
+mod kinds;
 mod matching;
 pub mod model;
 mod ratelimit;
@@ -59,15 +60,15 @@ pub mod substrings;
 mod tree;
 
 pub use boundary::{
-    Agent, Decision, Diagnostic, Explanation, Mode, Obligations, PolicyTrace, RateLimitObligation,
-    Request, RuleStatus, RuleTrace,
+    Agent, Decision, Diagnostic, Explanation, Mode, Obligations, Origin, PartTrace, PolicyTrace,
+    RateLimitObligation, Request, RuleStatus, RuleTrace,
 };
-pub use canon::canonicalize;
+pub use kinds::canonicalize;
 pub use compile::{FileError, LoadError, PolicySet, parse_policies, validate};
 pub use error::{PolicyError, RequestError};
 pub use eval::parse_request;
 pub use matching::parse_instant_ms;
-pub use model::{Effect, Policy, TrustTier};
+pub use model::{Effect, Policy, ResourceKind, TrustTier};
 pub use ratelimit::{RateLimiter, rate_key};
 pub use schema::policy_json_schema;
 pub use source::{Format, Pos, Source, Span};

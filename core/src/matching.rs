@@ -1,24 +1,24 @@
 //! Does a rule match a prepared request? One function per condition kind, each returning
 //! the first thing that failed, so the fast path and the explanation share one truth.
 
-use std::borrow::Cow;
-
 use serde_json::{Map, Value};
 
 use crate::boundary::Request;
 use crate::error::RequestError;
+use crate::kinds::{self, Reading};
 use crate::model::{
-    AgentTest, AppliesTo, ContextOp, ContextTest, Effect, ResourceTest, Rule, Scalar, TierTest,
-    TimeWindow, TrustTier,
+    AgentTest, AppliesTo, ContextOp, ContextTest, Effect, ResourceKind, ResourceTest, Rule, Scalar,
+    TierTest, TimeWindow, TrustTier,
 };
 
-/// A request checked and put in canonical form, ready to match.
+/// A request checked and its resource read as its kind, ready to match.
 #[derive(Debug)]
 pub(crate) struct Prepared<'r> {
     pub action: &'r str,
-    pub resource: Option<Cow<'r, str>>,
-    /// The resource as written, when it differs from the canonical form.
-    pub raw_resource: Option<&'r str>,
+    /// The resource read as its kind.
+    pub reading: Option<Reading<'r>>,
+    /// The resource as written.
+    pub raw: Option<&'r str>,
     pub context: Option<&'r Map<String, Value>>,
     pub tags: &'r [String],
     pub agent_id: Option<&'r str>,
@@ -29,6 +29,78 @@ pub(crate) struct Prepared<'r> {
     pub time: Option<i64>,
 }
 
+/// What one round of matching tests a resource condition against: the whole resource or
+/// one part of it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Target<'a> {
+    /// The canonical text (the resource, a part of it, or for an unreadable resource the
+    /// text as written); `None` when the request has no resource.
+    pub text: Option<&'a str>,
+    /// A URL's host, which host patterns test.
+    pub host: Option<&'a str>,
+    /// The resource cannot be read as its kind: only an allow that names the exact text
+    /// (`equals`) may match (`docs/semantics.md` §3.7).
+    pub explicit_only: bool,
+    /// Whether restricting rules also test the text as written (off only to find out
+    /// whether a part is denied on its own, for naming the deciding part).
+    pub as_written: bool,
+}
+
+impl<'r> Prepared<'r> {
+    /// The targets to decide one by one: every part of a compound resource, else the
+    /// whole resource.
+    pub fn targets(&self) -> smallvec::SmallVec<[Target<'_>; 4]> {
+        let mut out = smallvec::SmallVec::new();
+        let Some(r) = &self.reading else {
+            out.push(Target {
+                text: None,
+                host: None,
+                explicit_only: false,
+                as_written: true,
+            });
+            return out;
+        };
+        if r.parts.is_empty() {
+            out.push(Target {
+                text: Some(&r.canonical),
+                host: r.host.clone().and_then(|h| r.canonical.get(h)),
+                explicit_only: r.unreadable.is_some(),
+                as_written: true,
+            });
+        } else {
+            out.extend(r.parts.iter().map(|part| Target {
+                text: Some(part),
+                host: None,
+                explicit_only: false,
+                as_written: true,
+            }));
+        }
+        out
+    }
+
+    /// Whether a restricting rule's `op` holds on the text as written: for a shell line
+    /// only `contains` (against the whole line), for other kinds every operator when
+    /// canonical form changed the text (on a URL, host patterns excepted: the host is
+    /// what the parser found, and as plain text they would match paths and queries).
+    fn as_written_holds(&self, op: &ResourceTest) -> bool {
+        let (Some(r), Some(raw)) = (self.reading.as_ref(), self.raw) else {
+            return false;
+        };
+        match r.kind {
+            ResourceKind::Shell => matches!(op, ResourceTest::Contains(_)) && plain_test(op, raw),
+            _ if r.unreadable.is_some() || r.canonical.as_ref() == raw => false,
+            ResourceKind::Url => match op {
+                ResourceTest::Matches(gs) => gs.matches_whole(raw),
+                ResourceTest::Equals(v) => v
+                    .iter()
+                    .any(|s| !crate::model::is_host_pattern(s) && raw == s),
+                _ => plain_test(op, raw),
+            },
+            _ => plain_test(op, raw),
+        }
+    }
+}
+
 /// Parses an RFC 3339 instant into milliseconds since the Unix epoch.
 pub fn parse_instant_ms(s: &str) -> Result<i64, RequestError> {
     let t = time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
@@ -37,7 +109,9 @@ pub fn parse_instant_ms(s: &str) -> Result<i64, RequestError> {
         .map_err(|_| RequestError::BadTime(s.to_owned()))
 }
 
-fn no_controls(field: &'static str, s: &str) -> Result<(), RequestError> {
+/// Refuses control characters (they hide text on terminals and in logs); a shell line may
+/// hold newlines, which separate its commands.
+fn no_controls(field: &'static str, s: &str, newlines: bool) -> Result<(), RequestError> {
     // Fast path on bytes, without early exit so it vectorises: C0 and DEL are single
     // bytes, C1 characters start with 0xC2.
     let suspicious = s
@@ -46,7 +120,7 @@ fn no_controls(field: &'static str, s: &str) -> Result<(), RequestError> {
     if !suspicious {
         return Ok(());
     }
-    match s.chars().find(|c| c.is_control()) {
+    match s.chars().find(|&c| c.is_control() && !(newlines && c == '\n')) {
         Some(c) => Err(RequestError::ControlCharacter {
             field,
             code: format!("U+{:04X}", u32::from(c)),
@@ -55,13 +129,18 @@ fn no_controls(field: &'static str, s: &str) -> Result<(), RequestError> {
     }
 }
 
-pub(crate) fn prepare(req: &Request) -> Result<Prepared<'_>, RequestError> {
+/// Checks a request and reads its resource; `kind_of` names the kind an action claims.
+pub(crate) fn prepare(
+    req: &Request,
+    kind_of: impl Fn(&str) -> Option<ResourceKind>,
+) -> Result<Prepared<'_>, RequestError> {
     if req.action.is_empty() {
         return Err(RequestError::EmptyAction);
     }
-    no_controls("action", &req.action)?;
+    no_controls("action", &req.action, false)?;
+    let claimed = kind_of(&req.action);
     if let Some(r) = &req.resource {
-        no_controls("resource", r)?;
+        no_controls("resource", r, claimed == Some(ResourceKind::Shell))?;
     }
     let context = match &req.context {
         None | Some(Value::Null) => None,
@@ -78,16 +157,13 @@ pub(crate) fn prepare(req: &Request) -> Result<Prepared<'_>, RequestError> {
         None => None,
         Some(t) => Some(parse_instant_ms(t)?.div_euclid(1000)),
     };
-    let resource = req.resource.as_deref().map(crate::canon::canonicalize);
-    let raw_resource = match (&resource, &req.resource) {
-        (Some(Cow::Owned(_)), Some(raw)) => Some(raw.as_str()),
-        _ => None,
-    };
+    let raw = req.resource.as_deref();
+    let reading = raw.map(|r| kinds::read(claimed.unwrap_or_else(|| kinds::shape(r)), r));
     let agent = req.agent.as_ref();
     Ok(Prepared {
         action: &req.action,
-        resource,
-        raw_resource,
+        reading,
+        raw,
         context,
         tags: agent.map_or(&[][..], |a| a.tags.as_slice()),
         agent_id: agent.and_then(|a| a.id.as_deref()),
@@ -137,6 +213,7 @@ pub(crate) fn applies(a: &Option<AppliesTo>, p: &Prepared<'_>) -> Result<(), Str
 #[derive(Debug)]
 pub(crate) enum Miss<'a> {
     Action,
+    Unreadable,
     NoResource,
     Resource(&'a ResourceTest),
     ContextMissing(&'a ContextTest),
@@ -149,10 +226,15 @@ pub(crate) enum Miss<'a> {
 }
 
 impl Miss<'_> {
-    pub fn describe(&self, p: &Prepared<'_>) -> String {
-        let res = p.resource.as_deref().unwrap_or("");
+    pub fn describe(&self, p: &Prepared<'_>, target: &Target<'_>) -> String {
+        let res = target.text.unwrap_or("");
         match self {
             Miss::Action => format!("action `{}` matches none of the rule's actions", p.action),
+            Miss::Unreadable => {
+                "the resource cannot be read as its kind and the rule does not allow its exact \
+                 text (`equals`)"
+                    .to_owned()
+            }
             Miss::NoResource => "the rule tests the resource and the request has none".to_owned(),
             Miss::Resource(t) => format!("resource `{res}` fails `{}`", t.operator()),
             Miss::ContextMissing(t) => format!("context key `{}` is missing", t.key),
@@ -177,25 +259,38 @@ impl Miss<'_> {
     }
 }
 
-/// Whether `rule` matches: its action, then every condition.
-pub(crate) fn rule_matches<'a>(rule: &'a Rule, p: &Prepared<'_>) -> Result<(), Miss<'a>> {
+/// Whether `rule` matches `target`: its action, then every condition.
+pub(crate) fn rule_matches<'a>(
+    rule: &'a Rule,
+    p: &Prepared<'_>,
+    target: &Target<'_>,
+) -> Result<(), Miss<'a>> {
     if !rule.actions.iter().any(|g| g.matches(p.action)) {
         return Err(Miss::Action);
     }
     let c = &rule.conditions;
+    let restricting = rule.effect != Effect::Allow;
+    if target.explicit_only && !restricting {
+        // Only an allow of this exact text lifts the deny of an unreadable resource.
+        let exact = c.resource.iter().any(|t| matches!(t, ResourceTest::Equals(_)));
+        if !exact {
+            return Err(Miss::Unreadable);
+        }
+    }
     if !c.resource.is_empty() {
-        let Some(canon) = p.resource.as_deref() else {
+        let Some(text) = target.text else {
             return Err(Miss::NoResource);
         };
-        // A rule that restricts (deny, approval) also sees the resource as written, so a
-        // spelling that canonicalisation rewrites can only make it match more, never less.
-        let raw = if rule.effect == Effect::Allow {
-            None
-        } else {
-            p.raw_resource
-        };
         for t in &c.resource {
-            if !(resource_test(t, canon) || raw.is_some_and(|r| resource_test(t, r))) {
+            // A rule that restricts (deny, approval) also sees the text as written, so a
+            // spelling that canonical form rewrites can only make it match more.
+            let holds = if target.explicit_only {
+                resource_test(t, text, None) || (restricting && plain_test(t, text))
+            } else {
+                resource_test(t, text, target.host)
+                    || (restricting && target.as_written && p.as_written_holds(t))
+            };
+            if !holds {
                 return Err(Miss::Resource(t));
             }
         }
@@ -215,9 +310,26 @@ pub(crate) fn rule_matches<'a>(rule: &'a Rule, p: &Prepared<'_>) -> Result<(), M
     Ok(())
 }
 
-fn resource_test(t: &ResourceTest, r: &str) -> bool {
+/// A resource operator on `text`; with a URL's `host`, host patterns (a `matches` or
+/// `equals` operand with no `/` and no `:`) test the host alone.
+fn resource_test(t: &ResourceTest, text: &str, host: Option<&str>) -> bool {
+    match (t, host) {
+        (ResourceTest::Matches(gs), Some(host)) => gs.matches_url(text, host),
+        (ResourceTest::Equals(v), Some(host)) => v.iter().any(|s| {
+            if crate::model::is_host_pattern(s) {
+                host == s
+            } else {
+                text == s
+            }
+        }),
+        _ => plain_test(t, text),
+    }
+}
+
+/// A resource operator on `r` as plain text.
+fn plain_test(t: &ResourceTest, r: &str) -> bool {
     match t {
-        ResourceTest::Matches(gs) => gs.matches(r),
+        ResourceTest::Matches(gs) => gs.all.matches(r),
         // Comparing first bytes before calling `memcmp` skips most prefixes of long lists.
         ResourceTest::StartsWith(v) => v
             .iter()

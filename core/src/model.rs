@@ -136,6 +136,50 @@ pub struct Policy {
     pub require_approval: Vec<Glob>,
     /// The audit settings, kept for hosts.
     pub audit: Option<std::sync::Arc<AuditSettings>>,
+    /// `resourceKinds`: actions this policy declares to carry a kind of resource. The
+    /// declarations hold for the whole set (a request's resource is read once, before
+    /// any policy looks at it); see `docs/semantics.md` §3.
+    pub resource_kinds: Vec<KindDeclaration>,
+}
+
+/// What a resource is, which decides what patterns are tested against
+/// (`docs/semantics.md` §3): the commands of a shell line, the host a URL connects to,
+/// the file a path names, every address of a list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ResourceKind {
+    /// A shell command line, decided command by command.
+    Shell,
+    /// A URL, read as a browser reads it.
+    Url,
+    /// A file path, with dot segments resolved.
+    Path,
+    /// An email address or a list of them, decided address by address.
+    Email,
+    /// Anything else, matched as written.
+    Plain,
+}
+
+impl ResourceKind {
+    /// The spelling used in `resourceKinds` and messages.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ResourceKind::Shell => "shell",
+            ResourceKind::Url => "url",
+            ResourceKind::Path => "path",
+            ResourceKind::Email => "email",
+            ResourceKind::Plain => "plain",
+        }
+    }
+}
+
+/// One `resourceKinds` entry: the actions whose resource is of `kind`.
+#[derive(Debug, Clone)]
+pub struct KindDeclaration {
+    /// The kind declared.
+    pub kind: ResourceKind,
+    /// Action patterns, any of which selects the action.
+    pub actions: Vec<Glob>,
 }
 
 /// `appliesTo` selectors; each listed selector must match, a list inside is any-of.
@@ -201,7 +245,7 @@ impl Conditions {
 #[derive(Debug, Clone)]
 pub enum ResourceTest {
     /// Glob match against any pattern.
-    Matches(crate::glob::GlobSet),
+    Matches(ResourceGlobs),
     /// Starts with any prefix.
     StartsWith(Vec<String>),
     /// Ends with any suffix.
@@ -223,6 +267,55 @@ impl ResourceTest {
             ResourceTest::Equals(_) => "equals",
         }
     }
+}
+
+/// The operands of a resource `matches`, grouped for URLs: on a URL resource a host
+/// pattern (see [`is_host_pattern`]) tests the host alone, every other pattern the whole
+/// URL (`docs/semantics.md` §3.3).
+#[derive(Debug, Clone)]
+pub struct ResourceGlobs {
+    /// Every pattern, for resources that are not URLs.
+    pub all: crate::glob::GlobSet,
+    /// The host patterns, for a URL's host.
+    host: Option<crate::glob::GlobSet>,
+    /// The other patterns, for a whole URL.
+    whole: Option<crate::glob::GlobSet>,
+}
+
+impl ResourceGlobs {
+    /// Groups `globs`.
+    pub fn new(globs: Vec<Glob>) -> Self {
+        let (host, whole): (Vec<Glob>, Vec<Glob>) =
+            globs.iter().cloned().partition(|g| is_host_pattern(g.as_str()));
+        let group = |v: Vec<Glob>| (!v.is_empty()).then(|| crate::glob::GlobSet::new(v));
+        ResourceGlobs {
+            all: crate::glob::GlobSet::new(globs),
+            host: group(host),
+            whole: group(whole),
+        }
+    }
+
+    /// The patterns, as written, in order.
+    pub fn globs(&self) -> &[Glob] {
+        self.all.globs()
+    }
+
+    /// Whether a pattern that is not a host pattern matches `text`.
+    pub(crate) fn matches_whole(&self, text: &str) -> bool {
+        self.whole.as_ref().is_some_and(|g| g.matches(text))
+    }
+
+    /// Whether any pattern matches the URL `url` whose host is `host`.
+    pub(crate) fn matches_url(&self, url: &str, host: &str) -> bool {
+        self.host.as_ref().is_some_and(|g| g.matches(host))
+            || self.whole.as_ref().is_some_and(|g| g.matches(url))
+    }
+}
+
+/// Whether a `matches` or `equals` operand is a host pattern: it has no `/` and no `:`,
+/// so on a URL it can only be meant for the host (`*.onion`, `github.com`).
+pub fn is_host_pattern(pattern: &str) -> bool {
+    !pattern.contains(['/', ':'])
 }
 
 /// A scalar written in a policy, compared with JSON values from the request context.

@@ -85,6 +85,9 @@ pub struct Expect {
     /// The canonical resource (`null` for none).
     #[serde(default, deserialize_with = "some_value")]
     pub resource: Option<Value>,
+    /// The deciding part of a compound resource (`null`: the decision names none).
+    #[serde(default, deserialize_with = "some_value")]
+    pub part: Option<Value>,
     /// The mode.
     pub mode: Option<String>,
     /// Expected rate-limit obligations, exactly.
@@ -96,6 +99,8 @@ pub struct Expect {
     pub explanation: Option<Vec<Value>>,
     /// Policies of the explanation to check, each a subset of fields.
     pub explained_policies: Option<Vec<Value>>,
+    /// Every part of the explanation, in order, each a subset of fields.
+    pub explained_parts: Option<Vec<Value>>,
 }
 
 /// Distinguishes an explicit `null` from an absent field.
@@ -230,6 +235,9 @@ pub fn check_decision(decision_json: &str, case: &Case) -> Result<()> {
     if let Some(r) = &e.resource {
         cmp(&mut problems, "resource", r.clone(), field("resource"));
     }
+    if let Some(part) = &e.part {
+        cmp(&mut problems, "part", part.clone(), field("part"));
+    }
     let obligations = field("obligations");
     if let Some(r) = &e.rate_limits {
         cmp(
@@ -268,6 +276,21 @@ pub fn check_decision(decision_json: &str, case: &Case) -> Result<()> {
                     Value::from(got.clone())
                 ));
             }
+        }
+    }
+    if let Some(wanted) = &e.explained_parts {
+        let got = explanation
+            .get("parts")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        let same = got.len() == wanted.len() && wanted.iter().zip(&got).all(|(w, g)| subset(w, g));
+        if !same {
+            problems.push(format!(
+                "explanation.parts: expected entries like {} in order, got {}",
+                Value::from(wanted.clone()),
+                Value::from(got)
+            ));
         }
     }
     if problems.is_empty() {

@@ -69,7 +69,7 @@ pub(super) fn read_conditions(node: &Node, errs: &mut Errors) -> Option<Conditio
         // The seeds' synonym of `resource.matches`.
         if let Some(g) = globs(n, "resourcePattern", errs) {
             c.resource
-                .push(ResourceTest::Matches(crate::glob::GlobSet::new(g)));
+                .push(ResourceTest::Matches(crate::model::ResourceGlobs::new(g)));
         }
     }
     if let Some(n) = f.get("context") {
@@ -120,7 +120,7 @@ fn resource(node: &Node, errs: &mut Errors) -> Vec<ResourceTest> {
         };
         let test = match *op {
             "matches" => {
-                globs(n, op, errs).map(|g| ResourceTest::Matches(crate::glob::GlobSet::new(g)))
+                globs(n, op, errs).map(|g| ResourceTest::Matches(crate::model::ResourceGlobs::new(g)))
             }
             "startsWith" => texts(errs).map(ResourceTest::StartsWith),
             "endsWith" => texts(errs).map(ResourceTest::EndsWith),

@@ -16,7 +16,7 @@ use super::conditions::{
 };
 use super::policy::{
     APPLIES_KEYS, AUDIT_KEYS, DEFAULT_EFFECTS, EFFECTS, HITL_KEYS, LOG_LEVELS, MAX_RATE,
-    MAX_RETENTION_DAYS, POLICY_KEYS, RATE_KEYS, RULE_KEYS, RULE_ORDERS,
+    KIND_KEYS, MAX_RETENTION_DAYS, POLICY_KEYS, RATE_KEYS, RULE_KEYS, RULE_ORDERS,
 };
 use crate::model::TIER_NAMES;
 
@@ -113,6 +113,13 @@ fn policy_key(key: &str) -> Value {
             o
         }
         "audit" => object(AUDIT_KEYS, audit_key, "Audit settings, handed to hosts."),
+        "resourceKinds" => non_empty_object(
+            KIND_KEYS,
+            |_| described("globs", "Action patterns whose resource is of this kind."),
+            "Actions that carry a kind of resource (shell, path, url, email, plain), beyond \
+             the built-in ones; these declarations hold for the whole policy set. See \
+             docs/semantics.md §3.",
+        ),
         _ => json!({}),
     }
 }

@@ -2,7 +2,8 @@
 
 use crate::error::PolicyError;
 use crate::model::{
-    AppliesTo, AuditSettings, Conditions, Effect, Policy, RateLimit, Rule, RuleOrder, TrustTier,
+    AppliesTo, AuditSettings, Conditions, Effect, KindDeclaration, Policy, RateLimit, ResourceKind,
+    Rule, RuleOrder, TrustTier,
 };
 use crate::tree::Node;
 
@@ -22,6 +23,7 @@ pub(crate) const POLICY_KEYS: &[&str] = &[
     "rateLimits",
     "humanInTheLoop",
     "audit",
+    "resourceKinds",
 ];
 pub(crate) const APPLIES_KEYS: &[&str] = &["tags", "trustTiers", "agentIds", "orgIds"];
 pub(crate) const RULE_KEYS: &[&str] = &[
@@ -35,6 +37,15 @@ pub(crate) const RULE_KEYS: &[&str] = &[
 ];
 pub(crate) const RATE_KEYS: &[&str] = &["requestsPerMinute", "requestsPerHour"];
 pub(crate) const HITL_KEYS: &[&str] = &["requireApproval"];
+/// The kinds `resourceKinds` may declare, in the order their declarations are tried.
+pub(crate) const KIND_KEYS: &[&str] = &["shell", "path", "url", "email", "plain"];
+pub(crate) const KINDS: &[(&str, ResourceKind)] = &[
+    ("shell", ResourceKind::Shell),
+    ("path", ResourceKind::Path),
+    ("url", ResourceKind::Url),
+    ("email", ResourceKind::Email),
+    ("plain", ResourceKind::Plain),
+];
 pub(crate) const AUDIT_KEYS: &[&str] = &["enabled", "log_level", "include", "retention_days"];
 
 pub(crate) const EFFECTS: &[(&str, Effect)] = &[
@@ -118,6 +129,10 @@ pub(crate) fn read_policy(doc: &Node, errs: &mut Errors) -> Option<Policy> {
         .get("audit")
         .and_then(|n| audit(n, errs))
         .map(std::sync::Arc::new);
+    let resource_kinds = match f.get("resourceKinds") {
+        Some(n) => resource_kinds(n, errs).unwrap_or_default(),
+        None => Vec::new(),
+    };
     let rules = match f.get("rules") {
         Some(n) => read_rules(n, policy_name, errs),
         None => Vec::new(),
@@ -136,7 +151,33 @@ pub(crate) fn read_policy(doc: &Node, errs: &mut Errors) -> Option<Policy> {
         rate_limits,
         require_approval,
         audit,
+        resource_kinds,
     })
+}
+
+/// `resourceKinds: {shell: [...], path: [...], ...}`, in `KIND_KEYS` order.
+fn resource_kinds(node: &Node, errs: &mut Errors) -> Option<Vec<KindDeclaration>> {
+    let f = fields(node, "resourceKinds", "resourceKinds", KIND_KEYS, errs)?;
+    if f.is_empty() {
+        errs.push(PolicyError::Empty {
+            key: "resourceKinds".to_owned(),
+            help: "remove `resourceKinds`, or map a kind to the actions that carry it",
+            span: f.span,
+        });
+        return None;
+    }
+    Some(
+        KINDS
+            .iter()
+            .filter_map(|(key, kind)| {
+                let actions = globs(f.get(key)?, key, errs)?;
+                Some(KindDeclaration {
+                    kind: *kind,
+                    actions,
+                })
+            })
+            .collect(),
+    )
 }
 
 fn applies_to(node: &Node, errs: &mut Errors) -> Option<AppliesTo> {

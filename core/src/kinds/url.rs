@@ -1,0 +1,215 @@
+//! URLs (`docs/semantics.md` §3.3), read as a browser reads them.
+//!
+//! A policy that blocks `*.onion` or admits `docs.rs` is about the host a client will
+//! connect to, so the resource is parsed with the WHATWG URL standard (the `url` crate,
+//! IDNA included): `\` is `/` in special schemes, hosts are percent-decoded and
+//! IDNA-mapped (`abc%2eonion`, `abc．onion` are `abc.onion`), and
+//! `https://evil.com\@docs.rs/x` is a URL of `evil.com`. The canonical form is the
+//! standard's serialisation (lower-case scheme and host, no default port, dot segments
+//! resolved, `https://x.com` → `https://x.com/`) with two changes: user-info is dropped
+//! (it never decides where a request goes, and credentials do not belong in an audit log)
+//! and a trailing dot on a host name is dropped (DNS treats `evil.onion.` as `evil.onion`,
+//! so `*.onion` must match both).
+//!
+//! Most URLs in real requests are already canonical; [`fast_path`] recognises the common
+//! shape without running the parser (a property test checks it agrees with the parser).
+
+use std::borrow::Cow;
+use std::ops::Range;
+
+/// A URL in canonical form and where its host is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Canonical<'r> {
+    pub text: Cow<'r, str>,
+    /// The host's byte range in `text` (empty when the URL has no host).
+    pub host: Range<usize>,
+}
+
+/// Byte index of `://` when `s` starts with a URL scheme.
+pub(crate) fn scheme_end(s: &str) -> Option<usize> {
+    // A scheme holds no `:`, so only the first colon can start `://`.
+    let i = s.find(':').filter(|&i| s[i..].starts_with("://"))?;
+    let mut chars = s[..i].chars();
+    let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphabetic());
+    (first_ok && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.')))
+        .then_some(i)
+}
+
+/// Reads a URL, or says why it is not one.
+pub(crate) fn read(s: &str) -> Result<Canonical<'_>, String> {
+    if let Some(host) = fast_path(s) {
+        return Ok(Canonical {
+            text: Cow::Borrowed(s),
+            host,
+        });
+    }
+    let mut url = url::Url::parse(s).map_err(|e| e.to_string())?;
+    // Neither can fail for a URL with a host; for one without, there is nothing to drop.
+    let _ = url.set_username("");
+    let _ = url.set_password(None);
+    if let Some(host) = url.host_str() {
+        let trimmed = host.trim_end_matches('.');
+        let lowered = trimmed.to_ascii_lowercase();
+        if (trimmed.len() != host.len() || lowered != host) && !lowered.is_empty() {
+            url.set_host(Some(&lowered)).map_err(|e| e.to_string())?;
+        }
+    }
+    let host = url::Position::BeforeHost..url::Position::AfterHost;
+    let range = position(&url, host.start)..position(&url, host.end);
+    let text: String = url.into();
+    Ok(Canonical {
+        text: if text == s {
+            Cow::Borrowed(s)
+        } else {
+            Cow::Owned(text)
+        },
+        host: range,
+    })
+}
+
+fn position(url: &url::Url, at: url::Position) -> usize {
+    url[..at].len()
+}
+
+/// The host range of an already canonical `http(s)` URL with a plain host name and a
+/// path, or `None` when the parser must decide (anything unusual: upper case, a port,
+/// user-info, IP addresses, punycode, percent-encoded dots, characters the standard
+/// would encode, dot segments).
+fn fast_path(s: &str) -> Option<Range<usize>> {
+    let rest = s
+        .strip_prefix("https://")
+        .or_else(|| s.strip_prefix("http://"))?;
+    let start = s.len() - rest.len();
+    let host_len = rest.find('/')?;
+    let host = &rest[..host_len];
+    let labels_ok = !host.is_empty()
+        && host.split('.').all(|l| {
+            !l.is_empty()
+                && !l.starts_with("xn--")
+                && l.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        })
+        // A numeric last label makes the host an IPv4 address (`127.1`), which the
+        // standard rewrites.
+        && host
+            .rsplit('.')
+            .next()
+            .is_some_and(|l| l.bytes().next().is_some_and(|b| b.is_ascii_lowercase()));
+    if !labels_ok {
+        return None;
+    }
+    let after = &rest[host_len..];
+    let path_end = after.find(['?', '#']).unwrap_or(after.len());
+    let path_ok = after[..path_end]
+        .split('/')
+        .all(|seg| seg != "." && seg != "..");
+    let bytes = after.as_bytes();
+    let mut hashes = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let ok = match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' => true,
+            b'-' | b'.' | b'_' | b'~' | b'!' | b'$' | b'&' | b'(' | b')' | b'*' | b'+' => true,
+            b',' | b';' | b'=' | b':' | b'@' | b'/' | b'?' => true,
+            b'#' => {
+                hashes += 1;
+                hashes == 1
+            }
+            b'%' => {
+                let hex = |j: usize| bytes.get(j).is_some_and(u8::is_ascii_hexdigit);
+                let dot = bytes
+                    .get(i + 1..i + 3)
+                    .is_some_and(|h| h.eq_ignore_ascii_case(b"2e"));
+                hex(i + 1) && hex(i + 2) && !dot
+            }
+            _ => false,
+        };
+        if !ok {
+            return None;
+        }
+    }
+    path_ok.then_some(start..start + host_len)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn c(s: &str) -> String {
+        read(s).map(|u| u.text.into_owned()).unwrap_or_else(|e| format!("error: {e}"))
+    }
+
+    fn host(s: &str) -> String {
+        read(s)
+            .map(|u| u.text[u.host].to_owned())
+            .unwrap_or_else(|e| format!("error: {e}"))
+    }
+
+    #[test]
+    fn read_as_a_browser_reads() {
+        assert_eq!(c("HTTPS://Evil.ONION/x"), "https://evil.onion/x");
+        assert_eq!(
+            c("https://Example.com:443/A/./B/../C?Q=1#F"),
+            "https://example.com/A/C?Q=1#F"
+        );
+        assert_eq!(c("http://example.com:8080"), "http://example.com:8080/");
+        assert_eq!(c("https://github.com@evil.onion/"), "https://evil.onion/");
+        assert_eq!(c("https://docs.rs./x/%2e%2e/y"), "https://docs.rs/y");
+        assert_eq!(c("http://[::1]:80/"), "http://[::1]/");
+        assert_eq!(c("https://evil.onion.."), "https://evil.onion/");
+        assert_eq!(c("https://evil.com\\@docs.rs/x"), "https://evil.com/@docs.rs/x");
+        assert_eq!(host("https://evil.com\\@docs.rs/x"), "evil.com");
+        assert_eq!(host("https://abc%2eonion/"), "abc.onion");
+        assert_eq!(host("https://abc\u{ff0e}onion/"), "abc.onion");
+        assert_eq!(host("http://abc.onion/page"), "abc.onion");
+        assert_eq!(host("https://evil.com/?q=github.com"), "evil.com");
+        assert_eq!(host("http://127.1/"), "127.0.0.1");
+        assert_eq!(host("https://BÜCHER.de/"), "xn--bcher-kva.de");
+        assert!(c("https:///").starts_with("error"));
+        assert!(c("http://exa mple.com/").starts_with("error"));
+        assert!(c("https://[::1/").starts_with("error"));
+    }
+
+    #[test]
+    fn fast_path_is_taken_for_the_common_shape() {
+        assert_eq!(fast_path("https://docs.rs/x?y=1#z"), Some(8..15));
+        assert_eq!(fast_path("https://docs.rs"), None);
+        assert_eq!(fast_path("https://Docs.rs/"), None);
+        assert_eq!(fast_path("https://docs.rs/a/../b"), None);
+        assert_eq!(fast_path("https://docs.rs/%2E"), None);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2000, .. ProptestConfig::default() })]
+
+        /// Where the fast path answers, it answers what the parser would.
+        #[test]
+        fn fast_path_agrees_with_the_parser(
+            s in "https?://[a-z0-9.A-Z-]{0,12}(:[0-9]{0,3})?(/[a-zA-Z0-9._~%!$&'()*+,;=:@/?#\\\\ -]{0,16})?"
+        ) {
+            if let Some(range) = fast_path(&s) {
+                let parsed = url::Url::parse(&s);
+                prop_assert!(parsed.is_ok(), "{s}");
+                if let Ok(u) = parsed {
+                    prop_assert_eq!(u.as_str(), s.as_str());
+                    prop_assert_eq!(u.host_str(), s.get(range));
+                }
+            }
+        }
+
+        /// Reading a canonical URL gives it back unchanged.
+        #[test]
+        fn canonical_is_a_fixed_point(
+            s in "[a-zA-Z][a-z+.-]{0,4}://[a-zA-Z0-9.%@:\\[\\]-]{0,12}(/[a-zA-Z0-9._~%!$&'()*+,;=:@/?#\\\\ -]{0,16})?"
+        ) {
+            if let Ok(once) = read(&s) {
+                let twice = read(&once.text);
+                prop_assert!(twice.is_ok(), "{s} -> {}", once.text);
+                if let Ok(twice) = twice {
+                    prop_assert_eq!(&once.text, &twice.text);
+                    prop_assert_eq!(&once.text[once.host.clone()], &twice.text[twice.host.clone()]);
+                }
+            }
+        }
+    }
+}
