@@ -72,9 +72,20 @@ export interface RuleTrace {
   detail: string | null;
 }
 
+/** One part of a compound resource (a shell command, an address) and its own outcome. */
+export interface PartTrace {
+  part: string;
+  effect: Effect;
+  policy: string;
+  rule: string;
+}
+
 export interface Explanation {
   policies: PolicyTrace[];
+  /** Every rule of every applicable policy, for the deciding part. */
   rules: RuleTrace[];
+  /** For a compound resource: every part, in order, with its own outcome. */
+  parts?: PartTrace[];
 }
 
 /** The answer to a request; the same JSON, byte for byte, as every other host's. */
@@ -84,8 +95,11 @@ export interface Decision {
   allowed: boolean;
   mode: Mode;
   action: string;
-  /** The resource in canonical form. */
+  /** The resource in canonical form (a shell command as written). */
   resource: string | null;
+  /** The part of a compound resource that decided: the normalised simple command of a
+   * shell line, or one address of a list. Absent for resources decided whole. */
+  part?: string;
   /** The deciding policy, or `default`. */
   policy: string;
   /** The deciding rule, `defaultEffect`, `humanInTheLoop`, `rateLimits`, `default` or

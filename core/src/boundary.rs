@@ -70,10 +70,9 @@ pub enum Mode {
     Audit,
 }
 
-/// The answer to a [`Request`]. Hosts send it as JSON; nothing reads it back (a reader
-/// would have no origin: see [`Origin::infer`]).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+/// The answer to a [`Request`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", from = "DecisionJson")]
 pub struct Decision {
     /// What the policies say.
     pub effect: Effect,
@@ -103,9 +102,47 @@ pub struct Decision {
     pub explanation: Option<Explanation>,
     /// Where the decision comes from, so hosts need not compare `policy` and `rule`
     /// strings to recognise a fail-closed deny. Not part of the JSON: the bytes every
-    /// host produces stay the same.
+    /// host produces stay the same (a decision read from JSON gets [`Origin::infer`]).
     #[serde(skip)]
     pub origin: Origin,
+}
+
+/// A decision as JSON carries it: everything but the origin.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct DecisionJson {
+    effect: Effect,
+    allowed: bool,
+    mode: Mode,
+    action: String,
+    resource: Option<String>,
+    #[serde(default)]
+    part: Option<String>,
+    policy: Arc<str>,
+    rule: Arc<str>,
+    reason: Arc<str>,
+    obligations: Obligations,
+    #[serde(default)]
+    explanation: Option<Explanation>,
+}
+
+impl From<DecisionJson> for Decision {
+    fn from(d: DecisionJson) -> Decision {
+        Decision {
+            origin: Origin::infer(&d.policy, &d.rule),
+            effect: d.effect,
+            allowed: d.allowed,
+            mode: d.mode,
+            action: d.action,
+            resource: d.resource,
+            part: d.part,
+            policy: d.policy,
+            rule: d.rule,
+            reason: d.reason,
+            obligations: d.obligations,
+            explanation: d.explanation,
+        }
+    }
 }
 
 /// Where a [`Decision`] comes from.
@@ -142,8 +179,8 @@ impl Origin {
     }
 
     /// The origin of a decision known only by its JSON (which carries no origin), from
-    /// the rule names the core generates. Only for decisions from elsewhere (an older
-    /// gateway's answer): a decision made here carries its origin.
+    /// the rule names the core generates: what reading a decision from JSON uses. A
+    /// decision made by the core carries its origin and needs no guess.
     pub fn infer(policy: &str, rule: &str) -> Origin {
         match (policy, rule) {
             ("default", "invalid-request") => Origin::InvalidRequest,

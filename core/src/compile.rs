@@ -199,7 +199,7 @@ impl PolicySet {
     /// The kind of resource `action` carries in this set: the built-in kinds
     /// (`execute:shell` → shell, `*:file` → path, `send:email`/`write:email` → email),
     /// which no declaration can switch off, else the first `resourceKinds` declaration
-    /// that matches it; `None` when the resource's shape decides (`docs/semantics.md` §3.1).
+    /// that matches it; `None` when the resource's shape decides (`docs/semantics.md` §2.9).
     pub fn action_kind(&self, action: &str) -> Option<ResourceKind> {
         crate::kinds::builtin_kind(action).or_else(|| {
             self.kind_declarations

@@ -437,9 +437,7 @@ impl PolicySet {
         {
             let ri = u32::try_from(ri).unwrap_or(u32::MAX);
             let matched = result.is_ok();
-            let won = decided
-                .pick
-                .is_some_and(|w| w.policy == pi && w.rule == ri);
+            let won = decided.pick.is_some_and(|w| w.policy == pi && w.rule == ri);
             let (status, detail) = match result {
                 Err(miss) => (RuleStatus::NoMatch, Some(miss.describe(p, target))),
                 Ok(()) if won => (RuleStatus::Decided, None),

@@ -63,10 +63,10 @@ pub use boundary::{
     Agent, Decision, Diagnostic, Explanation, Mode, Obligations, Origin, PartTrace, PolicyTrace,
     RateLimitObligation, Request, RuleStatus, RuleTrace,
 };
-pub use kinds::canonicalize;
 pub use compile::{FileError, LoadError, PolicySet, parse_policies, validate};
 pub use error::{PolicyError, RequestError};
 pub use eval::parse_request;
+pub use kinds::canonicalize;
 pub use matching::parse_instant_ms;
 pub use model::{Effect, Policy, ResourceKind, TrustTier};
 pub use ratelimit::{RateLimiter, rate_key};

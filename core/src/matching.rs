@@ -39,7 +39,7 @@ pub(crate) struct Target<'a> {
     /// A URL's host, which host patterns test.
     pub host: Option<&'a str>,
     /// The resource cannot be read as its kind: only an allow that names the exact text
-    /// (`equals`) may match (`docs/semantics.md` §3.7).
+    /// (`equals`) may match (`docs/semantics.md` §2.16).
     pub explicit_only: bool,
     /// Whether restricting rules also test the text as written (off only to find out
     /// whether a part is denied on its own, for naming the deciding part).
@@ -120,7 +120,10 @@ fn no_controls(field: &'static str, s: &str, newlines: bool) -> Result<(), Reque
     if !suspicious {
         return Ok(());
     }
-    match s.chars().find(|&c| c.is_control() && !(newlines && c == '\n')) {
+    match s
+        .chars()
+        .find(|&c| c.is_control() && !(newlines && c == '\n'))
+    {
         Some(c) => Err(RequestError::ControlCharacter {
             field,
             code: format!("U+{:04X}", u32::from(c)),
@@ -272,7 +275,10 @@ pub(crate) fn rule_matches<'a>(
     let restricting = rule.effect != Effect::Allow;
     if target.explicit_only && !restricting {
         // Only an allow of this exact text lifts the deny of an unreadable resource.
-        let exact = c.resource.iter().any(|t| matches!(t, ResourceTest::Equals(_)));
+        let exact = c
+            .resource
+            .iter()
+            .any(|t| matches!(t, ResourceTest::Equals(_)));
         if !exact {
             return Err(Miss::Unreadable);
         }

@@ -138,12 +138,12 @@ pub struct Policy {
     pub audit: Option<std::sync::Arc<AuditSettings>>,
     /// `resourceKinds`: actions this policy declares to carry a kind of resource. The
     /// declarations hold for the whole set (a request's resource is read once, before
-    /// any policy looks at it); see `docs/semantics.md` §3.
+    /// any policy looks at it); see `docs/semantics.md` §8.
     pub resource_kinds: Vec<KindDeclaration>,
 }
 
 /// What a resource is, which decides what patterns are tested against
-/// (`docs/semantics.md` §3): the commands of a shell line, the host a URL connects to,
+/// (`docs/semantics.md` §2.8): the commands of a shell line, the host a URL connects to,
 /// the file a path names, every address of a list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -271,7 +271,7 @@ impl ResourceTest {
 
 /// The operands of a resource `matches`, grouped for URLs: on a URL resource a host
 /// pattern (see [`is_host_pattern`]) tests the host alone, every other pattern the whole
-/// URL (`docs/semantics.md` §3.3).
+/// URL (`docs/semantics.md` §2.11).
 #[derive(Debug, Clone)]
 pub struct ResourceGlobs {
     /// Every pattern, for resources that are not URLs.
@@ -285,8 +285,10 @@ pub struct ResourceGlobs {
 impl ResourceGlobs {
     /// Groups `globs`.
     pub fn new(globs: Vec<Glob>) -> Self {
-        let (host, whole): (Vec<Glob>, Vec<Glob>) =
-            globs.iter().cloned().partition(|g| is_host_pattern(g.as_str()));
+        let (host, whole): (Vec<Glob>, Vec<Glob>) = globs
+            .iter()
+            .cloned()
+            .partition(|g| is_host_pattern(g.as_str()));
         let group = |v: Vec<Glob>| (!v.is_empty()).then(|| crate::glob::GlobSet::new(v));
         ResourceGlobs {
             all: crate::glob::GlobSet::new(globs),

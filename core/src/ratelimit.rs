@@ -98,6 +98,7 @@ impl RateLimiter {
             decision.policy = policy;
             decision.rule = rule;
             decision.reason = Arc::from("rate limit exceeded");
+            decision.origin = crate::boundary::Origin::RateLimit;
             return Some(wait);
         }
         for o in &decision.obligations.rate_limits {

@@ -71,6 +71,8 @@ pub(crate) fn decision(d: core::Decision) -> wit::Decision {
         mode: mode_out(d.mode),
         action: d.action,
         resource: d.resource,
+        part: d.part,
+        origin: origin_out(d.origin),
         policy: text(&d.policy),
         rule: text(&d.rule),
         reason: text(&d.reason),
@@ -121,7 +123,30 @@ pub(crate) fn decision(d: core::Decision) -> wit::Decision {
                     detail: r.detail,
                 })
                 .collect(),
+            parts: e
+                .parts
+                .into_iter()
+                .map(|p| wit::PartTrace {
+                    part: p.part,
+                    effect: effect_out(p.effect),
+                    policy: text(&p.policy),
+                    rule: text(&p.rule),
+                })
+                .collect(),
         }),
+    }
+}
+
+fn origin_out(o: core::Origin) -> wit::Origin {
+    match o {
+        core::Origin::Rule => wit::Origin::Rule,
+        core::Origin::DefaultEffect => wit::Origin::DefaultEffect,
+        core::Origin::HumanInTheLoop => wit::Origin::HumanInTheLoop,
+        core::Origin::NoPolicy => wit::Origin::NoPolicy,
+        core::Origin::RateLimit => wit::Origin::RateLimit,
+        core::Origin::InvalidRequest => wit::Origin::InvalidRequest,
+        core::Origin::UnreadableResource => wit::Origin::UnreadableResource,
+        core::Origin::EvaluationError => wit::Origin::EvaluationError,
     }
 }
 

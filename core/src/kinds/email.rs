@@ -1,4 +1,4 @@
-//! Email addresses and address lists (`docs/semantics.md` §3.5).
+//! Email addresses and address lists (`docs/semantics.md` §2.13).
 //!
 //! A recipient field may name several people (`a@x.com, Eve <eve@evil.com>`); a policy
 //! that admits `*@yourcompany.com` must see every address, or one internal address would
@@ -175,7 +175,10 @@ mod tests {
     #[test]
     fn single_addresses() {
         assert_eq!(single_at("Bob@YourCompany.COM"), Some(3));
-        assert_eq!(canonical_address("Bob@YourCompany.COM", 3), "Bob@yourcompany.com");
+        assert_eq!(
+            canonical_address("Bob@YourCompany.COM", 3),
+            "Bob@yourcompany.com"
+        );
         assert_eq!(canonical_address("bob@evil.com.", 3), "bob@evil.com");
         assert_eq!(single_at("a@b@c"), None);
         assert_eq!(single_at("a@"), None);

@@ -1,4 +1,4 @@
-//! Resources by kind (`docs/semantics.md` §3): what the agent will really do is what is
+//! Resources by kind (`docs/semantics.md` §2.8): what the agent will really do is what is
 //! matched.
 //!
 //! A resource is read once per request as one [`ResourceKind`], chosen by the action
@@ -180,6 +180,9 @@ mod tests {
         assert_eq!(canonicalize("Bob@YourCompany.COM"), "Bob@yourcompany.com");
         assert_eq!(canonicalize("/a/../b"), "/b");
         assert_eq!(canonicalize("HTTPS://X.com"), "https://x.com/");
-        assert_eq!(canonicalize("git status && rm -rf /"), "git status && rm -rf /");
+        assert_eq!(
+            canonicalize("git status && rm -rf /"),
+            "git status && rm -rf /"
+        );
     }
 }

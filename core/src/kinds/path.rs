@@ -1,4 +1,4 @@
-//! Paths (`docs/semantics.md` §3.4): `.` and `..` segments resolved lexically and
+//! Paths (`docs/semantics.md` §2.12): `.` and `..` segments resolved lexically and
 //! repeated `/` collapsed, so `/workspace/../etc/passwd` is matched as `/etc/passwd` and
 //! `workspace/../../etc/shadow` as `../etc/shadow`. A `..` that climbs above a relative or
 //! home start stays (it leaves the place the policy is about); one that climbs above `/`

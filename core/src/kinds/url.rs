@@ -1,4 +1,4 @@
-//! URLs (`docs/semantics.md` §3.3), read as a browser reads them.
+//! URLs (`docs/semantics.md` §2.11), read as a browser reads them.
 //!
 //! A policy that blocks `*.onion` or admits `docs.rs` is about the host a client will
 //! connect to, so the resource is parsed with the WHATWG URL standard (the `url` crate,
@@ -136,7 +136,9 @@ mod tests {
     use proptest::prelude::*;
 
     fn c(s: &str) -> String {
-        read(s).map(|u| u.text.into_owned()).unwrap_or_else(|e| format!("error: {e}"))
+        read(s)
+            .map(|u| u.text.into_owned())
+            .unwrap_or_else(|e| format!("error: {e}"))
     }
 
     fn host(s: &str) -> String {
@@ -157,7 +159,10 @@ mod tests {
         assert_eq!(c("https://docs.rs./x/%2e%2e/y"), "https://docs.rs/y");
         assert_eq!(c("http://[::1]:80/"), "http://[::1]/");
         assert_eq!(c("https://evil.onion.."), "https://evil.onion/");
-        assert_eq!(c("https://evil.com\\@docs.rs/x"), "https://evil.com/@docs.rs/x");
+        assert_eq!(
+            c("https://evil.com\\@docs.rs/x"),
+            "https://evil.com/@docs.rs/x"
+        );
         assert_eq!(host("https://evil.com\\@docs.rs/x"), "evil.com");
         assert_eq!(host("https://abc%2eonion/"), "abc.onion");
         assert_eq!(host("https://abc\u{ff0e}onion/"), "abc.onion");

@@ -119,9 +119,8 @@ fn resource(node: &Node, errs: &mut Errors) -> Vec<ResourceTest> {
             strings(n, op, errs).map(|v| v.into_iter().map(|(s, _)| s).collect::<Vec<_>>())
         };
         let test = match *op {
-            "matches" => {
-                globs(n, op, errs).map(|g| ResourceTest::Matches(crate::model::ResourceGlobs::new(g)))
-            }
+            "matches" => globs(n, op, errs)
+                .map(|g| ResourceTest::Matches(crate::model::ResourceGlobs::new(g))),
             "startsWith" => texts(errs).map(ResourceTest::StartsWith),
             "endsWith" => texts(errs).map(ResourceTest::EndsWith),
             "contains" => {

@@ -15,8 +15,8 @@ use super::conditions::{
     AGENT_KEYS, CONDITION_KEYS, CONTEXT_OPS, DAYS, LONG_DAYS, RESOURCE_OPS, TIER_OPS, TIME_KEYS,
 };
 use super::policy::{
-    APPLIES_KEYS, AUDIT_KEYS, DEFAULT_EFFECTS, EFFECTS, HITL_KEYS, LOG_LEVELS, MAX_RATE,
-    KIND_KEYS, MAX_RETENTION_DAYS, POLICY_KEYS, RATE_KEYS, RULE_KEYS, RULE_ORDERS,
+    APPLIES_KEYS, AUDIT_KEYS, DEFAULT_EFFECTS, EFFECTS, HITL_KEYS, KIND_KEYS, LOG_LEVELS, MAX_RATE,
+    MAX_RETENTION_DAYS, POLICY_KEYS, RATE_KEYS, RULE_KEYS, RULE_ORDERS,
 };
 use crate::model::TIER_NAMES;
 
@@ -118,7 +118,7 @@ fn policy_key(key: &str) -> Value {
             |_| described("globs", "Action patterns whose resource is of this kind."),
             "Actions that carry a kind of resource (shell, path, url, email, plain), beyond \
              the built-in ones; these declarations hold for the whole policy set. See \
-             docs/semantics.md §3.",
+             docs/semantics.md §2.8.",
         ),
         _ => json!({}),
     }

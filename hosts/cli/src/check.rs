@@ -124,20 +124,12 @@ impl Session {
 }
 
 /// The `invalid-request` deny for a line the CLI cannot hand to the core at all (too
-/// long, or not UTF-8).
-///
-/// The core builds this decision only inside `decide`/`decide_json` and has no public
-/// constructor for it, and passing the core some other text that is sure to fail would
-/// give a reason about that text, not about the line. So: the core's own answer to an
-/// empty (malformed) request supplies every field (policy `default`, rule
-/// `invalid-request`, deny, not allowed, enforce mode, no action, no resource), and only
-/// the reason is replaced, worded by the core's own [`RequestError::Malformed`] so it
-/// reads `invalid request: malformed request: …` like the core's.
+/// long, or not UTF-8), in the core's own words (`invalid request: malformed request: …`).
 fn rejected(problem: &str) -> Decision {
-    let mut decision = PolicySet::from_policies([]).decide_json("", false);
-    let error = RequestError::Malformed(problem.to_owned());
-    decision.reason = format!("invalid request: {error}").into();
-    decision
+    Decision::invalid(
+        &meshguard_core::Request::default(),
+        &RequestError::Malformed(problem.to_owned()),
+    )
 }
 
 /// What [`read_line`] found.

@@ -54,7 +54,7 @@ const EXIT_DENIED: u8 = 4;
 /// for an allow (audit mode included), [`EXIT_DENIED`] otherwise. Shared by every command
 /// that answers with one decision, so `check --action` and `policy test` agree.
 fn exit_for(decision: &meshguard_core::Decision) -> ExitCode {
-    if &*decision.rule == "invalid-request" {
+    if decision.origin == meshguard_core::Origin::InvalidRequest {
         ExitCode::from(EXIT_BAD_INPUT)
     } else if decision.allowed {
         ExitCode::SUCCESS

@@ -50,9 +50,9 @@ pub fn absolute(path: &str, root: &str) -> String {
 /// `relative`, unless `absolute` was decided by an explicit deny or approval rule that
 /// outranks it: the absolute spelling may only make the answer stricter.
 pub fn stricter(relative: Decision, absolute: Decision) -> Decision {
-    let explicit = !matches!(
-        &*absolute.rule,
-        "defaultEffect" | "default" | "invalid-request"
+    let explicit = matches!(
+        absolute.origin,
+        meshguard_core::Origin::Rule | meshguard_core::Origin::HumanInTheLoop
     );
     if explicit && rank(absolute.effect) > rank(relative.effect) {
         absolute

@@ -321,7 +321,7 @@ async fn evaluate(
         .decide_owned(request, intake.explain);
     let trace_id = intake.trace_id.as_str();
 
-    if &*d.policy == "default" && &*d.rule == "invalid-request" {
+    if d.origin == core::Origin::InvalidRequest {
         let message = d
             .reason
             .strip_prefix("invalid request: ")
@@ -332,7 +332,7 @@ async fn evaluate(
         out.message = Some(message);
         return out;
     }
-    if &*d.policy == "default" && &*d.rule == "evaluation-error" {
+    if d.origin == core::Origin::EvaluationError {
         state.metrics.evaluation_errors.fetch_add(1, Relaxed);
         tracing::error!(trace_id, reason = %d.reason, "the evaluator failed; denied");
         let mut out = outcome_of(

@@ -164,7 +164,9 @@ fn run_one(set: &PolicySet, file: &str, case: TestCase) -> Outcome {
 
 /// What differs between the expectation and the decision, if anything.
 fn mismatch(e: &Expect, d: &Decision) -> Option<String> {
-    if &*d.rule == "invalid-request" && e.rule.as_deref() != Some("invalid-request") {
+    if d.origin == meshguard_core::Origin::InvalidRequest
+        && e.rule.as_deref() != Some("invalid-request")
+    {
         return Some(d.reason.to_string());
     }
     let mut problems = Vec::new();

@@ -72,6 +72,8 @@ pub(super) fn decision_in(d: wit::Decision) -> core::Decision {
         mode: mode_in(d.mode),
         action: d.action,
         resource: d.resource,
+        part: d.part,
+        origin: origin_in(d.origin),
         policy: shared(d.policy),
         rule: shared(d.rule),
         reason: shared(d.reason),
@@ -124,7 +126,30 @@ pub(super) fn decision_in(d: wit::Decision) -> core::Decision {
                     detail: r.detail,
                 })
                 .collect(),
+            parts: e
+                .parts
+                .into_iter()
+                .map(|p| core::PartTrace {
+                    part: p.part,
+                    effect: effect_in(p.effect),
+                    policy: shared(p.policy),
+                    rule: shared(p.rule),
+                })
+                .collect(),
         }),
+    }
+}
+
+fn origin_in(o: wit::Origin) -> core::Origin {
+    match o {
+        wit::Origin::Rule => core::Origin::Rule,
+        wit::Origin::DefaultEffect => core::Origin::DefaultEffect,
+        wit::Origin::HumanInTheLoop => core::Origin::HumanInTheLoop,
+        wit::Origin::NoPolicy => core::Origin::NoPolicy,
+        wit::Origin::RateLimit => core::Origin::RateLimit,
+        wit::Origin::InvalidRequest => core::Origin::InvalidRequest,
+        wit::Origin::UnreadableResource => core::Origin::UnreadableResource,
+        wit::Origin::EvaluationError => core::Origin::EvaluationError,
     }
 }
 

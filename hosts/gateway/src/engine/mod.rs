@@ -340,6 +340,7 @@ pub fn evaluation_error(request: &core::Request, error: &anyhow::Error) -> core:
     let mut d = core::Decision::invalid(request, &core::RequestError::Malformed(String::new()));
     d.rule = Arc::from("evaluation-error");
     d.reason = Arc::from(format!("evaluation failed: {}", root_cause(error)));
+    d.origin = core::Origin::EvaluationError;
     d
 }
 
