@@ -91,7 +91,7 @@ fn policy_key(key: &str) -> Value {
         "rules" => json!({
             "type": "array",
             "items": reference("rule"),
-            "description": "Rules in order; see SPEC §4 for how they decide.",
+            "description": "Rules in order; see docs/semantics.md §4 for how they decide.",
         }),
         "defaultEffect" => json!({
             "enum": names(DEFAULT_EFFECTS),

@@ -2,7 +2,7 @@
 //! or as JSON, valid, invalid or mutated) gets a consistent decision, invalid requests are
 //! denied, the mode changes only `allowed`, and the decision JSON round-trips unchanged.
 
-use meshguard_core::{Agent, Decision, Effect, Mode, Request, canonicalize};
+use meshguard_core::{Agent, Decision, Effect, Mode, Origin, Request};
 use proptest::prelude::*;
 use serde_json::{Map, Value};
 
@@ -150,7 +150,8 @@ pub(crate) fn check_decision(
     d: &Decision,
     explain: bool,
 ) -> Result<(), TestCaseError> {
-    if d.rule.as_ref() == "invalid-request" {
+    if d.origin == Origin::InvalidRequest {
+        prop_assert_eq!(d.rule.as_ref(), "invalid-request");
         prop_assert!(!d.allowed, "an invalid request was allowed: {d:?}");
         prop_assert_eq!(d.effect, Effect::Deny);
         prop_assert!(d.explanation.is_none());
@@ -183,11 +184,16 @@ proptest! {
         let set = seed_set();
         let d = set.decide(&req, explain);
         check_decision(req.mode, &d, explain)?;
-        if d.rule.as_ref() != "invalid-request" {
-            // The decision reports the canonical resource.
-            let canonical = req.resource.as_deref().map(|r| canonicalize(r).into_owned());
-            prop_assert_eq!(d.resource.as_deref(), canonical.as_deref());
-            // The mode changes `allowed`, never what the policies say (SPEC §6).
+        if d.origin != Origin::InvalidRequest {
+            // The decision reports the canonical resource, a fixed point: deciding it again
+            // reports it unchanged (a resource that cannot be read is reported as written).
+            let mut again = req.clone();
+            again.resource = d.resource.clone();
+            prop_assert_eq!(set.decide(&again, false).resource, d.resource.clone());
+            if d.origin == Origin::UnreadableResource {
+                prop_assert_eq!(d.resource.as_deref(), req.resource.as_deref());
+            }
+            // The mode changes `allowed`, never what the policies say (docs/semantics.md §6).
             let mut other = req.clone();
             other.mode = Some(match req.mode.unwrap_or_default() {
                 Mode::Enforce => Mode::Audit,
@@ -214,8 +220,8 @@ proptest! {
         explain in any::<bool>(),
     ) {
         let d = seed_set().decide_json(&s, explain);
-        let mode = match &d.rule {
-            r if r.as_ref() == "invalid-request" => d.mode,
+        let mode = match d.origin {
+            Origin::InvalidRequest => d.mode,
             _ => serde_json::from_str::<Request>(&s).ok().and_then(|r| r.mode).unwrap_or_default(),
         };
         check_decision(Some(mode), &d, explain)?;
