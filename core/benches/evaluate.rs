@@ -6,6 +6,9 @@
 //!   selected by its own `tenant-{i}` tag, 5–10 rules over varied verbs with resource and
 //!   context conditions) plus the eleven seeds; the agent carries one tenant tag and
 //!   `clawdbot`.
+//! - `decide/claude-code-mix`: the Claude Code dev-assistant policy alone deciding the
+//!   sixteen requests of `benches/data/claude-code-mix.json` (shell lines with parts,
+//!   files, URLs, a search) — the mix `bench/cedar-compare` gives Cedar too.
 //! - `decide/explain`: the example set with `explain = true`, for information.
 //! - `compile/example-set`, `compile/generated-1000`: `PolicySet::compile`.
 //!
@@ -190,6 +193,28 @@ fn tenant_requests(n: usize) -> Vec<Request> {
         .collect()
 }
 
+/// The Claude Code dev-assistant policy and the requests of `benches/data/claude-code-mix.json`.
+fn claude_code_mix() -> (PolicySet, Vec<Request>) {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let policy = std::fs::read_to_string(format!("{dir}/policies/claude-code-dev-assistant.yaml"))
+        .expect("dev-assistant policy");
+    let set = compile(&[("claude-code-dev-assistant.yaml".to_owned(), policy)]);
+    let mix = std::fs::read_to_string(format!("{dir}/core/benches/data/claude-code-mix.json"))
+        .expect("claude-code mix");
+    let items: Vec<serde_json::Value> = serde_json::from_str(&mix).expect("mix JSON");
+    let requests = items
+        .iter()
+        .map(|v| {
+            request(
+                v["action"].as_str().expect("action"),
+                v["resource"].as_str(),
+                &["claude-code", "dev-assistant"],
+            )
+        })
+        .collect();
+    (set, requests)
+}
+
 /// Times one decision per iteration, cycling through `requests`.
 fn bench_decide(
     group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
@@ -244,6 +269,14 @@ fn decide(c: &mut Criterion) {
             false,
         );
     }
+    let (dev_set, dev_requests) = claude_code_mix();
+    bench_decide(
+        &mut group,
+        BenchmarkId::from_parameter("claude-code-mix"),
+        &dev_set,
+        &dev_requests,
+        false,
+    );
     bench_decide(
         &mut group,
         BenchmarkId::from_parameter("explain"),
