@@ -210,7 +210,7 @@ impl PolicySet {
         let mut decided: Option<(usize, Verdict, bool)> = None;
         for (i, t) in targets.iter().enumerate() {
             let v = self.verdict(&applicable, p, t);
-            let own = targets.len() == 1 || self.restricted_on_its_own(&v, p, t);
+            let own = targets.len() == 1 || self.restricted_on_its_own(&applicable, &v, p, t);
             if decided.is_none_or(|(_, b, b_own)| (v.effect.rank(), own) > (b.effect.rank(), b_own))
             {
                 decided = Some((i, v, own));
@@ -282,19 +282,24 @@ impl PolicySet {
         }
     }
 
-    /// Whether a restricting rule's verdict on `t` holds without the whole text as written.
-    fn restricted_on_its_own(&self, v: &Verdict, p: &Prepared<'_>, t: &Target<'_>) -> bool {
-        let Some(w) = v.pick.filter(|w| w.effect != Effect::Allow) else {
+    /// Whether `t` is as restricted as `v` says without the whole text as written: a part
+    /// that its own words make this restrictive is named before one that only the whole
+    /// line's `contains` hardening caught.
+    fn restricted_on_its_own(
+        &self,
+        applicable: &[u32],
+        v: &Verdict,
+        p: &Prepared<'_>,
+        t: &Target<'_>,
+    ) -> bool {
+        if v.effect == Effect::Allow {
             return true;
-        };
+        }
         let own = Target {
             as_written: false,
             ..*t
         };
-        self.policies
-            .get(w.policy as usize)
-            .and_then(|c| c.policy.rules.get(w.rule as usize))
-            .is_some_and(|rule| rule_matches(rule, p, &own).is_ok())
+        self.verdict(applicable, p, &own).effect.rank() >= v.effect.rank()
     }
 
     /// The deciding policy, rule and reason of a verdict, in words.
