@@ -39,11 +39,14 @@
 //! Module map: `tree` (text → spanned nodes, limits), `schema` (nodes → [`model`], with
 //! diagnostics), `glob` and `canon` (matching and canonical resources), `compile`
 //! (indexes), `matching` and `eval` (the decision and its explanation), `ratelimit`
-//! (the limiter hosts own), `boundary` (the serde types every binding shares).
+//! (the limiter hosts own), `boundary` (the serde types every binding shares),
+//! [`analysis`] (static analysis over the model: [`lint`], the one function every host
+//! calls for `meshguard lint`'s findings, as [`Diagnostic`]s with real spans).
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod analysis;
 mod boundary;
 mod canon;
 mod compile;
@@ -58,6 +61,7 @@ mod source;
 pub mod substrings;
 mod tree;
 
+pub use analysis::lint;
 pub use boundary::{
     Agent, Decision, Diagnostic, Explanation, Mode, Obligations, PolicyTrace, RateLimitObligation,
     Request, RuleStatus, RuleTrace,
