@@ -350,7 +350,9 @@ mod tests {
         let g = Glob::new("**/.env*").unwrap();
         let shapes: Vec<String> = g.shapes().map(|s| format!("{s:?}")).collect();
         assert_eq!(shapes.len(), 2);
-        assert!(matches!(g.shape(), Shape::Wild(w) if w.as_str() == "*/.env*"));
+        assert!(matches!(g.shape(), Shape::Infix("/.env")));
+        let w = Glob::new("src/*.rs").unwrap();
+        assert!(matches!(w.shape(), Shape::Wild(w) if w.as_str() == "src/*.rs"));
         assert!(matches!(g.bare_shape(), Some(Shape::Prefix(".env"))));
         assert!(matches!(
             Glob::new("*github.com**").unwrap().shape(),

@@ -6,7 +6,8 @@
 //! (a note) and worth a warning on an allow, which admits every subdirectory.
 //!
 //! Judged: `matches` patterns of rules on path actions (`*:file`), and patterns that
-//! start as a path (`/`, `./`, `../`, `~/`), whose single `*` has a `/` before it and no
+//! start as a path (`/`, `./`, `../`, `~/`), not URLs (`scheme://`), whose single `*` has
+//! a `/` before it and no
 //! `**` before it (after a `**` the author already means any depth). A pattern that
 //! canonicalisation makes impossible is left to `non-canonical-pattern`.
 
@@ -29,7 +30,7 @@ pub(super) fn check(set: &Set<'_>, kinds: &Kinds) -> Vec<Finding> {
                 let p = g.as_str();
                 let path_like = ["/", "./", "../", "~/"].iter().any(|s| p.starts_with(s));
                 // A pattern canonicalisation makes impossible has its own finding.
-                if (!on_paths && !path_like) || impossible_glob(p).is_some() {
+                if (!on_paths && !path_like) || p.contains("://") || impossible_glob(p).is_some() {
                     continue;
                 }
                 let Some(star) = crossing_star(p) else {
