@@ -321,7 +321,7 @@ fn a_matches_pattern_and_a_wildcard_action_count_too() {
 
 #[test]
 fn a_deny_for_the_dangerous_form_settles_it() {
-    let mut text = shell("\"git \", \"python \"");
+    let mut text = shell("\"git \", \"python \", \"node \"");
     text.push_str("  - {effect: deny, actions: [\"execute:shell\"], conditions: {resource: {startsWith: \"git -c\"}}}\n");
     let ds = one(&text);
     let codes: Vec<&str> = ds
@@ -329,8 +329,9 @@ fn a_deny_for_the_dangerous_form_settles_it() {
         .filter(|d| d.code == "shell-allow-admits-code")
         .map(|d| d.message.as_str())
         .collect();
-    assert_eq!(codes.len(), 1, "{codes:#?}");
+    assert_eq!(codes.len(), 2, "{codes:#?}");
     assert!(codes[0].starts_with("`startsWith: python `"));
+    assert!(codes[1].starts_with("`startsWith: node `"));
 
     // A guard-rail policy for the same agents settles it too (deny wins across policies);
     // one for other agents does not.
@@ -348,6 +349,19 @@ fn a_deny_for_the_dangerous_form_settles_it() {
     );
     let other = guard("ops");
     let ds = run(&[("team.yaml", &team), ("guard.yaml", &other)]);
+    assert_eq!(with_code(&ds, "shell-allow-admits-code").len(), 1);
+}
+
+#[test]
+fn an_approval_for_every_shell_command_settles_it() {
+    let team = shell("\"python \"").replace("rules:", "appliesTo: {tags: [dev]}\nrules:");
+    let hitl = "name: hitl\nappliesTo: {tags: [dev]}\nhumanInTheLoop:\n  requireApproval: [\"execute:*\"]\n";
+    let ds = run(&[("team.yaml", &team), ("hitl.yaml", hitl)]);
+    assert!(
+        with_code(&ds, "shell-allow-admits-code").is_empty(),
+        "{ds:#?}"
+    );
+    let ds = run(&[("team.yaml", &team)]);
     assert_eq!(with_code(&ds, "shell-allow-admits-code").len(), 1);
 }
 
@@ -412,7 +426,10 @@ fn url_fragments_and_open_url_prefixes_are_broad() {
         ds[1].help.as_deref(),
         Some("write `startsWith: https://docs.rs/`")
     );
-    assert!(got[2].starts_with("URL prefix `https://github.com` stops right after the host"));
+    assert_eq!(
+        got[2],
+        "`startsWith: https://github.com` stops right after the host, so it also matches `https://github.com.evil.com/` and `https://github.com-evil.com/`, hosts other than `github.com`"
+    );
     assert_eq!(
         ds[2].help.as_deref(),
         Some("end the prefix with `/`: `https://github.com/`")

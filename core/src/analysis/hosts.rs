@@ -34,7 +34,7 @@ pub(super) fn check(set: &Set<'_>, kinds: &Kinds) -> Vec<Finding> {
                         let found = if is_host_pattern(p) {
                             open_host(p)
                         } else if let Shape::Prefix(start) = g.shape() {
-                            open_url_prefix(start).map(|w| prefix_finding(p, start, &w))
+                            open_url_prefix(start).map(|w| prefix_finding("matches", p, start, &w))
                         } else {
                             None
                         };
@@ -46,7 +46,7 @@ pub(super) fn check(set: &Set<'_>, kinds: &Kinds) -> Vec<Finding> {
                 ResourceTest::StartsWith(v) => {
                     for start in v {
                         if let Some(w) = open_url_prefix(start) {
-                            let (message, help) = prefix_finding(start, start, &w);
+                            let (message, help) = prefix_finding("startsWith", start, start, &w);
                             out.push(at(entry, rule, test, start, message, help));
                         }
                     }
@@ -144,11 +144,11 @@ fn open_url_prefix(start: &str) -> Option<String> {
         .then(|| host.to_owned())
 }
 
-fn prefix_finding(operand: &str, start: &str, host: &str) -> (String, String) {
+fn prefix_finding(op: &str, operand: &str, start: &str, host: &str) -> (String, String) {
     (
         format!(
-            "URL prefix `{operand}` stops right after the host, so it also matches \
-             `{start}.evil.com/` and `{start}-evil.com/`, which are other hosts than `{host}`"
+            "`{op}: {operand}` stops right after the host, so it also matches \
+             `{start}.evil.com/` and `{start}-evil.com/`, hosts other than `{host}`"
         ),
         format!("end the prefix with `/`: `{start}/`"),
     )

@@ -234,26 +234,33 @@ fn admitted(rule: &Rule, mine: &[Shape<'_>]) -> Option<(&'static Tool, &'static 
     None
 }
 
-/// Whether a restricting rule that decides whenever it matches catches `command` on
-/// `action` for every request the allow `r` applies to: a conditional deny (or approval)
-/// rule with only resource conditions, all of which accept the command, in the allow's
-/// own policy (both conditional: the stronger wins) or in a policy that applies whenever
-/// the allow's does (across policies the stronger wins).
+/// Whether the allow `r` can never let `command` on `action` through: a restricting rule
+/// that decides whenever it matches catches it (a conditional deny or approval rule with
+/// only resource conditions, all of which accept the command, in the allow's own policy,
+/// where both are conditional and the stronger wins, or in a policy that applies whenever
+/// the allow's does, where across policies the stronger wins), or such a policy lists the
+/// action under `humanInTheLoop.requireApproval` (every allow of it needs approval, SPEC
+/// §4 step 5).
 fn blocked(set: &Set<'_>, r: RuleRef, action: &str, command: &str) -> bool {
     let Some(allow_entry) = set.policies.get(r.policy) else {
         return false;
     };
-    set.rules().any(|(d_ref, d_entry, d)| {
-        d.effect != Effect::Allow
-            && d.actions.iter().any(|g| g.matches(action))
-            && !d.conditions.resource.is_empty()
-            && d.conditions.context.is_empty()
-            && d.conditions.time.is_none()
-            && d.conditions.agent.is_none()
-            && d.conditions.resource.iter().all(|t| admits(t, command))
-            && first_candidate(d_entry, d_ref.rule, action)
-            && scope_implied(d_entry.policy, allow_entry.policy)
-    })
+    let approval = set.policies.iter().any(|e| {
+        e.policy.require_approval.iter().any(|g| g.matches(action))
+            && scope_implied(e.policy, allow_entry.policy)
+    });
+    approval
+        || set.rules().any(|(d_ref, d_entry, d)| {
+            d.effect != Effect::Allow
+                && d.actions.iter().any(|g| g.matches(action))
+                && !d.conditions.resource.is_empty()
+                && d.conditions.context.is_empty()
+                && d.conditions.time.is_none()
+                && d.conditions.agent.is_none()
+                && d.conditions.resource.iter().all(|t| admits(t, command))
+                && first_candidate(d_entry, d_ref.rule, action)
+                && scope_implied(d_entry.policy, allow_entry.policy)
+        })
 }
 
 /// Whether rule `index` of a policy is a candidate when it matches: in a specific-first
