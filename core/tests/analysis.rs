@@ -350,6 +350,12 @@ fn a_deny_for_the_dangerous_form_settles_it() {
     let other = guard("ops");
     let ds = run(&[("team.yaml", &team), ("guard.yaml", &other)]);
     assert_eq!(with_code(&ds, "shell-allow-admits-code").len(), 1);
+
+    // A policy for the same agents that denies every shell command: the allow never
+    // decides (`outranked-rule`), so it admits nothing.
+    let no_shell = "name: guard\nappliesTo: {tags: [dev]}\nrules:\n  - {effect: deny, actions: [\"execute:shell\"]}\n";
+    let ds = run(&[("team.yaml", &team), ("guard.yaml", no_shell)]);
+    assert_eq!(places(&ds), ["outranked-rule 4:5"], "{ds:#?}");
 }
 
 #[test]

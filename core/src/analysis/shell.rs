@@ -234,13 +234,16 @@ fn admitted(rule: &Rule, mine: &[Shape<'_>]) -> Option<(&'static Tool, &'static 
     None
 }
 
-/// Whether the allow `r` can never let `command` on `action` through: a restricting rule
-/// that decides whenever it matches catches it (a conditional deny or approval rule with
-/// only resource conditions, all of which accept the command, in the allow's own policy,
-/// where both are conditional and the stronger wins, or in a policy that applies whenever
-/// the allow's does, where across policies the stronger wins), or such a policy lists the
-/// action under `humanInTheLoop.requireApproval` (every allow of it needs approval, SPEC
-/// §4 step 5).
+/// Whether the allow `r` can never let `command` on `action` through, because of a
+/// policy that applies whenever the allow's does (the allow's own included):
+/// - a conditional deny or approval rule there, with only resource conditions, all of
+///   which accept the command (within a policy both are conditional and the stronger
+///   wins; across policies the stronger wins);
+/// - an unconditional deny or approval rule of another such policy that no weaker
+///   conditional rule of its own can set aside (across policies the stronger wins: the
+///   allow never decides at all, which `outranked-rule` reports);
+/// - `humanInTheLoop.requireApproval` listing the action there (every allow of it needs
+///   approval, SPEC §4 step 5).
 fn blocked(set: &Set<'_>, r: RuleRef, action: &str, command: &str) -> bool {
     let Some(allow_entry) = set.policies.get(r.policy) else {
         return false;
@@ -249,17 +252,28 @@ fn blocked(set: &Set<'_>, r: RuleRef, action: &str, command: &str) -> bool {
         e.policy.require_approval.iter().any(|g| g.matches(action))
             && scope_implied(e.policy, allow_entry.policy)
     });
+    let catches = |d: &Rule| {
+        !d.conditions.resource.is_empty()
+            && d.conditions.context.is_empty()
+            && d.conditions.time.is_none()
+            && d.conditions.agent.is_none()
+            && d.conditions.resource.iter().all(|t| admits(t, command))
+    };
+    let guards = |d_entry: &Entry<'_>, d: &Rule| {
+        !d.conditions.is_conditional()
+            && d_entry.policy.rules.iter().all(|c| {
+                !c.conditions.is_conditional()
+                    || c.effect.rank() >= d.effect.rank()
+                    || !c.actions.iter().any(|g| g.matches(action))
+            })
+    };
     approval
         || set.rules().any(|(d_ref, d_entry, d)| {
             d.effect != Effect::Allow
                 && d.actions.iter().any(|g| g.matches(action))
-                && !d.conditions.resource.is_empty()
-                && d.conditions.context.is_empty()
-                && d.conditions.time.is_none()
-                && d.conditions.agent.is_none()
-                && d.conditions.resource.iter().all(|t| admits(t, command))
                 && first_candidate(d_entry, d_ref.rule, action)
                 && scope_implied(d_entry.policy, allow_entry.policy)
+                && (catches(d) || (d_ref.policy != r.policy && guards(d_entry, d)))
         })
 }
 
