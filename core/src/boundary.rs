@@ -298,7 +298,8 @@ pub enum RuleStatus {
 pub struct Diagnostic {
     /// Stable kind, such as `unknown-key` (see [`PolicyError::code`]).
     pub code: String,
-    /// Always `error` for now.
+    /// `error` for a problem that stops the policies loading; `warning` or `note` for a
+    /// finding of [`crate::lint`].
     pub severity: String,
     /// What is wrong.
     pub message: String,

@@ -7,9 +7,13 @@
 //!
 //! Most patterns in real policies are a literal, a prefix (`read:*`), a suffix or an
 //! infix (`*github.com*`); those compile to plain string tests and only the rest go to
-//! `wildmatch`, so the common cases cost a `memcmp`.
+//! `wildmatch`, so the common cases cost a `memcmp`. What a pattern compiled to is public
+//! as its [`Shape`]s, so analysis (`crate::analysis`) reasons about exactly the sets of
+//! strings the matcher tests.
 
 use wildmatch::WildMatch;
+
+use crate::source::Span;
 
 /// A compiled glob pattern.
 #[derive(Debug, Clone)]
@@ -18,6 +22,8 @@ pub struct Glob {
     main: Matcher,
     /// For a leading `**/`: the same pattern without it.
     bare: Option<Matcher>,
+    /// Where the pattern is written, when it was read from policy text.
+    span: Option<Span>,
 }
 
 #[derive(Debug, Clone)]
@@ -27,13 +33,72 @@ enum Matcher {
     Prefix(String),
     Suffix(String),
     Infix(String),
-    Wild(WildMatch),
+    Wild(Wildcard),
+}
+
+/// The set of strings one compiled pattern matches: what the matcher tests, exposed so
+/// that analysis reasons about the same sets (see [`Glob::shape`]).
+#[derive(Debug, Clone, Copy)]
+pub enum Shape<'a> {
+    /// Every string (`*`).
+    Any,
+    /// Exactly this string (no wildcard).
+    Exact(&'a str),
+    /// Strings starting with this (`read:*`).
+    Prefix(&'a str),
+    /// Strings ending with this (`*.md`).
+    Suffix(&'a str),
+    /// Strings containing this (`*github.com*`).
+    Infix(&'a str),
+    /// Any other pattern, tested by a wildcard matcher.
+    Wild(&'a Wildcard),
+}
+
+impl Shape<'_> {
+    /// Whether `text` is in the set.
+    pub fn matches(&self, text: &str) -> bool {
+        match self {
+            Shape::Any => true,
+            Shape::Exact(s) => text == *s,
+            Shape::Prefix(s) => text.starts_with(s),
+            Shape::Suffix(s) => text.ends_with(s),
+            Shape::Infix(s) => text.contains(s),
+            Shape::Wild(w) => w.matcher.matches(text),
+        }
+    }
+}
+
+/// A pattern that is none of the simple shapes (it has `?`, or `*` inside).
+#[derive(Debug, Clone)]
+pub struct Wildcard {
+    /// The pattern with runs of `*` collapsed.
+    text: String,
+    matcher: WildMatch,
+}
+
+impl Wildcard {
+    fn new(pattern: &str) -> Wildcard {
+        Wildcard {
+            text: pattern.to_owned(),
+            matcher: WildMatch::new(pattern),
+        }
+    }
+
+    /// The pattern, runs of `*` collapsed.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// Whether `text` matches.
+    pub fn matches(&self, text: &str) -> bool {
+        self.matcher.matches(text)
+    }
 }
 
 impl Matcher {
     fn new(pattern: &str) -> Matcher {
         if pattern.contains('?') {
-            return Matcher::Wild(WildMatch::new(pattern));
+            return Matcher::Wild(Wildcard::new(pattern));
         }
         let stars = pattern.matches('*').count();
         let inner = pattern.trim_matches('*');
@@ -45,19 +110,23 @@ impl Matcher {
             2 if pattern.starts_with('*') && pattern.ends_with('*') => {
                 Matcher::Infix(inner.to_owned())
             }
-            _ => Matcher::Wild(WildMatch::new(pattern)),
+            _ => Matcher::Wild(Wildcard::new(pattern)),
+        }
+    }
+
+    fn shape(&self) -> Shape<'_> {
+        match self {
+            Matcher::Any => Shape::Any,
+            Matcher::Exact(s) => Shape::Exact(s),
+            Matcher::Prefix(s) => Shape::Prefix(s),
+            Matcher::Suffix(s) => Shape::Suffix(s),
+            Matcher::Infix(s) => Shape::Infix(s),
+            Matcher::Wild(w) => Shape::Wild(w),
         }
     }
 
     fn matches(&self, text: &str) -> bool {
-        match self {
-            Matcher::Any => true,
-            Matcher::Exact(s) => text == s,
-            Matcher::Prefix(s) => text.starts_with(s.as_str()),
-            Matcher::Suffix(s) => text.ends_with(s.as_str()),
-            Matcher::Infix(s) => text.contains(s.as_str()),
-            Matcher::Wild(w) => w.matches(text),
-        }
+        self.shape().matches(text)
     }
 }
 
@@ -107,7 +176,38 @@ impl Glob {
             source: pattern.to_owned(),
             main: Matcher::new(&collapsed),
             bare,
+            span: None,
         })
+    }
+
+    /// The same pattern, remembering where it is written (the schema reader sets it, so
+    /// that tools such as `lint` point at the pattern itself).
+    pub fn with_span(mut self, span: Span) -> Glob {
+        self.span = Some(span);
+        self
+    }
+
+    /// Where the pattern is written, when it was read from policy text (without the
+    /// quotes of a quoted string).
+    pub fn span(&self) -> Option<Span> {
+        self.span
+    }
+
+    /// The set of strings the pattern matches as the matcher sees it (runs of `*`
+    /// collapsed). A leading `**/` pattern matches this and [`Glob::bare_shape`] too.
+    pub fn shape(&self) -> Shape<'_> {
+        self.main.shape()
+    }
+
+    /// For a leading `**/`: the pattern without it, which it also matches (`**/.env`
+    /// matches `.env`).
+    pub fn bare_shape(&self) -> Option<Shape<'_>> {
+        self.bare.as_ref().map(Matcher::shape)
+    }
+
+    /// Every shape the pattern matches: [`Glob::shape`], then [`Glob::bare_shape`].
+    pub fn shapes(&self) -> impl Iterator<Item = Shape<'_>> {
+        std::iter::once(self.shape()).chain(self.bare_shape())
     }
 
     /// Whether `text` matches.
@@ -243,6 +343,26 @@ mod tests {
             Some(GlobError::ControlCharacter)
         );
         assert_eq!(Glob::new(" read:file").err(), Some(GlobError::Whitespace));
+    }
+
+    #[test]
+    fn shapes_are_what_the_matcher_tests() {
+        let g = Glob::new("**/.env*").unwrap();
+        let shapes: Vec<String> = g.shapes().map(|s| format!("{s:?}")).collect();
+        assert_eq!(shapes.len(), 2);
+        assert!(matches!(g.shape(), Shape::Infix("/.env")));
+        let w = Glob::new("src/*.rs").unwrap();
+        assert!(matches!(w.shape(), Shape::Wild(w) if w.as_str() == "src/*.rs"));
+        assert!(matches!(g.bare_shape(), Some(Shape::Prefix(".env"))));
+        assert!(matches!(
+            Glob::new("*github.com**").unwrap().shape(),
+            Shape::Infix("github.com")
+        ));
+        assert!(matches!(Glob::new("**").unwrap().shape(), Shape::Any));
+        assert!(g.shapes().any(|s| s.matches(".env.local")));
+        assert_eq!(Glob::new("a").unwrap().span(), None);
+        let at = Span::file_start();
+        assert_eq!(Glob::new("a").unwrap().with_span(at).span(), Some(at));
     }
 
     #[test]

@@ -40,11 +40,14 @@
 //! diagnostics), `glob` (patterns), `kinds` (resources read by kind: shell, url, path,
 //! email, plain), `compile`
 //! (indexes), `matching` and `eval` (the decision and its explanation), `ratelimit`
-//! (the limiter hosts own), `boundary` (the serde types every binding shares).
+//! (the limiter hosts own), `boundary` (the serde types every binding shares),
+//! [`analysis`] (static analysis over the model: [`lint`], the one function every host
+//! calls for `meshguard lint`'s findings, as [`Diagnostic`]s with real spans).
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod analysis;
 mod boundary;
 mod compile;
 mod error;
@@ -59,6 +62,7 @@ mod source;
 pub mod substrings;
 mod tree;
 
+pub use analysis::lint;
 pub use boundary::{
     Agent, Decision, Diagnostic, Explanation, Mode, Obligations, Origin, PartTrace, PolicyTrace,
     RateLimitObligation, Request, RuleStatus, RuleTrace,

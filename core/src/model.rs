@@ -193,6 +193,8 @@ pub struct AppliesTo {
     pub agent_ids: Option<Vec<String>>,
     /// Organisation ids.
     pub org_ids: Option<Vec<String>>,
+    /// Where each of `tags` is written, in the same order (empty when not read from text).
+    pub tag_spans: Vec<Span>,
 }
 
 /// One rule.
@@ -200,7 +202,9 @@ pub struct AppliesTo {
 pub struct Rule {
     /// The rule's `name` or `id`, else `<policy>#<n>` counting from 1.
     pub id: String,
-    /// Where the `name` or `id` is written (the rule's start when generated).
+    /// Where the `name` or `id` is written; for a generated id, the rule's head: the rule
+    /// when it is written on one line, else its start to the end of its first entry
+    /// (`effect: allow`).
     pub id_span: Span,
     /// What the rule says when it decides.
     pub effect: Effect,
@@ -229,6 +233,9 @@ pub struct Conditions {
     pub agent: Option<AgentTest>,
     /// A rate limit obligation; it does not make the rule conditional.
     pub rate_limit: Option<RateLimit>,
+    /// Where the operands of `resource` operators are written, for tools that point at
+    /// them (`matches` patterns also carry their own [`Glob::span`]).
+    pub operand_spans: Vec<OperandSpan>,
 }
 
 impl Conditions {
@@ -409,6 +416,8 @@ pub struct AgentTest {
     pub trust_tier: Option<TierTest>,
     /// Tags, any of which the agent must carry.
     pub tags: Option<Vec<String>>,
+    /// Where each of `tags` is written, in the same order (empty when not read from text).
+    pub tag_spans: Vec<Span>,
 }
 
 /// A trust-tier comparison.
@@ -444,4 +453,26 @@ pub struct AuditSettings {
     pub include: Vec<String>,
     /// How long to keep entries.
     pub retention_days: Option<u32>,
+}
+
+/// Where one operand of a resource operator is written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OperandSpan {
+    /// The operator, as [`ResourceTest::operator`] names it.
+    pub operator: &'static str,
+    /// The operand as written.
+    pub operand: String,
+    /// Its text in the source (without the quotes of a quoted string).
+    pub span: Span,
+}
+
+impl Conditions {
+    /// Where the operand `operand` of the resource operator `operator` is written (the
+    /// first such operand when it is written twice); `None` when not read from text.
+    pub fn operand_span(&self, operator: &str, operand: &str) -> Option<Span> {
+        self.operand_spans
+            .iter()
+            .find(|o| o.operator == operator && o.operand == operand)
+            .map(|o| o.span)
+    }
 }

@@ -2,14 +2,15 @@
 
 use crate::error::PolicyError;
 use crate::model::{
-    AgentTest, Conditions, ContextOp, ContextTest, ResourceTest, TierTest, TimeWindow,
+    AgentTest, Conditions, ContextOp, ContextTest, OperandSpan, ResourceTest, TierTest, TimeWindow,
 };
 use crate::tree::{Kind, Node};
 
 use super::did_you_mean;
 use super::policy::{rate_limit, tier};
 use super::values::{
-    Errors, boolean, entries, fields, globs, invalid, number, scalar, scalars, string, strings,
+    Errors, boolean, entries, fields, globs, inner_span, invalid, number, scalar, scalars, string,
+    strings,
 };
 
 pub(crate) const CONDITION_KEYS: &[&str] = &[
@@ -64,12 +65,20 @@ pub(super) fn read_conditions(node: &Node, errs: &mut Errors) -> Option<Conditio
     let mut c = Conditions::default();
     if let Some(n) = f.get("resource") {
         c.resource = resource(n, errs);
+        if let Kind::Map(entries) = &n.kind {
+            for (k, v) in entries {
+                if let Some(op) = RESOURCE_OPS.iter().find(|op| **op == k.name) {
+                    c.operand_spans.extend(operand_spans(op, v));
+                }
+            }
+        }
     }
     if let Some(n) = f.get("resourcePattern") {
         // The seeds' synonym of `resource.matches`.
         if let Some(g) = globs(n, "resourcePattern", errs) {
             c.resource
                 .push(ResourceTest::Matches(crate::model::ResourceGlobs::new(g)));
+            c.operand_spans.extend(operand_spans("matches", n));
         }
     }
     if let Some(n) = f.get("context") {
@@ -131,6 +140,25 @@ fn resource(node: &Node, errs: &mut Errors) -> Vec<ResourceTest> {
         tests.extend(test);
     }
     tests
+}
+
+/// Where each string operand of one resource operator is written.
+fn operand_spans(operator: &'static str, node: &Node) -> Vec<OperandSpan> {
+    let items = match &node.kind {
+        Kind::Seq(items) => items.as_slice(),
+        _ => std::slice::from_ref(node),
+    };
+    items
+        .iter()
+        .filter_map(|item| match &item.kind {
+            Kind::Str(s) => Some(OperandSpan {
+                operator,
+                operand: s.clone(),
+                span: inner_span(item.span, s),
+            }),
+            _ => None,
+        })
+        .collect()
 }
 
 fn context(node: &Node, errs: &mut Errors) -> Vec<ContextTest> {
@@ -415,9 +443,16 @@ fn agent(node: &Node, errs: &mut Errors) -> Option<AgentTest> {
             }
         }
     });
-    let tags = f
-        .get("tags")
-        .and_then(|n| strings(n, "tags", errs))
-        .map(|v| v.into_iter().map(|(s, _)| s).collect());
-    Some(AgentTest { trust_tier, tags })
+    let tagged = f.get("tags").and_then(|n| strings(n, "tags", errs));
+    let tag_spans = tagged
+        .iter()
+        .flatten()
+        .map(|(s, span)| inner_span(*span, s))
+        .collect();
+    let tags = tagged.map(|v| v.into_iter().map(|(s, _)| s).collect());
+    Some(AgentTest {
+        trust_tier,
+        tags,
+        tag_spans,
+    })
 }

@@ -195,6 +195,7 @@ fn applies_to(node: &Node, errs: &mut Errors) -> Option<AppliesTo> {
             .and_then(|n| strings(n, key, errs))
             .map(|v| v.into_iter().map(|(s, _)| s).collect::<Vec<_>>())
     };
+    let tag_spans = tag_spans(f.get("tags"));
     let tags = list("tags", errs);
     let agent_ids = list("agentIds", errs);
     let org_ids = list("orgIds", errs);
@@ -212,6 +213,7 @@ fn applies_to(node: &Node, errs: &mut Errors) -> Option<AppliesTo> {
         trust_tiers,
         agent_ids,
         org_ids,
+        tag_spans,
     })
 }
 
@@ -312,7 +314,7 @@ fn read_rule(node: &Node, policy: &str, index: usize, errs: &mut Errors) -> Opti
     let id_span = f
         .get("name")
         .or_else(|| f.get("id"))
-        .map_or(node.span, |n| n.span);
+        .map_or_else(|| head(node), |n| n.span);
     Some(Rule {
         id: name
             .or(id)
@@ -380,4 +382,47 @@ fn audit(node: &Node, errs: &mut Errors) -> Option<AuditSettings> {
             .get("retention_days")
             .and_then(|n| count(n, "retention_days", MAX_RETENTION_DAYS, errs)),
     })
+}
+
+/// Where each tag of `appliesTo.tags` is written (read again after `strings` has checked
+/// them, so only strings are kept).
+fn tag_spans(node: Option<&Node>) -> Vec<crate::source::Span> {
+    let Some(node) = node else {
+        return Vec::new();
+    };
+    let items = match &node.kind {
+        crate::tree::Kind::Seq(items) => items.as_slice(),
+        _ => std::slice::from_ref(node),
+    };
+    items
+        .iter()
+        .filter_map(|item| match &item.kind {
+            crate::tree::Kind::Str(s) => Some(super::values::inner_span(item.span, s)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Where to point at a rule without a name: the whole rule when it is written on one line
+/// (`- {effect: deny, actions: [x]}`), else its start to the end of its first entry
+/// (`effect: allow`) when that is on the first line.
+fn head(node: &Node) -> crate::source::Span {
+    let span = node.span;
+    if span.start.line == span.end.line {
+        return span;
+    }
+    let first = match &node.kind {
+        crate::tree::Kind::Map(entries) => entries.first().map(|(_, v)| v.span.end),
+        _ => None,
+    };
+    let end = first
+        .filter(|end| end.line == span.start.line)
+        .unwrap_or(crate::source::Pos {
+            line: span.start.line,
+            column: span.start.column.saturating_add(1),
+        });
+    crate::source::Span {
+        start: span.start,
+        end,
+    }
 }

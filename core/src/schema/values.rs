@@ -3,7 +3,7 @@
 use crate::error::PolicyError;
 use crate::glob::Glob;
 use crate::model::Scalar;
-use crate::source::Span;
+use crate::source::{Pos, Span};
 use crate::tree::{Key, Kind, Node};
 
 use super::did_you_mean;
@@ -177,6 +177,29 @@ pub(crate) fn strings(node: &Node, key: &str, errs: &mut Errors) -> Option<Vec<(
     (errs.len() == before).then_some(out)
 }
 
+/// Where the text of a string scalar is: its span without the quotes when it is a quoted
+/// string on one line with no escapes (the span is then two columns wider than the text),
+/// else the scalar's span. Tools point at the pattern, not at its quotes.
+pub(crate) fn inner_span(span: Span, text: &str) -> Span {
+    let width = u64::try_from(text.chars().count()).unwrap_or(u64::MAX);
+    let same_line = span.start.line == span.end.line;
+    let quoted = u64::from(span.end.column) == u64::from(span.start.column) + width + 2;
+    if same_line && quoted {
+        Span {
+            start: Pos {
+                line: span.start.line,
+                column: span.start.column.saturating_add(1),
+            },
+            end: Pos {
+                line: span.end.line,
+                column: span.end.column.saturating_sub(1),
+            },
+        }
+    } else {
+        span
+    }
+}
+
 /// Glob patterns: a string or a non-empty list of strings.
 pub(crate) fn globs(node: &Node, key: &str, errs: &mut Errors) -> Option<Vec<Glob>> {
     let items = strings(node, key, errs)?;
@@ -184,7 +207,7 @@ pub(crate) fn globs(node: &Node, key: &str, errs: &mut Errors) -> Option<Vec<Glo
     let out: Vec<Glob> = items
         .into_iter()
         .filter_map(|(s, span)| match Glob::new(&s) {
-            Ok(g) => Some(g),
+            Ok(g) => Some(g.with_span(inner_span(span, &s))),
             Err(e) => {
                 errs.push(PolicyError::InvalidPattern {
                     pattern: crate::error::shown(&s),

@@ -386,12 +386,14 @@ mod tests {
         let a = AgentTest {
             trust_tier: Some(TierTest::AtLeast(TrustTier::Trusted)),
             tags: None,
+            tag_spans: Vec::new(),
         };
         assert!(!agent_holds(&a, Some(TrustTier::Verified), &[]));
         assert!(agent_holds(&a, Some(TrustTier::Privileged), &[]));
         let a = AgentTest {
             trust_tier: None,
             tags: Some(vec!["x".into()]),
+            tag_spans: Vec::new(),
         };
         assert!(agent_holds(&a, None, &["x".into()]));
         assert!(!agent_holds(&a, None, &["y".into()]));

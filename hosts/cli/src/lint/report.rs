@@ -9,7 +9,6 @@ use anyhow::{Context, Result};
 use meshguard_core::Diagnostic;
 use serde::Serialize;
 
-use super::{Finding, Set, Severity};
 use crate::load::Compiled;
 use crate::render::{self, GREEN, Renderer, YELLOW, plural};
 
@@ -23,31 +22,13 @@ struct Report<'a> {
     diagnostics: &'a [Diagnostic],
 }
 
-/// A finding in the shape every host shares.
-pub fn diagnostic(set: &Set, f: &Finding) -> Diagnostic {
-    Diagnostic {
-        code: f.code.to_owned(),
-        severity: match f.severity {
-            Severity::Warning => "warning",
-            Severity::Note => "note",
-        }
-        .to_owned(),
-        message: f.message.clone(),
-        help: f.help.clone(),
-        file: set
-            .files
-            .get(f.file)
-            .map(|x| x.name.clone())
-            .unwrap_or_default(),
-        line: f.span.start.line,
-        column: f.span.start.column,
-        end_line: f.span.end.line,
-        end_column: f.span.end.column,
-    }
-}
-
 /// Prints the findings and the summary.
-pub fn emit(set: &Set, diagnostics: &[Diagnostic], json: bool) -> Result<()> {
+pub fn emit(
+    compiled: &Compiled,
+    policies: usize,
+    diagnostics: &[Diagnostic],
+    json: bool,
+) -> Result<()> {
     let warnings = diagnostics
         .iter()
         .filter(|d| d.severity == "warning")
@@ -57,7 +38,7 @@ pub fn emit(set: &Set, diagnostics: &[Diagnostic], json: bool) -> Result<()> {
     if json {
         let report = Report {
             ok: warnings == 0,
-            policies: set.policies.len(),
+            policies,
             warnings,
             notes,
             diagnostics,
@@ -70,15 +51,14 @@ pub fn emit(set: &Set, diagnostics: &[Diagnostic], json: bool) -> Result<()> {
     for d in diagnostics {
         // Warnings with the offending line and a caret; notes (many, and about rules,
         // not text) in the compact one-line form.
-        let source = set
-            .files
-            .iter()
-            .find(|f| f.name == d.file)
-            .map(|f| f.text.as_str());
-        let source = if d.severity == "note" { None } else { source };
+        let source = if d.severity == "note" {
+            None
+        } else {
+            compiled.text_of(&d.file)
+        };
         writeln!(out, "{}", r.render(d, source)).context("writing to stdout")?;
     }
-    let n = set.policies.len();
+    let n = policies;
     let summary = format!(
         "{warnings} {}, {notes} {} in {n} {}",
         plural(warnings, "warning", "warnings"),

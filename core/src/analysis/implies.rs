@@ -3,35 +3,38 @@
 //! only when certainly true.
 //!
 //! One subtlety comes from the core's canonicalisation hardening: a deny or
-//! require-approval rule tests the resource as written as well as its canonical form,
-//! while an allow rule tests only the canonical form. So a restricting R may match a
-//! spelling an allow D never sees, and R's resource tests never imply an allow D's.
+//! require-approval rule tests the resource as written as well as its canonical form
+//! (and a shell `contains` deny the whole command line), while an allow rule tests only
+//! the canonical form (of each part). So a restricting R may match a spelling an allow D
+//! never sees, and R's resource tests never imply an allow D's.
 
-use meshguard_core::model::{ContextOp, Effect, Policy, Rule, Scalar, TierTest, TrustTier};
+use crate::model::{ContextOp, Effect, Policy, Rule, Scalar, TierTest, TrustTier};
 
-use super::lang::{Lang, lang_disjoint, lang_subset, of_glob, of_resource_test};
+use super::lang::{
+    Lang, lang_subset, of_globs, of_resource_test, operands_disjoint, operands_subset,
+};
 
 /// A rule with its policy.
 #[derive(Debug, Clone, Copy)]
-pub struct At<'a> {
+pub(super) struct At<'a> {
     /// The policy.
-    pub policy: &'a Policy,
+    pub(super) policy: &'a Policy,
     /// The rule.
-    pub rule: &'a Rule,
+    pub(super) rule: &'a Rule,
 }
 
 /// The actions a rule matches.
-pub fn actions(rule: &Rule) -> Lang {
-    rule.actions.iter().flat_map(of_glob).collect()
+pub(super) fn actions(rule: &Rule) -> Lang<'_> {
+    of_globs(&rule.actions)
 }
 
 /// Every action `r` matches, `d` matches.
-pub fn actions_covered(r: &Rule, d: &Rule) -> bool {
+pub(super) fn actions_covered(r: &Rule, d: &Rule) -> bool {
     lang_subset(&actions(r), &actions(d))
 }
 
 /// Whenever `r`'s conditions hold (as `r` sees the request), `d`'s hold (as `d` sees it).
-pub fn conditions_implied(r: At<'_>, d: At<'_>) -> bool {
+pub(super) fn conditions_implied(r: At<'_>, d: At<'_>) -> bool {
     resource_implied(r.rule, d.rule)
         && context_implied(r.rule, d.rule)
         && d.rule
@@ -44,7 +47,7 @@ pub fn conditions_implied(r: At<'_>, d: At<'_>) -> bool {
 
 /// Whenever policy `inner` applies, `outer` applies (SPEC §3: each listed selector must
 /// match; a list is any-of, so a smaller list implies a larger one).
-pub fn scope_implied(outer: &Policy, inner: &Policy) -> bool {
+pub(super) fn scope_implied(outer: &Policy, inner: &Policy) -> bool {
     let (Some(o), Some(i)) = (&outer.applies_to, &inner.applies_to) else {
         return outer.applies_to.is_none();
     };
@@ -64,7 +67,7 @@ pub fn scope_implied(outer: &Policy, inner: &Policy) -> bool {
 
 /// Whether one request can be selected by both policies. Tags never conflict (an agent
 /// may carry several); an agent has one id, one org and one tier.
-pub fn co_applicable(p: &Policy, q: &Policy) -> bool {
+pub(super) fn co_applicable(p: &Policy, q: &Policy) -> bool {
     let (Some(a), Some(b)) = (&p.applies_to, &q.applies_to) else {
         return true;
     };
@@ -83,7 +86,7 @@ pub fn co_applicable(p: &Policy, q: &Policy) -> bool {
 /// when both select by tag, they share a tag. (Any two tag lists can meet on an agent
 /// carrying both tags, but an agent tagged `autogpt` and `clawdbot` is not what either
 /// author had in mind; notes about such pairs would bury the useful ones.)
-pub fn shares_audience(p: &Policy, q: &Policy) -> bool {
+pub(super) fn shares_audience(p: &Policy, q: &Policy) -> bool {
     let tags = |x: &Policy| x.applies_to.as_ref().and_then(|a| a.tags.clone());
     co_applicable(p, q)
         && match (tags(p), tags(q)) {
@@ -103,7 +106,7 @@ fn resource_implied(r: &Rule, d: &Rule) -> bool {
     dt.iter().all(|td| {
         let want = of_resource_test(td);
         rt.iter()
-            .any(|tr| lang_subset(&of_resource_test(tr), &want))
+            .any(|tr| operands_subset(&of_resource_test(tr), &want))
     })
 }
 
@@ -140,10 +143,7 @@ fn op_implies(a: &ContextOp, b: &ContextOp) -> bool {
         (C::In(xs), C::In(ys)) => xs.iter().all(|x| ys.contains(x)),
         (C::In(xs), C::NotIn(ys)) => xs.iter().all(|x| !ys.contains(x)),
         (C::NotIn(xs), C::NotIn(ys)) => ys.iter().all(|y| xs.contains(y)),
-        (C::Matches(xs), C::Matches(ys)) => {
-            let want: Lang = ys.iter().flat_map(of_glob).collect();
-            lang_subset(&xs.iter().flat_map(of_glob).collect::<Lang>(), &want)
-        }
+        (C::Matches(xs), C::Matches(ys)) => lang_subset(&of_globs(xs), &of_globs(ys)),
         (C::Equals(Scalar::String(s)), C::Matches(ys)) => ys.iter().any(|g| g.matches(s)),
         (C::Equals(Scalar::String(s)), C::StartsWith(ps)) => {
             ps.iter().any(|p| s.starts_with(p.as_str()))
@@ -166,7 +166,7 @@ fn op_implies(a: &ContextOp, b: &ContextOp) -> bool {
 
 /// The trust tiers an agent can have when `rule` of `policy` matches, as a bit set over
 /// [`TrustTier::ALL`]; `None` when the agent may have any tier or none.
-pub fn possible_tiers(at: At<'_>) -> Option<u8> {
+pub(super) fn possible_tiers(at: At<'_>) -> Option<u8> {
     let mask = |tiers: &[TrustTier]| {
         TrustTier::ALL
             .iter()
@@ -250,11 +250,12 @@ fn agent_implied(r: At<'_>, d: At<'_>) -> bool {
 /// Only the canonical resource is reasoned about, so this may hide an overlap that a
 /// restricting rule finds in the resource as written (then a note is missed, never
 /// invented).
-pub fn conditions_disjoint(a: At<'_>, b: At<'_>) -> bool {
+pub(super) fn conditions_disjoint(a: At<'_>, b: At<'_>) -> bool {
     let (ra, rb) = (&a.rule.conditions.resource, &b.rule.conditions.resource);
     let resources = ra.iter().any(|x| {
         let lx = of_resource_test(x);
-        rb.iter().any(|y| lang_disjoint(&lx, &of_resource_test(y)))
+        rb.iter()
+            .any(|y| operands_disjoint(&lx, &of_resource_test(y)))
     });
     let tiers = matches!((possible_tiers(a), possible_tiers(b)), (Some(x), Some(y)) if x & y == 0);
     resources || tiers || context_disjoint(a.rule, b.rule)

@@ -1,42 +1,28 @@
-//! Patterns that cannot do what they say.
+//! Resource patterns canonicalisation makes impossible (`non-canonical-pattern`).
 //!
-//! - **Resource patterns canonicalisation makes impossible** (`non-canonical-pattern`).
-//!   Resources are put in canonical form before matching (SPEC §2): paths lose `.`/`..`
-//!   segments and repeated `/`; URLs get lower-case schemes and hosts, no user-info, no
-//!   default port, no dot segments; email domains are lower-cased. So `/workspace/../etc/*`,
-//!   `./src//*`, `HTTPS://x/*`, `https://Example.com/*`, `*@YourCompany.com` or
-//!   `equals: /a/./b` can never match a canonical resource. An allow rule tests only the
-//!   canonical form, so it never matches at all; a deny or approval rule also tests the
-//!   resource as written, so it catches only that spelling and misses the canonical one.
-//!   A pattern is only judged when its literal start fixes the resource's kind (`/`, `./`,
-//!   `../`, `~/`, `scheme://`), or its literal end is an email domain.
-//! - **White space inside an action pattern** (`action-whitespace`): actions are
-//!   `verb:object` words; `read: file` is a typo that matches nothing agents send.
+//! Resources are put in canonical form before matching (SPEC §2): paths lose `.`/`..`
+//! segments and repeated `/`; URLs get lower-case schemes and hosts, no user-info, no
+//! default port, no dot segments; email domains are lower-cased. So `/workspace/../etc/*`,
+//! `./src//*`, `HTTPS://x/*`, `https://Example.com/*`, `*@YourCompany.com` or
+//! `equals: /a/./b` can never match a canonical resource. An allow rule tests only the
+//! canonical form, so it never matches at all; a deny or approval rule also tests the
+//! resource as written, so it catches only that spelling and misses the canonical one.
+//! A pattern is only judged when its literal start fixes the resource's kind (`/`, `./`,
+//! `../`, `~/`, `scheme://`), or its literal end is an email domain.
 
-use meshguard_core::canonicalize;
-use meshguard_core::glob::Glob;
-use meshguard_core::model::{Effect, ResourceTest, Rule};
+use crate::kinds::canonicalize;
+use crate::model::{Effect, ResourceTest, Rule};
 
 use super::lang::pieces;
-use super::{Entry, Finding, Set, Severity, locate};
+use super::{Entry, Finding, Set, Severity, operand_span, operands};
 
-/// Every pattern finding.
-pub fn check(set: &Set) -> Vec<Finding> {
+/// Every `non-canonical-pattern` finding.
+pub(super) fn check(set: &Set<'_>) -> Vec<Finding> {
     let mut out = Vec::new();
     for (_, entry, rule) in set.rules() {
-        let text = set.text(entry);
-        for g in &rule.actions {
-            if g.as_str().chars().any(char::is_whitespace) {
-                out.push(whitespace(
-                    entry,
-                    locate::in_rule(text, rule, "actions", g.as_str()),
-                    g,
-                ));
-            }
-        }
         for test in &rule.conditions.resource {
             for (operand, why) in impossible_operands(test) {
-                let span = locate::in_rule(text, rule, "conditions", &operand);
+                let span = operand_span(rule, test, &operand);
                 out.push(non_canonical(
                     entry,
                     rule,
@@ -48,55 +34,17 @@ pub fn check(set: &Set) -> Vec<Finding> {
             }
         }
     }
-    for entry in &set.policies {
-        for g in &entry.policy.require_approval {
-            if g.as_str().chars().any(char::is_whitespace) {
-                let span = locate::in_policy(
-                    set.text(entry),
-                    &entry.policy,
-                    "requireApproval",
-                    g.as_str(),
-                );
-                out.push(whitespace(entry, span, g));
-            }
-        }
-    }
     out
 }
 
 /// Whether `rule` is an allow with a resource test no canonical resource passes (every
 /// operand impossible): it can never match, so notes about it would mislead.
-pub fn never_matches(rule: &Rule) -> bool {
+pub(super) fn never_matches(rule: &Rule) -> bool {
     rule.effect == Effect::Allow
         && rule.conditions.resource.iter().any(|t| {
             let impossible = impossible_operands(t).len();
-            impossible > 0 && impossible == operand_count(t)
+            impossible > 0 && impossible == operands(t).len()
         })
-}
-
-fn operand_count(t: &ResourceTest) -> usize {
-    match t {
-        ResourceTest::Matches(g) => g.globs().len(),
-        ResourceTest::StartsWith(v) | ResourceTest::EndsWith(v) | ResourceTest::Equals(v) => {
-            v.len()
-        }
-        ResourceTest::Contains(v) => v.items().len(),
-    }
-}
-
-fn whitespace(entry: &Entry, span: meshguard_core::Span, g: &Glob) -> Finding {
-    Finding {
-        severity: Severity::Warning,
-        code: "action-whitespace",
-        message: format!(
-            "action pattern `{}` has white space inside; actions are `verb:object` words, so it \
-             will not match what agents send",
-            g.as_str()
-        ),
-        help: Some("remove the white space".to_owned()),
-        file: entry.file,
-        span,
-    }
 }
 
 /// Marks a reason that holds for email addresses only (text that is not an address is
@@ -104,9 +52,9 @@ fn whitespace(entry: &Entry, span: meshguard_core::Span, g: &Glob) -> Finding {
 const EMAIL: &str = "email: ";
 
 fn non_canonical(
-    entry: &Entry,
+    entry: &Entry<'_>,
     rule: &Rule,
-    span: meshguard_core::Span,
+    span: crate::source::Span,
     op: &str,
     operand: &str,
     why: &str,
@@ -135,14 +83,14 @@ fn non_canonical(
             "write the pattern for the canonical form (see README, Canonical resources)".to_owned()
         }
     };
-    Finding {
-        severity: Severity::Warning,
-        code: "non-canonical-pattern",
-        message,
-        help: Some(help),
-        file: entry.file,
+    Finding::new(
+        entry,
         span,
-    }
+        Severity::Warning,
+        "non-canonical-pattern",
+        message,
+        help,
+    )
 }
 
 /// The operands of a resource test no canonical resource can satisfy, with why.
@@ -152,22 +100,7 @@ fn impossible_operands(test: &ResourceTest) -> Vec<(String, String)> {
         ResourceTest::Matches(globs) => {
             for g in globs.globs() {
                 let p = g.as_str();
-                if p.starts_with("**/") {
-                    continue;
-                }
-                let wild = p.contains(['*', '?']);
-                let prefix = p.split(['*', '?']).next().unwrap_or("");
-                let suffix = if p.ends_with(['*', '?']) {
-                    None
-                } else {
-                    p.rsplit(['*', '?']).next()
-                };
-                let why = if wild {
-                    impossible(prefix, &pieces(p), suffix)
-                } else {
-                    not_canonical(p)
-                };
-                out.extend(why.map(|w| (p.to_owned(), w)));
+                out.extend(impossible_glob(p).map(|w| (p.to_owned(), w)));
             }
         }
         ResourceTest::StartsWith(prefixes) => {
@@ -183,6 +116,24 @@ fn impossible_operands(test: &ResourceTest) -> Vec<(String, String)> {
         ResourceTest::EndsWith(_) | ResourceTest::Contains(_) => {}
     }
     out
+}
+
+/// Why no canonical resource matches the `matches` pattern `p`, if that can be told.
+pub(super) fn impossible_glob(p: &str) -> Option<String> {
+    if p.starts_with("**/") {
+        return None;
+    }
+    let prefix = p.split(['*', '?']).next().unwrap_or("");
+    let suffix = if p.ends_with(['*', '?']) {
+        None
+    } else {
+        p.rsplit(['*', '?']).next()
+    };
+    if p.contains(['*', '?']) {
+        impossible(prefix, &pieces(p), suffix)
+    } else {
+        not_canonical(p)
+    }
 }
 
 /// Canonical forms are fixed points of canonicalisation, so a value that canonicalisation
@@ -262,11 +213,11 @@ fn url(prefix: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use meshguard_core::glob::GlobSet;
+    use crate::glob::{Glob, GlobSet};
 
     fn why(p: &str) -> Option<String> {
         let g = Glob::new(p).unwrap();
-        impossible_operands(&ResourceTest::Matches(GlobSet::new(vec![g])))
+        impossible_operands(&ResourceTest::Matches(crate::model::ResourceGlobs::new(vec![g])))
             .pop()
             .map(|(_, w)| w)
     }
