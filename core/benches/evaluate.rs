@@ -301,5 +301,144 @@ fn compile_sets(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, decide, compile_sets);
+criterion_group!(benches, decide, compile_sets, substrings, wild_globs);
 criterion_main!(benches);
+
+// --- Bounded work of the any-of searches (`substrings/`, `glob/`) ---
+//
+// - `substrings/contains-60000/1MiB`: a `contains` list of 60,000 random fragments (8–15
+//   bytes of `[a-z0-9]`) against 1 MiB of random words that holds none of them: the whole
+//   resource is read. A first-byte table compares ~1,700 candidates a position here.
+// - `substrings/contains-a10000b/1MiB`: one fragment of 10,000 `a`s then `b` against 1 MiB
+//   of `a`s: a position-by-position comparison reads 10,000 bytes a position.
+// - `substrings/contains-10/1MiB`: the seeds' ten shell fragments against a 1 MiB command.
+// - `substrings/contains-10/short` and `substrings/infix-8/short`: the common case, the
+//   seeds' shell fragments and URL infixes (`*github.com*`) against the bench requests'
+//   resources (10 to 40 bytes), cycling.
+// - `glob/wild-*a*a*a*a*b/1MiB`, `glob/wild-x*a1000?b*y/1MiB`: the general glob matcher
+//   against 1 MiB of `a`s (many stars; one long segment with a `?`).
+
+/// The seeds' shell fragments (`contains`) and web infixes (`matches: "*...*"`).
+const SHELL_FRAGMENTS: &[&str] = &[
+    "rm -rf",
+    "sudo ",
+    "chmod 777",
+    "npm publish",
+    "> /dev/",
+    "curl ",
+    "wget ",
+    "nc ",
+    "ssh ",
+    "scp ",
+];
+const URL_INFIXES: &[&str] = &[
+    "*docs.*",
+    "*github.com*",
+    "*stackoverflow.com*",
+    "*npmjs.com*",
+    "*pypi.org*",
+    "*twitter.com*",
+    "*facebook.com*",
+    "*reddit.com*",
+];
+
+fn substrings(c: &mut Criterion) {
+    use criterion::SamplingMode;
+    use meshguard_core::glob::{Glob, GlobSet};
+    use meshguard_core::substrings::Substrings;
+
+    let mut rng = Lcg(0x5375_6273_7472_696e);
+    const ALNUM: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    let big: Vec<String> = (0..60_000)
+        .map(|_| {
+            let len = 8 + rng.below(8);
+            (0..len)
+                .map(|_| char::from(ALNUM[rng.below(ALNUM.len())]))
+                .collect()
+        })
+        .collect();
+    let mut words = String::with_capacity(1 << 20);
+    while words.len() < 1 << 20 {
+        let len = 2 + rng.below(7);
+        words.extend((0..len).map(|_| char::from(b'a' + rng.below(26) as u8)));
+        words.push(' ');
+    }
+    let big = Substrings::new(big);
+    assert!(!big.any_in(&words), "the random text holds no fragment");
+
+    let a_run = "a".repeat(1 << 20);
+    let a10000b = Substrings::new(vec![format!("{}b", "a".repeat(10_000))]);
+    assert!(!a10000b.any_in(&a_run));
+
+    let shell = Substrings::new(SHELL_FRAGMENTS.iter().map(|s| (*s).to_owned()).collect());
+    let long_command = "git status && cargo build --release; ".repeat((1 << 20) / 38);
+    assert!(!shell.any_in(&long_command));
+    let commands = [
+        "git status",
+        "git status && rm -rf /",
+        "cargo test --workspace --all-features",
+        "ls -la /workspace/src",
+    ];
+    let urls = GlobSet::new(URL_INFIXES.iter().map(|p| Glob::new(p).unwrap()).collect());
+    let addresses = [
+        "https://docs.rs/x",
+        "https://evil.example/some/path?q=1",
+        "https://github.com/rust-lang/rust",
+        "evil.onion",
+    ];
+
+    let mut group = c.benchmark_group("substrings");
+    group.bench_function(BenchmarkId::from_parameter("contains-10/short"), |b| {
+        let mut i = 0usize;
+        b.iter(|| {
+            i = i.wrapping_add(1);
+            black_box(shell.any_in(black_box(commands[i % commands.len()])))
+        });
+    });
+    group.bench_function(BenchmarkId::from_parameter("infix-8/short"), |b| {
+        let mut i = 0usize;
+        b.iter(|| {
+            i = i.wrapping_add(1);
+            black_box(urls.matches(black_box(addresses[i % addresses.len()])))
+        });
+    });
+    // One pass over 1 MiB is milliseconds, a quadratic one seconds: ten flat samples.
+    group.sample_size(10);
+    group.sampling_mode(SamplingMode::Flat);
+    group.bench_function(BenchmarkId::from_parameter("contains-10/1MiB"), |b| {
+        b.iter(|| black_box(shell.any_in(black_box(&long_command))));
+    });
+    group.bench_function(BenchmarkId::from_parameter("contains-a10000b/1MiB"), |b| {
+        b.iter(|| black_box(a10000b.any_in(black_box(&a_run))));
+    });
+    group.bench_function(BenchmarkId::from_parameter("contains-60000/1MiB"), |b| {
+        b.iter(|| black_box(big.any_in(black_box(&words))));
+    });
+    group.finish();
+}
+
+fn wild_globs(c: &mut Criterion) {
+    use criterion::SamplingMode;
+    use meshguard_core::glob::Glob;
+
+    let a_run = "a".repeat(1 << 20);
+    let mut group = c.benchmark_group("glob");
+    group.sample_size(10);
+    group.sampling_mode(SamplingMode::Flat);
+    for pattern in ["*a*a*a*a*b", &format!("x*{}?b*y", "a".repeat(1_000))] {
+        let glob = Glob::new(pattern).unwrap();
+        assert!(!glob.matches(&a_run));
+        let name = if pattern.len() > 20 {
+            "x*a1000?b*y"
+        } else {
+            pattern
+        };
+        group.bench_function(
+            BenchmarkId::from_parameter(format!("wild-{name}/1MiB")),
+            |b| {
+                b.iter(|| black_box(glob.matches(black_box(&a_run))));
+            },
+        );
+    }
+    group.finish();
+}

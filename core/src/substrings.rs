@@ -2,56 +2,70 @@
 //!
 //! The seeds' shell policies test a command against dozens of fragments (`rm -rf`,
 //! `sudo `, `curl `, ...), and their web policies a URL against a dozen infix patterns
-//! (`*github.com*`). Searching for each fragment in turn costs a searcher set-up and a
-//! pass per fragment. Resources are short (tens of bytes), where even an Aho–Corasick
-//! automaton's per-call overhead dominates (measured with callgrind: ~500 instructions a
-//! decision), so the search is one pass over the haystack with a table of the fragments'
-//! first bytes: only positions whose byte starts some fragment are compared.
+//! (`*github.com*`). A resource comes from the agent and may be large (the gateway reads
+//! bodies of 1 MiB), and a list comes from a policy and may be long (a block list of
+//! 60,000 host names), so the search must stay linear in the resource whatever the list:
+//! comparing every fragment at every position took seconds for such a pair.
+//!
+//! Two searches, chosen per call:
+//!
+//! - An Aho–Corasick automaton ([`aho_corasick`], built with the policy): one pass over
+//!   the resource whatever the list size. It is a contiguous NFA, not a DFA: a DFA's table
+//!   holds up to 256 transitions a state (a 60,000-fragment list has ~700,000 states), the
+//!   contiguous NFA about ten bytes per fragment byte (6 MB for that list), and with the
+//!   prefilter (Teddy on x86-64) in front both read ordinary text at the same speed.
+//! - For short lists and short resources, a table of the fragments' first bytes: only
+//!   positions whose byte starts some fragment are compared, eight bytes at a time. On
+//!   tens of bytes the automaton's per-call set-up dominates (its prefilter falls back to
+//!   Rabin–Karp below Teddy's minimum length: ~1,100 instructions for a 17-byte URL
+//!   against the seeds' five infixes, where the table takes ~280, measured with
+//!   callgrind). The table's work is bounded by [`TABLE_MAX_HAYSTACK`] times
+//!   [`TABLE_MAX_ITEMS`] candidates, so it cannot grow with the resource.
+
+use aho_corasick::{AhoCorasick, AhoCorasickKind, Input, MatchKind};
+
+/// Longest list searched with the first-byte table.
+///
+/// Above it the automaton is cheaper even on short resources: with 24 or 40 fragments,
+/// most bytes of ordinary text start some fragment, and the table costs 2–3 times the
+/// automaton's instructions on 24 to 64 bytes (callgrind, seeds' shell fragments and
+/// generated word lists).
+const TABLE_MAX_ITEMS: usize = 16;
+
+/// Longest resource, in bytes, searched with the first-byte table.
+///
+/// Requests' resources are mostly tens of bytes (a command, a path, a URL). Up to here the
+/// table costs about what the automaton does or less with up to [`TABLE_MAX_ITEMS`]
+/// fragments; beyond it the automaton's prefilter skips whole blocks of text and wins.
+const TABLE_MAX_HAYSTACK: usize = 64;
+
+// The table's offsets are bytes.
+const _: () = assert!(TABLE_MAX_ITEMS < u8::MAX as usize);
 
 /// A list of fragments, any of which may occur.
 #[derive(Debug, Clone)]
 pub struct Substrings {
     items: Vec<String>,
-    /// For each byte value, the indices of the fragments that start with it.
-    by_first: Vec<Vec<u16>>,
-    /// The same as a bit set, for the fast reject of most positions.
-    starts: [u64; 4],
     /// Whether an empty fragment is present (it occurs in every text).
     has_empty: bool,
+    /// For lists of at most [`TABLE_MAX_ITEMS`] fragments.
+    table: Option<Table>,
+    /// `None` only if the automaton could not be built (no list a policy text within
+    /// its limits can hold); the search then goes fragment by fragment.
+    automaton: Option<AhoCorasick>,
 }
 
 impl Substrings {
     /// Builds the search for `items`.
     pub fn new(items: Vec<String>) -> Self {
-        let mut by_first = vec![Vec::new(); 256];
-        let mut starts = [0u64; 4];
-        let mut has_empty = false;
-        for (i, item) in items.iter().enumerate() {
-            match (item.as_bytes().first(), u16::try_from(i)) {
-                (None, _) => has_empty = true,
-                (Some(&b), Ok(i)) => {
-                    by_first[usize::from(b)].push(i);
-                    starts[usize::from(b >> 6)] |= 1 << (b & 63);
-                }
-                // More than 65,535 fragments in one list: keep them out of the table and
-                // let `any_in` fall back to plain search for the whole list.
-                (Some(_), Err(_)) => return Self::plain(items),
-            }
-        }
+        let has_empty = items.iter().any(String::is_empty);
+        let table = (!has_empty && items.len() <= TABLE_MAX_ITEMS).then(|| Table::new(&items));
+        let automaton = if has_empty { None } else { automaton(&items) };
         Substrings {
             items,
-            by_first,
-            starts,
             has_empty,
-        }
-    }
-
-    fn plain(items: Vec<String>) -> Self {
-        Substrings {
-            items,
-            by_first: Vec::new(),
-            starts: [0; 4],
-            has_empty: false,
+            table,
+            automaton,
         }
     }
 
@@ -60,28 +74,26 @@ impl Substrings {
         if self.has_empty {
             return true;
         }
-        if self.by_first.is_empty() {
-            return self.items.iter().any(|s| haystack.contains(s.as_str()));
+        if haystack.len() <= TABLE_MAX_HAYSTACK
+            && let Some(table) = &self.table
+        {
+            return table.any_in(&self.items, haystack.as_bytes());
         }
-        let bytes = haystack.as_bytes();
-        for (at, &b) in bytes.iter().enumerate() {
-            if self.starts[usize::from(b >> 6)] & (1 << (b & 63)) == 0 {
-                continue;
-            }
-            let Some(candidates) = self.by_first.get(usize::from(b)) else {
-                continue;
-            };
-            for &i in candidates {
-                if let Some(item) = self.items.get(usize::from(i))
-                    && bytes
-                        .get(at..)
-                        .is_some_and(|rest| rest.starts_with(item.as_bytes()))
-                {
-                    return true;
-                }
-            }
+        self.search(haystack)
+    }
+
+    /// The search of long lists and long haystacks, kept out of line: inlined, its set-up
+    /// costs the short path registers and a large stack frame.
+    #[inline(never)]
+    fn search(&self, haystack: &str) -> bool {
+        // The search cannot fail: the automaton is unanchored and searched unanchored.
+        if let Some(automaton) = &self.automaton
+            && let Ok(found) = automaton.try_find(Input::new(haystack).earliest(true))
+        {
+            return found.is_some();
         }
-        false
+        // Each fragment in one linear pass (`str::contains` is two-way string matching).
+        self.items.iter().any(|s| haystack.contains(s.as_str()))
     }
 
     /// The fragments as written.
@@ -90,9 +102,146 @@ impl Substrings {
     }
 }
 
+/// The automaton for `items`: a contiguous NFA, or the noncontiguous one if the list is
+/// too large for the contiguous layout.
+///
+/// Leftmost-first rather than standard semantics only because the packed (Teddy) prefilter
+/// exists only for leftmost searches; the question asked (does any fragment occur?) has
+/// the same answer under every semantics, and `earliest` stops at the first match found.
+fn automaton(items: &[String]) -> Option<AhoCorasick> {
+    let build = |kind| {
+        AhoCorasick::builder()
+            .match_kind(MatchKind::LeftmostFirst)
+            .kind(Some(kind))
+            .build(items)
+            .ok()
+    };
+    build(AhoCorasickKind::ContiguousNFA).or_else(|| build(AhoCorasickKind::NoncontiguousNFA))
+}
+
+/// The fragments grouped by first byte, each with its first eight bytes as a word, so a
+/// candidate costs one masked comparison (and a `memcmp` of the rest only when those
+/// eight bytes agree).
+#[derive(Debug, Clone)]
+struct Table {
+    /// The fragments' first bytes as a bit set, for the fast reject of most positions.
+    starts: [u64; 4],
+    /// The fragments starting with byte `b` are `entries[first[b]..first[b + 1]]`.
+    first: [u8; 257],
+    entries: Vec<Entry>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    /// The fragment's first (up to) eight bytes, little-endian, zero-padded.
+    head: u64,
+    /// The bits of `head` that hold fragment bytes.
+    mask: u64,
+    /// The fragment's length in bytes (never 0).
+    len: usize,
+    /// Its index in the list.
+    item: usize,
+}
+
+impl Table {
+    /// The table of `items`: at most [`TABLE_MAX_ITEMS`], none empty.
+    fn new(items: &[String]) -> Table {
+        let mut entries: Vec<(u8, Entry)> = items
+            .iter()
+            .enumerate()
+            .filter_map(|(item, s)| {
+                let bytes = s.as_bytes();
+                let &b = bytes.first()?;
+                let mask = match bytes.len() {
+                    n @ 1..8 => (1u64 << (8 * n)) - 1,
+                    _ => u64::MAX,
+                };
+                let head = word(bytes) & mask;
+                let len = bytes.len();
+                Some((
+                    b,
+                    Entry {
+                        head,
+                        mask,
+                        len,
+                        item,
+                    },
+                ))
+            })
+            .collect();
+        entries.sort_by_key(|&(b, _)| b);
+        let mut starts = [0u64; 4];
+        let mut first = [0u8; 257];
+        for &(b, _) in &entries {
+            starts[usize::from(b >> 6)] |= 1 << (b & 63);
+            first[usize::from(b) + 1] = first[usize::from(b) + 1].saturating_add(1);
+        }
+        for b in 1..first.len() {
+            first[b] = first[b].saturating_add(first[b - 1]);
+        }
+        Table {
+            starts,
+            first,
+            entries: entries.into_iter().map(|(_, e)| e).collect(),
+        }
+    }
+
+    /// Whether any of `items` (the list the table was built from) occurs in `haystack`.
+    fn any_in(&self, items: &[String], haystack: &[u8]) -> bool {
+        for (at, &b) in haystack.iter().enumerate() {
+            if self.starts[usize::from(b >> 6)] & (1 << (b & 63)) == 0 {
+                continue;
+            }
+            let rest = haystack.get(at..).unwrap_or_default();
+            let from = usize::from(self.first[usize::from(b)]);
+            let to = usize::from(self.first[usize::from(b) + 1]);
+            let candidates = self.entries.get(from..to).unwrap_or_default();
+            let found = match rest.first_chunk::<8>() {
+                Some(head) => {
+                    let head = u64::from_le_bytes(*head);
+                    candidates.iter().any(|e| {
+                        head & e.mask == e.head
+                            && (e.len <= 8
+                                || rest.get(8..e.len)
+                                    == items.get(e.item).and_then(|s| s.as_bytes().get(8..)))
+                    })
+                }
+                // The last seven positions: too short for a word.
+                None => candidates.iter().any(|e| {
+                    items
+                        .get(e.item)
+                        .is_some_and(|s| rest.starts_with(s.as_bytes()))
+                }),
+            };
+            if found {
+                return true;
+            }
+        }
+        false
+    }
+}
+
+/// The first eight bytes of `bytes` as a little-endian word, zero-padded.
+fn word(bytes: &[u8]) -> u64 {
+    match bytes.first_chunk::<8>() {
+        Some(w) => u64::from_le_bytes(*w),
+        None => {
+            let mut w = [0u8; 8];
+            for (to, from) in w.iter_mut().zip(bytes) {
+                *to = *from;
+            }
+            u64::from_le_bytes(w)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::Substrings;
+    use super::{Substrings, TABLE_MAX_HAYSTACK, TABLE_MAX_ITEMS};
+
+    fn naive(frags: &[String], text: &str) -> bool {
+        frags.iter().any(|f| text.contains(f.as_str()))
+    }
 
     #[test]
     fn agrees_with_plain_search() {
@@ -110,9 +259,53 @@ mod tests {
             "café",
             "rm -r",
         ] {
-            let plain = frags.iter().any(|f| text.contains(f.as_str()));
-            assert_eq!(set.any_in(text), plain, "{text}");
+            assert_eq!(set.any_in(text), naive(&frags, text), "{text}");
+            // The same text made longer than the table's limit takes the automaton.
+            let long = format!("{}{text}", "x".repeat(TABLE_MAX_HAYSTACK));
+            assert_eq!(set.any_in(&long), naive(&frags, &long), "{long}");
         }
         assert!(Substrings::new(vec![String::new()]).any_in("x"));
+        assert!(Substrings::new(vec![String::new()]).any_in(""));
+    }
+
+    #[test]
+    fn fragments_longer_than_a_word_and_at_the_end() {
+        let frags = vec![
+            "abcdefghij".to_owned(),
+            "abcdefgh".to_owned(),
+            "xyz".to_owned(),
+        ];
+        let set = Substrings::new(frags.clone());
+        for text in [
+            "..abcdefghi",
+            "..abcdefghij",
+            "abcdefg",
+            "abcdefgh",
+            "xy",
+            "..xyz",
+            "abcdefgXij",
+        ] {
+            assert_eq!(set.any_in(text), naive(&frags, text), "{text}");
+        }
+    }
+
+    #[test]
+    fn long_lists_take_the_automaton_even_on_short_text() {
+        let frags: Vec<String> = (0..=TABLE_MAX_ITEMS).map(|i| format!("w{i}.")).collect();
+        let set = Substrings::new(frags);
+        assert!(set.table.is_none());
+        assert!(set.any_in("a w16. b"));
+        assert!(!set.any_in("a w17. b"));
+    }
+
+    /// One fragment of 10,000 `a`s and a `b` against 1 MiB of `a`s: comparing at every
+    /// position would read 10^10 bytes (minutes in a debug build); one pass reads 2^20.
+    #[test]
+    fn a_long_fragment_on_a_long_text_is_one_pass() {
+        let set = Substrings::new(vec![format!("{}b", "a".repeat(10_000))]);
+        let mut text = "a".repeat(1 << 20);
+        assert!(!set.any_in(&text));
+        text.push('b');
+        assert!(set.any_in(&text));
     }
 }

@@ -5,6 +5,13 @@
 //! key of a duplicate pair, and hard limits against alias bombs and absurd nesting. So the
 //! YAML 1.2 event parser (`saphyr-parser`) feeds this small tree builder, which keeps a
 //! span on every node and enforces the limits as it goes; `schema` then reads the tree.
+//!
+//! Aliases are expanded by copying the anchored node, so a small text can describe a huge
+//! tree: nine aliases of a list of nine aliases of ... (counted in nodes), or thousands of
+//! aliases of one long string (counted in bytes: 3,000 aliases of a 1 MiB string would
+//! copy 3 GB). Both counts are checked *before* an alias is copied, and an anchor keeps no
+//! copy of a list or mapping, only where it lies in the tree, so the memory a text can
+//! make the builder take is bounded by [`MAX_NODES`] and [`MAX_EXPANDED_BYTES`].
 //! JSON is a subset of YAML 1.2, so JSON files go through the same builder after
 //! `serde_json` has checked their syntax (its messages speak JSON).
 
@@ -25,6 +32,20 @@ pub(crate) const MAX_DEPTH: usize = 64;
 pub(crate) const MAX_NODES: usize = 200_000;
 /// Largest policy text accepted, in bytes; hosts may stop reading a file past it.
 pub const MAX_TEXT: usize = 8 * 1024 * 1024;
+/// Most bytes one file may expand to, aliases included: the strings' lengths (mapping keys
+/// included) plus [`NODE_BYTES`] a node.
+///
+/// Twice the text limit (16 MiB), so a text without aliases never reaches it: its strings
+/// hold at most 1.5 times its length (the escapes `\L` and `\P` write three bytes with two
+/// characters; everything else shrinks or keeps its length), 12 MiB, and its nodes at most
+/// 200,000 × 16 bytes, 3.1 MiB. An alias bomb stops at about 16 MiB of copies.
+pub(crate) const MAX_EXPANDED_BYTES: usize = 2 * MAX_TEXT;
+/// What a node counts towards [`MAX_EXPANDED_BYTES`] besides its string: so that aliases of
+/// many short strings or empty lists count too (their number is also bounded by
+/// [`MAX_NODES`]).
+pub(crate) const NODE_BYTES: usize = 16;
+
+const _: () = assert!(MAX_TEXT / 2 * 3 + MAX_NODES * NODE_BYTES < MAX_EXPANDED_BYTES);
 
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Node {
@@ -60,14 +81,6 @@ impl Node {
             Kind::Str(_) => "a string",
             Kind::Seq(_) => "a list",
             Kind::Map(_) => "a mapping",
-        }
-    }
-
-    fn count(&self) -> usize {
-        match &self.kind {
-            Kind::Seq(items) => 1 + items.iter().map(Node::count).sum::<usize>(),
-            Kind::Map(entries) => 1 + entries.iter().map(|(_, v)| 1 + v.count()).sum::<usize>(),
-            _ => 1,
         }
     }
 }
@@ -111,20 +124,69 @@ enum Frame {
         items: Vec<Node>,
         start: Span,
         anchor: usize,
+        before: Size,
     },
     Map {
         entries: Vec<(Key, Node)>,
         pending: Option<Key>,
         start: Span,
         anchor: usize,
+        before: Size,
     },
+}
+
+impl Frame {
+    /// How many children are complete; the one being built gets this index.
+    fn len(&self) -> usize {
+        match self {
+            Frame::Seq { items, .. } => items.len(),
+            Frame::Map { entries, .. } => entries.len(),
+        }
+    }
+
+    fn child(&self, i: usize) -> Option<&Node> {
+        match self {
+            Frame::Seq { items, .. } => items.get(i),
+            Frame::Map { entries, .. } => entries.get(i).map(|(_, v)| v),
+        }
+    }
+}
+
+/// What a (sub)tree counts towards the limits.
+#[derive(Debug, Clone, Copy, Default)]
+struct Size {
+    nodes: usize,
+    bytes: usize,
+}
+
+impl Size {
+    fn of_scalar(kind: &Kind) -> Size {
+        let text = match kind {
+            Kind::Str(s) => s.len(),
+            _ => 0,
+        };
+        Size {
+            nodes: 1,
+            bytes: NODE_BYTES + text,
+        }
+    }
+}
+
+/// What an alias copies.
+enum Anchored {
+    /// A scalar, copied when anchored: each scalar of the text is copied at most once.
+    Scalar(Node),
+    /// A list or mapping, found again in the tree: document `doc` (the index it has or
+    /// will have in `docs`), then the child at each index of `path`.
+    At { doc: usize, path: Vec<usize> },
 }
 
 #[derive(Default)]
 struct Builder {
     stack: Vec<Frame>,
-    anchors: HashMap<usize, Node>,
-    nodes: usize,
+    anchors: HashMap<usize, (Anchored, Size)>,
+    /// The tree so far, aliases expanded.
+    size: Size,
     docs: Vec<Node>,
 }
 
@@ -141,58 +203,69 @@ impl Builder {
                 | Event::DocumentEnd
                 | Event::Nothing => {}
                 Event::Alias(id) => {
-                    let node = match self.anchors.get(&id) {
-                        Some(n) => n.clone(),
-                        None => {
-                            return Err(PolicyError::Syntax {
-                                message: "alias to an unknown anchor".to_owned(),
-                                help: None,
-                                span: sp,
-                            });
-                        }
+                    let unknown = || PolicyError::Syntax {
+                        message: "alias to an unknown anchor".to_owned(),
+                        help: None,
+                        span: sp,
                     };
-                    self.add_nodes(node.count(), sp)?;
+                    // Counted before the copy is made: the copy is what may not fit.
+                    let size = self.anchors.get(&id).map(|(_, size)| *size);
+                    self.add(size.ok_or_else(unknown)?, sp)?;
+                    let node = match self.anchors.get(&id) {
+                        Some((Anchored::Scalar(node), _)) => Some(node),
+                        Some((Anchored::At { doc, path }, _)) => self.find(*doc, path),
+                        None => None,
+                    };
+                    let node = node.cloned().ok_or_else(unknown)?;
                     self.finish(Node { span: sp, ..node })?;
                 }
                 Event::Scalar(value, style, anchor, tag) => {
-                    self.add_nodes(1, sp)?;
                     let kind = scalar(&value, style, tag.as_deref(), sp)?;
+                    let size = Size::of_scalar(&kind);
+                    self.add(size, sp)?;
                     let node = Node { kind, span: sp };
                     if anchor > 0 {
-                        self.anchors.insert(anchor, node.clone());
+                        self.anchors
+                            .insert(anchor, (Anchored::Scalar(node.clone()), size));
                     }
                     self.finish(node)?;
                 }
                 Event::SequenceStart(anchor, tag) => {
+                    let before = self.size;
                     self.open(sp, tag.as_deref())?;
                     self.stack.push(Frame::Seq {
                         items: Vec::new(),
                         start: sp,
                         anchor,
+                        before,
                     });
                 }
                 Event::MappingStart(anchor, tag) => {
+                    let before = self.size;
                     self.open(sp, tag.as_deref())?;
                     self.stack.push(Frame::Map {
                         entries: Vec::new(),
                         pending: None,
                         start: sp,
                         anchor,
+                        before,
                     });
                 }
                 Event::SequenceEnd | Event::MappingEnd => {
-                    let (kind, start, anchor) = match self.stack.pop() {
+                    let (kind, start, anchor, before) = match self.stack.pop() {
                         Some(Frame::Seq {
                             items,
                             start,
                             anchor,
-                        }) => (Kind::Seq(items), start, anchor),
+                            before,
+                        }) => (Kind::Seq(items), start, anchor, before),
                         Some(Frame::Map {
                             entries,
                             start,
                             anchor,
+                            before,
                             ..
-                        }) => (Kind::Map(entries), start, anchor),
+                        }) => (Kind::Map(entries), start, anchor, before),
                         None => continue,
                     };
                     let node = Node {
@@ -203,7 +276,14 @@ impl Builder {
                         },
                     };
                     if anchor > 0 {
-                        self.anchors.insert(anchor, node.clone());
+                        // Everything counted since the node opened is the node, its
+                        // aliases expanded: what each alias of it will copy.
+                        let size = Size {
+                            nodes: self.size.nodes.saturating_sub(before.nodes),
+                            bytes: self.size.bytes.saturating_sub(before.bytes),
+                        };
+                        let at = self.here();
+                        self.anchors.insert(anchor, (at, size));
                     }
                     self.finish(node)?;
                 }
@@ -212,11 +292,51 @@ impl Builder {
         Ok(self.docs)
     }
 
+    /// Where the node about to be finished will lie: the index each open frame's child
+    /// being built has (the last one is this node's).
+    fn here(&self) -> Anchored {
+        Anchored::At {
+            doc: self.docs.len(),
+            path: self.stack.iter().map(Frame::len).collect(),
+        }
+    }
+
+    /// The node at `path` in document `doc`, finished or still being built.
+    fn find(&self, doc: usize, path: &[usize]) -> Option<&Node> {
+        fn descend<'n>(mut node: &'n Node, path: &[usize]) -> Option<&'n Node> {
+            for &i in path {
+                node = match &node.kind {
+                    Kind::Seq(items) => items.get(i)?,
+                    Kind::Map(entries) => &entries.get(i)?.1,
+                    _ => return None,
+                };
+            }
+            Some(node)
+        }
+        if let Some(root) = self.docs.get(doc) {
+            return descend(root, path);
+        }
+        // The document is still open: its frames are the stack, from the root. Follow the
+        // path through them until it reaches a finished child.
+        for (depth, (frame, &i)) in self.stack.iter().zip(path).enumerate() {
+            if let Some(child) = frame.child(i) {
+                return descend(child, path.get(depth + 1..)?);
+            }
+        }
+        None
+    }
+
     fn open(&mut self, sp: Span, tag: Option<&saphyr_parser::Tag>) -> Result<(), PolicyError> {
         if let Some(tag) = tag {
             return Err(unsupported_tag(tag, sp));
         }
-        self.add_nodes(1, sp)?;
+        self.add(
+            Size {
+                nodes: 1,
+                bytes: NODE_BYTES,
+            },
+            sp,
+        )?;
         if self.stack.len() >= MAX_DEPTH {
             return Err(PolicyError::TooDeep {
                 limit: MAX_DEPTH,
@@ -226,12 +346,22 @@ impl Builder {
         Ok(())
     }
 
-    fn add_nodes(&mut self, n: usize, sp: Span) -> Result<(), PolicyError> {
-        self.nodes = self.nodes.saturating_add(n);
-        if self.nodes > MAX_NODES {
+    /// Counts `size` more towards the limits; `sp` is blamed if one is crossed.
+    fn add(&mut self, size: Size, sp: Span) -> Result<(), PolicyError> {
+        self.size.nodes = self.size.nodes.saturating_add(size.nodes);
+        if self.size.nodes > MAX_NODES {
             return Err(PolicyError::TooLarge {
                 message: format!(
                     "document expands to more than {MAX_NODES} nodes (aliases included)"
+                ),
+                span: sp,
+            });
+        }
+        self.size.bytes = self.size.bytes.saturating_add(size.bytes);
+        if self.size.bytes > MAX_EXPANDED_BYTES {
+            return Err(PolicyError::TooLarge {
+                message: format!(
+                    "document expands to more than {MAX_EXPANDED_BYTES} bytes (aliases included)"
                 ),
                 span: sp,
             });
@@ -368,3 +498,6 @@ fn number(s: &str) -> Option<Kind> {
     }
     None
 }
+
+#[cfg(test)]
+mod tests;

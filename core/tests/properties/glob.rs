@@ -1,8 +1,10 @@
 //! The glob matcher agrees with a regex oracle built from SPEC §2, on random texts, on
-//! texts instantiated from the pattern (with one-character edits at the edges) and on
-//! unicode and multi-line texts.
+//! texts instantiated from the pattern (with one-character edits at the edges), on
+//! unicode and multi-line texts, and with pieces longer than a machine word; the any-of
+//! substring search agrees with searching each fragment in turn, on both of its paths.
 
-use meshguard_core::glob::Glob;
+use meshguard_core::glob::{Glob, GlobSet};
+use meshguard_core::substrings::Substrings;
 use proptest::prelude::*;
 use regex::Regex;
 
@@ -124,4 +126,92 @@ proptest! {
         prop_assert_eq!(glob.matches(&text), oracle.is_match(&text),
             "pattern {:?} text {:?}", pattern, text);
     }
+}
+
+/// A pattern with long pieces: runs of one character (up to 150, so a piece with `?` spans
+/// several 64-character words of the bit-parallel search), `?` and stars.
+fn long_piece_pattern() -> impl Strategy<Value = String> {
+    prop::collection::vec(
+        prop_oneof![
+            (prop::sample::select(&["a", "b", "é", "?"][..]), 1usize..150)
+                .prop_map(|(c, n)| c.repeat(n)),
+            prop::sample::select(&["*", "?", "b", "ab", "a?b"][..]).prop_map(str::to_owned),
+        ],
+        1..6,
+    )
+    .prop_map(|parts| parts.concat())
+}
+
+/// The fragments' alphabet is small so fragments often occur; `z` never does.
+const FRAGMENT_ALPHABET: &[&str] = &["a", "b", "ab", "é", "/", "."];
+
+proptest! {
+    #![proptest_config(crate::config())]
+
+    #[test]
+    fn glob_with_long_pieces_matches_like_regex_oracle(
+        pattern in long_piece_pattern(),
+        random_text in text_from(&["a", "b", "é", "aaaa", "aaaaaaaaaaaaaaaa"], 60),
+        fills in prop::collection::vec(text_from(&["a", "b", "é"], 6), 1..4),
+        edit in prop::option::of((any::<usize>(), prop::sample::select(&['-', 'a', 'b'][..]))),
+        use_random in any::<bool>(),
+    ) {
+        let Ok(glob) = Glob::new(&pattern) else { return Ok(()) };
+        let text = if use_random { random_text } else { instantiate(&pattern, &fills, edit) };
+        let oracle = glob_oracle(&pattern);
+        prop_assert_eq!(glob.matches(&text), oracle.is_match(&text),
+            "pattern {:?} text {:?}", pattern, text);
+    }
+
+    /// `Substrings::any_in` is "some fragment occurs", whichever search it takes: lists
+    /// of up to 40 fragments (the first-byte table takes at most 16) and texts of up to
+    /// 200 bytes, then the same text behind 70 bytes of `z` (always the automaton).
+    #[test]
+    fn substrings_agree_with_searching_each_fragment(
+        fragments in prop::collection::vec(text_from(FRAGMENT_ALPHABET, 5), 1..40),
+        text in text_from(&["a", "b", "ab", "é", "/", ".", "z", "zzzz"], 120),
+    ) {
+        let naive = |t: &str| fragments.iter().any(|f| t.contains(f.as_str()));
+        let set = Substrings::new(fragments.clone());
+        prop_assert_eq!(set.any_in(&text), naive(&text), "fragments {:?} text {:?}", fragments, text);
+        let padded = format!("{}{text}", "z".repeat(70));
+        prop_assert_eq!(set.any_in(&padded), naive(&padded), "fragments {:?} text {:?}", fragments, padded);
+    }
+
+    /// A list of infix globs (`*x*`) is one substring search: same answers as each glob.
+    #[test]
+    fn infix_glob_sets_agree_with_each_glob(
+        infixes in prop::collection::vec(text_from(FRAGMENT_ALPHABET, 5), 1..24),
+        text in text_from(&["a", "b", "ab", "é", "/", ".", "z", "zzzzzzzzzzzzzzzz"], 40),
+    ) {
+        let globs: Vec<Glob> = infixes
+            .iter()
+            .filter_map(|f| Glob::new(&format!("*{f}*")).ok())
+            .collect();
+        let each = globs.iter().any(|g| g.matches(&text));
+        prop_assert_eq!(GlobSet::new(globs).matches(&text), each, "infixes {:?} text {:?}", infixes, text);
+    }
+}
+
+/// One literal piece of 10,000 `a`s between stars, against 1 MiB of `a`s: a backtracking
+/// matcher compares up to 10,000 characters at each of 2^20 positions (minutes, even in
+/// release); the piece search reads the text once (milliseconds).
+#[test]
+fn a_long_literal_piece_on_a_long_text_is_one_pass() {
+    let glob = Glob::new(&format!("x*{}b*y", "a".repeat(10_000))).unwrap();
+    let text = format!("x{}y", "a".repeat(1 << 20));
+    assert!(!glob.matches(&text));
+    let text = format!("x{}by", "a".repeat(1 << 20));
+    assert!(glob.matches(&text));
+}
+
+/// The same with a `?` in a 200-character piece (four words of the bit-parallel search):
+/// 2^20 × 4 steps instead of 2^20 × 200 comparisons.
+#[test]
+fn a_long_piece_with_a_question_mark_is_one_pass() {
+    let glob = Glob::new(&format!("x*{}?b*y", "a".repeat(200))).unwrap();
+    let text = format!("x{}y", "a".repeat(1 << 20));
+    assert!(!glob.matches(&text));
+    let text = format!("x{}éby", "a".repeat(1 << 20));
+    assert!(glob.matches(&text));
 }

@@ -19,6 +19,7 @@ mod decide;
 mod glob;
 mod parse;
 mod ratelimit;
+mod shell;
 mod support;
 
 /// 256 cases, no regression files written next to the sources, and shrinking capped so a

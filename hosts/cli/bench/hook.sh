@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Benchmarks one whole Claude Code hook invocation, process start to exit:
 # `meshguard hook claude-code --policies policies` reading a PreToolUse event on stdin,
-# loading and compiling the eleven example policies, deciding, answering on stdout.
-# Budget: 5 ms (issue 5). Uses the release binary and hyperfine only (no bindings).
+# loading and compiling the eleven example policies, deciding, answering on stdout. That
+# is two processes: the supervisor and the worker it starts (hook/failsafe.rs); the row
+# `worker` is the worker alone (`--worker`), so the difference is what failing closed on
+# crashes costs. Budget: 5 ms (issue 5). Uses the release binary and hyperfine only.
 #
 #   hosts/cli/bench/hook.sh            # build, check the answers, benchmark, judge
 #   RUNS=1000 hosts/cli/bench/hook.sh  # more runs
@@ -30,18 +32,23 @@ event Read '{"file_path":"/home/dev/app/src/main.rs"}' > "$tmp/read.json"
 event Bash '{"command":"git status && rm -rf /"}' > "$tmp/bash.json"
 event WebFetch '{"url":"https://docs.rs/serde","prompt":"summarise"}' > "$tmp/fetch.json"
 
-# The benchmark is only worth something if the hook answers correctly.
-expect() { # event file, permissionDecision
-  local out
-  out="$("$bin" hook claude-code --policies "$policies" < "$1")"
-  case "$out" in
-    *"\"permissionDecision\":\"$2\""*) ;;
-    *) echo "unexpected answer for $1: $out" >&2; exit 1 ;;
+# The benchmark is only worth something if the hook answers correctly. An allow answers
+# nothing (Claude Code's own permissions go on) unless --allow-explicitly.
+expect() { # event file, permissionDecision or "none", extra flags...
+  local out file="$1" want="$2"
+  shift 2
+  out="$("$bin" hook claude-code --policies "$policies" "$@" < "$file")"
+  case "$want:$out" in
+    none:) ;;
+    none:*) echo "unexpected answer for $file: $out" >&2; exit 1 ;;
+    *:*"\"permissionDecision\":\"$want\""*) ;;
+    *) echo "unexpected answer for $file: $out" >&2; exit 1 ;;
   esac
 }
-expect "$tmp/read.json" allow
+expect "$tmp/read.json" none
+expect "$tmp/read.json" allow --allow-explicitly
 expect "$tmp/bash.json" deny
-expect "$tmp/fetch.json" allow
+expect "$tmp/fetch.json" none
 
 # hyperfine 1.16+ feeds stdin itself (`--input`), with no shell in between; older ones
 # run the command through a shell for the redirection and subtract the measured cost
@@ -51,11 +58,13 @@ if hyperfine --help | grep -q -- '--input'; then
   for e in read bash fetch; do
     commands+=(--input "$tmp/$e.json" -n "$e" "$bin hook claude-code --policies $policies")
   done
+  commands+=(--input "$tmp/read.json" -n worker "$bin hook claude-code --policies $policies --worker")
   hyperfine -N --warmup 50 --runs "$RUNS" --export-csv "$tmp/result.csv" "${commands[@]}"
 else
   for e in read bash fetch; do
     commands+=(-n "$e" "$bin hook claude-code --policies $policies < $tmp/$e.json")
   done
+  commands+=(-n worker "$bin hook claude-code --policies $policies --worker < $tmp/read.json")
   hyperfine --warmup 50 --runs "$RUNS" --export-csv "$tmp/result.csv" "${commands[@]}"
 fi
 

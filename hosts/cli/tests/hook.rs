@@ -8,9 +8,11 @@
 
 mod common;
 
-use std::process::Output;
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
-use common::{TempDir, json, meshguard, p, repo_policies, run, text};
+use common::{BIN, TempDir, json, meshguard, p, repo, repo_policies, run, text};
 use serde_json::{Value, json};
 
 fn hook(extra: &[&str], input: &[u8]) -> Output {
@@ -33,9 +35,14 @@ fn call(tool: &str, input: Value, cwd: &str) -> Vec<u8> {
     .into_bytes()
 }
 
-/// The permission decision and reason of a successful answer.
+/// The permission decision and reason of a successful answer; `none` (and no reason)
+/// when the hook answered nothing, as it does for an allow unless told to answer it.
 fn answer(out: &Output) -> (String, String) {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(out.stderr.is_empty(), "{}", text(&out.stderr));
+    if out.stdout.is_empty() {
+        return ("none".to_owned(), String::new());
+    }
     let a = json(&out.stdout);
     let h = &a["hookSpecificOutput"];
     assert_eq!(h["hookEventName"], "PreToolUse");
@@ -47,7 +54,13 @@ fn answer(out: &Output) -> (String, String) {
 
 /// A block: a deny answer, the reason on stderr, exit 2.
 fn blocked(out: &Output) -> String {
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
     let a = json(&out.stdout);
     assert_eq!(a["hookSpecificOutput"]["permissionDecision"], "deny");
     let reason = a["hookSpecificOutput"]["permissionDecisionReason"]
@@ -118,12 +131,39 @@ fn maps_claude_code_tools_and_answers() {
         ("TodoWrite", json!({"todos": []}), "deny"),
     ];
     for (tool, input, want) in cases {
-        let out = hook(&[], &call(tool, input.clone(), cwd));
-        let (decision, reason) = answer(&out);
-        assert_eq!(decision, want, "{tool} {input}: {reason}");
+        let input = call(tool, input.clone(), cwd);
+        // By default an allow answers nothing: Claude Code's own permissions decide.
+        let (decision, reason) = answer(&hook(&[], &input));
+        let by_default = if want == "allow" { "none" } else { want };
+        assert_eq!(decision, by_default, "{tool}: {reason}");
+        // `--allow-explicitly` answers it, with the reason.
+        let (decision, reason) = answer(&hook(&["--allow-explicitly"], &input));
+        assert_eq!(decision, want, "{tool}: {reason}");
         assert!(reason.starts_with("MeshGuard: "), "{reason}");
         assert!(reason.contains("(policy `"), "{reason}");
     }
+}
+
+#[test]
+fn an_allow_defers_to_claude_codes_permissions_unless_told() {
+    let dir = TempDir::new("hook-allow");
+    let log = dir.path().join("audit.jsonl");
+    let input = call("Bash", json!({"command": "git status"}), "/w");
+    let out = hook(&["--audit-log", p(&log)], &input);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(out.stdout.is_empty(), "{}", text(&out.stdout));
+    assert!(out.stderr.is_empty(), "{}", text(&out.stderr));
+    let out = hook(&["--audit-log", p(&log), "--allow-explicitly"], &input);
+    assert_eq!(answer(&out).0, "allow");
+    let lines: Vec<Value> = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["effect"], "allow");
+    assert_eq!(lines[0]["permissionDecision"], "none");
+    assert_eq!(lines[1]["permissionDecision"], "allow");
 }
 
 #[test]
@@ -161,6 +201,146 @@ fn require_approval_becomes_ask_and_audit_mode_answers_nothing() {
     assert_eq!(line["mode"], "audit");
 }
 
+/// `hook claude-code` with the shipped file policy only, an audit log, and `cwd`.
+struct FilePolicy {
+    dir: TempDir,
+}
+
+impl FilePolicy {
+    fn new(label: &str) -> FilePolicy {
+        FilePolicy {
+            dir: TempDir::new(label),
+        }
+    }
+
+    /// The decision (`none` for an allow), its reason and the resource the policies saw.
+    fn decide(&self, tool: &str, input: Value, cwd: &str) -> (String, String, String) {
+        let log = self.dir.path().join("audit.jsonl");
+        let _ = std::fs::remove_file(&log);
+        let policy = repo("policies/claude-code-file.yaml");
+        let out = run(
+            &[
+                "hook",
+                "claude-code",
+                "--policies",
+                p(&policy),
+                "--audit-log",
+                p(&log),
+            ],
+            &call(tool, input, cwd),
+        );
+        let (decision, reason) = answer(&out);
+        let line: Value =
+            serde_json::from_str(std::fs::read_to_string(&log).unwrap().trim()).unwrap();
+        (
+            decision,
+            reason,
+            line["resource"].as_str().unwrap().to_owned(),
+        )
+    }
+}
+
+#[test]
+fn searches_are_decided_on_what_they_read() {
+    let f = FilePolicy::new("hook-search");
+    let app = "/home/dev/app";
+    let credential = "Access to credential files is prohibited";
+    let denied = [
+        // The issue's examples, and their neighbours.
+        (
+            "Grep",
+            json!({"pattern": "BEGIN", "glob": "*.pem"}),
+            "./**/*.pem",
+        ),
+        ("Glob", json!({"pattern": "**/*.pem"}), "./**/*.pem"),
+        (
+            "Grep",
+            json!({"pattern": "x", "path": "~/.ssh"}),
+            "~/.ssh/**",
+        ),
+        ("LS", json!({"path": "/home/dev/.ssh"}), "/home/dev/.ssh/**"),
+        (
+            "Grep",
+            json!({"pattern": "x", "glob": "*.{rs,key}"}),
+            "./**/*.key",
+        ),
+        (
+            "Grep",
+            json!({"pattern": "x", "glob": "*.rs *.pem"}),
+            "./**/*.pem",
+        ),
+        ("Grep", json!({"pattern": "x", "glob": ".env"}), "./**/.env"),
+        (
+            "Glob",
+            json!({"pattern": "config/.env.*"}),
+            "./config/.env.*",
+        ),
+        ("Glob", json!({"pattern": "~/.aws/*"}), "~/.aws/*"),
+    ];
+    for (tool, input, resource) in denied {
+        let (decision, reason, seen) = f.decide(tool, input.clone(), app);
+        assert_eq!(decision, "deny", "{tool} {input}: {reason}");
+        assert!(reason.contains(credential), "{tool} {input}: {reason}");
+        assert_eq!(seen, resource, "{tool} {input}");
+    }
+    let (decision, reason, seen) = f.decide("Grep", json!({"pattern": "x", "path": "/etc"}), app);
+    assert_eq!((decision.as_str(), seen.as_str()), ("deny", "/etc/**"));
+    assert!(reason.contains("System file access"), "{reason}");
+    // Ordinary searches go on to Claude Code's own permissions.
+    let allowed = [
+        ("Grep", json!({"pattern": "todo"}), "./**"),
+        (
+            "Grep",
+            json!({"pattern": "fn", "glob": "*.rs"}),
+            "./**/*.rs",
+        ),
+        (
+            "Grep",
+            json!({"pattern": "fn", "path": "/home/dev/app/src", "type": "rust"}),
+            "./src/**",
+        ),
+        ("Glob", json!({"pattern": "src/**/*.rs"}), "./src/**/*.rs"),
+        ("LS", json!({"path": "/home/dev/app/src"}), "./src/**"),
+    ];
+    for (tool, input, resource) in allowed {
+        let (decision, reason, seen) = f.decide(tool, input.clone(), app);
+        assert_eq!(decision, "none", "{tool} {input}: {reason}");
+        assert_eq!(seen, resource, "{tool} {input}");
+    }
+}
+
+#[test]
+fn a_grep_of_a_file_reads_that_file() {
+    let f = FilePolicy::new("hook-grep-file");
+    let work = TempDir::new("hook-grep-work");
+    let cwd = p(work.path()).to_owned();
+    let notes = work.write("notes.txt", "todo");
+    let key = work.write("keys/server.pem", "-----BEGIN");
+    let grep = |path: &str, glob: Option<&str>| {
+        let mut input = json!({"pattern": "x", "path": path});
+        if let Some(g) = glob {
+            input["glob"] = Value::from(g);
+        }
+        let (decision, _, seen) = f.decide("Grep", input, &cwd);
+        (decision, seen)
+    };
+    assert_eq!(grep(p(&notes), None), ("none".into(), "./notes.txt".into()));
+    // The glob does not hide the file ripgrep is given.
+    assert_eq!(
+        grep(p(&key), Some("*.txt")),
+        ("deny".into(), "./keys/server.pem".into())
+    );
+    let keys = work.path().join("keys");
+    assert_eq!(grep(p(&keys), None), ("none".into(), "./keys/**".into()));
+    assert_eq!(
+        grep(p(&keys), Some("*.pem")),
+        ("deny".into(), "./keys/**/*.pem".into())
+    );
+    // A path that is not there yet is decided as a file and as a directory.
+    let later = work.path().join("later.pem");
+    assert_eq!(grep(p(&later), None).0, "deny");
+}
+
 #[test]
 fn workspace_paths_are_relative_and_absolute_denies_still_apply() {
     let dir = TempDir::new("hook-paths");
@@ -173,7 +353,7 @@ fn workspace_paths_are_relative_and_absolute_denies_still_apply() {
         );
         answer(&out).0
     };
-    assert_eq!(read("/srv/app/src/../README.md", "/srv/app"), "allow");
+    assert_eq!(read("/srv/app/src/../README.md", "/srv/app"), "none");
     assert_eq!(read("/srv/app/../other/x", "/srv/app"), "deny");
     // Claude Code running in /etc: `./passwd` is in the workspace, but the absolute
     // spelling is what `/etc/**` denies, and a deny rule may only make things stricter.
@@ -307,4 +487,137 @@ fn install_writes_and_merges_settings() {
         p(&settings),
     ]);
     assert_eq!(out.status.code(), Some(2));
+}
+
+/// Runs the hook (repository policies) through `sh -c script`, with `env` set: for
+/// `ulimit`, which must apply to the hook's processes and not to the test's.
+fn hook_in_shell(script: &str, env: &[(&str, &str)], extra: &[&str], input: &[u8]) -> Output {
+    let policies = repo_policies();
+    let mut child = Command::new("sh")
+        .args(["-c", script, "sh", BIN, "hook", "claude-code"])
+        .args(["--policies", p(&policies)])
+        .args(extra)
+        .envs(env.iter().copied())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let input = input.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(&input);
+    });
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    out
+}
+
+const FAULT: &str = "MESHGUARD_HOOK_TEST_FAULT";
+
+/// The hook under an address-space limit of `kib` KiB.
+fn limited(kib: u32, env: &[(&str, &str)], input: &[u8]) -> Output {
+    let script = format!("ulimit -v {kib} && exec \"$@\"");
+    hook_in_shell(&script, env, &[], input)
+}
+
+#[test]
+fn a_panic_blocks_with_exit_2() {
+    let dir = TempDir::new("hook-panic");
+    let log = dir.path().join("audit.jsonl");
+    let input = call("Bash", json!({"command": "ls"}), "/w");
+    let out = hook_in_shell(
+        "exec \"$@\"",
+        &[(FAULT, "panic")],
+        &["--audit-log", p(&log)],
+        &input,
+    );
+    let reason = blocked(&out);
+    assert!(reason.contains("the hook panicked at "), "{reason}");
+    assert!(
+        reason.contains("injected by MESHGUARD_HOOK_TEST_FAULT"),
+        "{reason}"
+    );
+    let line: Value = serde_json::from_str(std::fs::read_to_string(&log).unwrap().trim()).unwrap();
+    assert_eq!(line["rule"], "hook-error");
+    assert_eq!(line["permissionDecision"], "deny");
+    // An unknown fault is an error like any other: a block, not a way around the hook.
+    let out = hook_in_shell("exec \"$@\"", &[(FAULT, "nothing")], &[], &input);
+    assert!(blocked(&out).contains("unknown MESHGUARD_HOOK_TEST_FAULT value"));
+}
+
+#[test]
+fn running_out_of_memory_blocks_with_exit_2() {
+    let ordinary = call("Bash", json!({"command": "git status"}), "/w");
+    // The smallest address space (in steps of 8 MiB) in which the hook answers an ordinary
+    // call, and one step more: the input below still cannot be decided in it.
+    let kib = (2..=16)
+        .map(|step| step * 8 * 1024)
+        .find(|&kib| limited(kib, &[], &ordinary).status.code() == Some(0))
+        .expect("the hook answers nothing even with 128 MiB of address space")
+        + 8 * 1024;
+    // 1 MiB of JSON holding half a million numbers takes tens of MiB once parsed: the
+    // worker's allocation fails and Rust aborts it; nothing is injected.
+    let mut numbers = vec!["0"; 500_000].join(",");
+    numbers.truncate(1000 * 1000);
+    let numbers = numbers.trim_end_matches(',');
+    let big = format!(
+        r#"{{"cwd":"/w","hook_event_name":"PreToolUse","tool_name":"Task","tool_input":{{"a":[{numbers}]}}}}"#
+    );
+    assert!(big.len() < 1024 * 1024);
+    let reason = blocked(&limited(kib, &[], big.as_bytes()));
+    assert!(
+        reason.contains("the hook's worker process ended abnormally: killed by signal 6 (SIGABRT"),
+        "{reason}"
+    );
+    assert!(reason.contains(": memory allocation of "), "{reason}");
+    // The same with an allocation loop, in a quarter of a GiB.
+    let reason = blocked(&limited(256 * 1024, &[(FAULT, "oom")], &ordinary));
+    assert!(reason.contains(": memory allocation of "), "{reason}");
+}
+
+#[test]
+fn a_stack_overflow_blocks_with_exit_2() {
+    let input = call("Bash", json!({"command": "ls"}), "/w");
+    let out = hook_in_shell("exec \"$@\"", &[(FAULT, "stack-overflow")], &[], &input);
+    let reason = blocked(&out);
+    assert!(reason.contains("killed by signal 6"), "{reason}");
+    assert!(reason.contains("has overflowed its stack"), "{reason}");
+    // Deeply nested input never gets that far: serde_json stops at 128 levels.
+    let deep = format!(
+        r#"{{"cwd":"/w","tool_name":"Task","tool_input":{{"a":{}}}}}"#,
+        "[".repeat(100_000)
+    );
+    let reason = blocked(&hook(&[], deep.as_bytes()));
+    assert!(reason.contains("recursion limit exceeded"), "{reason}");
+}
+
+#[test]
+fn input_that_never_ends_blocks_at_the_deadline() {
+    let policies = repo_policies();
+    let mut child = Command::new(BIN)
+        .args(["hook", "claude-code", "--policies", p(&policies)])
+        .args(["--timeout", "1"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Half an event, and stdin stays open.
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(br#"{"tool_name": "Bash", "#).unwrap();
+    let started = Instant::now();
+    let out = child.wait_with_output().unwrap();
+    let waited = started.elapsed();
+    drop(stdin);
+    let reason = blocked(&out);
+    assert!(
+        reason.contains("the hook did not decide within 1 s"),
+        "{reason}"
+    );
+    assert!(waited >= Duration::from_secs(1), "{waited:?}");
+    assert!(waited < Duration::from_secs(10), "{waited:?}");
+    // An endless stream is cut at 1 MiB.
+    let endless = vec![b' '; 3 * 1024 * 1024];
+    assert!(blocked(&hook(&[], &endless)).contains("larger than 1 MiB"));
 }

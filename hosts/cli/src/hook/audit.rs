@@ -28,7 +28,8 @@ pub struct Record<'a> {
     pub resource: Option<&'a str>,
     /// `allow`, `deny` or `require_approval`.
     pub effect: &'a str,
-    /// What Claude Code was told: `allow`, `deny`, `ask`, or `none` in audit mode.
+    /// What Claude Code was told: `deny`, `ask`, `allow` (only with `--allow-explicitly`),
+    /// or `none` when nothing was answered (an allow by default, and audit mode).
     pub permission_decision: &'a str,
     /// The deciding policy (none for a hook error).
     pub policy: Option<&'a str>,

@@ -1,7 +1,7 @@
 //! `meshguard hook claude-code`: Claude Code's `PreToolUse` hook, decided locally.
 //!
 //! Claude Code runs the hook before every tool call with a JSON description on stdin.
-//! The hook maps the call to an action and resource ([`super::tools`]), decides it with
+//! The hook maps the call to an action and resources ([`super::tools`]), decides it with
 //! the core against the policies, and answers in Claude Code's format on stdout:
 //!
 //! ```json
@@ -9,15 +9,20 @@
 //!  "permissionDecisionReason":"MeshGuard: Access to credential files is prohibited (policy `claude-code-file-policy`, rule `claude-code-file-policy#3`)"}}
 //! ```
 //!
-//! `allow` → `allow`, `deny` → `deny`, `require_approval` → `ask` (Claude Code asks the
-//! person). Exit status 0.
+//! `deny` → `deny`, `require_approval` → `ask` (Claude Code asks the person). An `allow`
+//! answers nothing: exit status 0 and no output is Claude Code's "no decision", so its own
+//! permission flow (the user's allow/ask/deny rules, the permission mode, the prompt)
+//! goes on as if the hook were not there. A policy allow means "MeshGuard does not
+//! object", not "skip the user's prompts". `--allow-explicitly` answers `allow` instead,
+//! which skips Claude Code's prompt (not its deny and ask rules). Exit status 0.
 //!
 //! **Fail closed.** Anything that goes wrong (input that is not JSON, larger than 1 MiB,
 //! a missing field, policies that cannot be loaded, an audit log that cannot be written)
 //! blocks the call: a `deny` answer with the problem as its reason on stdout, the same
 //! words on stderr, and exit status 2, which Claude Code treats as a block and shows to
 //! the model. (Exit 1, as in the seeds' example script, is *not* a block: Claude Code
-//! would run the tool anyway.)
+//! would run the tool anyway.) The process failing as a whole (a panic, memory running
+//! out, a stack overflow, a hang) is turned into the same block by [`super::failsafe`].
 //!
 //! In `--mode audit` decisions are recorded (with `--audit-log`) but nothing is answered,
 //! so Claude Code's own permission flow goes on unchanged; errors still block.
@@ -31,6 +36,7 @@ use meshguard_core::{Decision, Effect, Request};
 use serde_json::json;
 
 use super::audit::{self, Record};
+use super::failsafe;
 use super::tools::{self, HookInput, Mapped};
 use crate::flags::AgentFlags;
 use crate::{EXIT_BAD_INPUT, clock, load, paths};
@@ -55,6 +61,26 @@ pub struct Args {
     /// `enforce` answers Claude Code; `audit` only records.
     #[arg(long, value_enum, default_value_t = HookMode::Enforce)]
     mode: HookMode,
+
+    /// Answer `allow` when the policies allow, which skips Claude Code's permission
+    /// prompt; by default an allow answers nothing and Claude Code's own permission
+    /// flow decides.
+    #[arg(long)]
+    allow_explicitly: bool,
+
+    /// Block a call not decided within this many seconds (keep Claude Code's hook
+    /// `timeout` above it: a hook Claude Code times out does not block).
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value_t = 10,
+        value_parser = clap::value_parser!(u64).range(1..=3600)
+    )]
+    pub timeout: u64,
+
+    /// Internal: this process is the worker a supervising hook process started.
+    #[arg(long, hide = true)]
+    pub worker: bool,
 }
 
 /// `--mode` values.
@@ -80,17 +106,70 @@ struct Outcome {
     decision: Decision,
 }
 
-/// Runs the hook; never returns an error, because every error must become a block.
-pub fn run(args: &Args) -> ExitCode {
-    let started = Instant::now();
+/// Turns a problem into a block; owns what that needs, so that the panic hook and the
+/// supervising process can block as the hook itself does.
+#[derive(Debug, Clone)]
+pub struct Blocker {
+    audit_log: Option<PathBuf>,
+    mode: HookMode,
+    started: Instant,
+}
+
+impl Blocker {
+    /// A blocker for a hook run with `args`, started now.
+    pub fn new(args: &Args) -> Self {
+        Blocker {
+            audit_log: args.audit_log.clone(),
+            mode: args.mode,
+            started: Instant::now(),
+        }
+    }
+
+    /// Blocks the call: a deny answer, the reason on stderr, exit 2; recorded when an
+    /// audit log is configured (best effort: the block stands either way, and a record
+    /// that cannot be written is mentioned in the reason).
+    pub fn block(&self, problem: &str) -> ExitCode {
+        let mut reason =
+            format!("MeshGuard blocked this tool call because the hook failed: {problem}");
+        if let Some(path) = &self.audit_log {
+            let time = clock::now_rfc3339();
+            let record = Record {
+                time: &time,
+                session_id: None,
+                tool: None,
+                action: None,
+                resource: None,
+                effect: "deny",
+                permission_decision: "deny",
+                policy: None,
+                rule: "hook-error",
+                reason: &reason,
+                mode: self.mode.as_str(),
+                latency_us: micros(self.started),
+            };
+            if let Err(e) = audit::append(path, &record)
+                && !problem.contains("audit log")
+            {
+                reason.push_str(&format!(" (and {e})"));
+            }
+        }
+        let _ = print_answer("deny", &reason);
+        eprintln!("{}", crate::render::clean(&reason));
+        ExitCode::from(EXIT_BAD_INPUT)
+    }
+}
+
+/// Decides one tool call and answers it; never returns an error, because every error
+/// must become a block.
+pub fn run(args: &Args, blocker: &Blocker) -> ExitCode {
     let outcome = match decide(args) {
         Ok(o) => o,
-        Err(problem) => return block(args, &problem, started),
+        Err(problem) => return blocker.block(&problem),
     };
     let d = &outcome.decision;
     let answer = match (args.mode, d.effect) {
         (HookMode::Audit, _) => None,
-        (_, Effect::Allow) => Some("allow"),
+        (_, Effect::Allow) => args.allow_explicitly.then_some("allow"),
         (_, Effect::Deny) => Some("deny"),
         (_, Effect::RequireApproval) => Some("ask"),
     };
@@ -108,10 +187,10 @@ pub fn run(args: &Args) -> ExitCode {
             rule: &d.rule,
             reason: &d.reason,
             mode: args.mode.as_str(),
-            latency_us: micros(started),
+            latency_us: micros(blocker.started),
         };
         if let Err(problem) = audit::append(path, &record) {
-            return block(args, &problem, started);
+            return blocker.block(&problem);
         }
     }
     let Some(answer) = answer else {
@@ -123,13 +202,15 @@ pub fn run(args: &Args) -> ExitCode {
     );
     match print_answer(answer, &reason) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => block(args, &format!("cannot write the answer: {e}"), started),
+        Err(e) => blocker.block(&format!("cannot write the answer: {e}")),
     }
 }
 
-/// Reads, maps and decides the tool call.
+/// Reads, maps and decides the tool call: each of its resources, the strictest
+/// decision standing.
 fn decide(args: &Args) -> Result<Outcome, String> {
     let input = read_input()?;
+    failsafe::inject_fault()?;
     if let Some(event) = &input.hook_event_name
         && event != "PreToolUse"
     {
@@ -144,27 +225,50 @@ fn decide(args: &Args) -> Result<Outcome, String> {
     let agent = args.agent.agent()?;
     let set = load::load_set(&args.policies)
         .map_err(|f| format!("cannot load the policies: {}", f.summary()))?;
-    let request = Request {
+    let base = Request {
         action: mapped.action.clone(),
-        resource: mapped.resource.clone(),
+        resource: None,
         context: Some(tools::context(&input)),
         agent,
         time: Some(clock::now_rfc3339()),
         mode: None,
     };
-    let mut decision = set.decide(&request, false);
-    if let Some(absolute) = &mapped.absolute {
-        let spelled = Request {
-            resource: Some(absolute.clone()),
-            ..request
+    let about = |resource: &str| Request {
+        resource: Some(resource.to_owned()),
+        ..base.clone()
+    };
+    let mut strictest: Option<Decision> = None;
+    for target in &mapped.targets {
+        let mut d = set.decide(&about(&target.resource), false);
+        if let Some(absolute) = &target.absolute {
+            d = paths::stricter(d, set.decide(&about(absolute), false));
+        }
+        strictest = match strictest {
+            Some(so_far) if !outranks(&d, &so_far) => Some(so_far),
+            _ => Some(d),
         };
-        decision = paths::stricter(decision, set.decide(&spelled, false));
     }
+    let decision = strictest.ok_or("the tool call names nothing to decide")?;
     Ok(Outcome {
         input,
         mapped,
         decision,
     })
+}
+
+/// Whether `a` is stricter than `b`: deny over approval over allow, and among equal
+/// effects one a rule made over a default (so the reason names the rule).
+fn outranks(a: &Decision, b: &Decision) -> bool {
+    let key = |d: &Decision| {
+        let rank = match d.effect {
+            Effect::Allow => 0,
+            Effect::RequireApproval => 1,
+            Effect::Deny => 2,
+        };
+        let by_rule = !matches!(&*d.rule, "defaultEffect" | "default" | "invalid-request");
+        (rank, by_rule)
+    };
+    key(a) > key(b)
 }
 
 /// Stdin as Claude Code's hook input: at most [`MAX_INPUT`] bytes of JSON.
@@ -198,38 +302,6 @@ fn print_answer(decision: &str, reason: &str) -> io::Result<()> {
     let mut out = io::stdout().lock();
     writeln!(out, "{answer}")?;
     out.flush()
-}
-
-/// Blocks the call: a deny answer, the reason on stderr, exit 2; recorded when an audit
-/// log is configured (best effort: the block stands either way, and a record that cannot
-/// be written is mentioned in the reason).
-fn block(args: &Args, problem: &str, started: Instant) -> ExitCode {
-    let mut reason = format!("MeshGuard blocked this tool call because the hook failed: {problem}");
-    if let Some(path) = &args.audit_log {
-        let time = clock::now_rfc3339();
-        let record = Record {
-            time: &time,
-            session_id: None,
-            tool: None,
-            action: None,
-            resource: None,
-            effect: "deny",
-            permission_decision: "deny",
-            policy: None,
-            rule: "hook-error",
-            reason: &reason,
-            mode: args.mode.as_str(),
-            latency_us: micros(started),
-        };
-        if let Err(e) = audit::append(path, &record)
-            && !problem.contains("audit log")
-        {
-            reason.push_str(&format!(" (and {e})"));
-        }
-    }
-    let _ = print_answer("deny", &reason);
-    eprintln!("{}", crate::render::clean(&reason));
-    ExitCode::from(EXIT_BAD_INPUT)
 }
 
 fn micros(started: Instant) -> u64 {

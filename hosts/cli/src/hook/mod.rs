@@ -1,9 +1,10 @@
 //! Claude Code integration: the `PreToolUse` hook ([`claude`]) with its tool mapping
-//! ([`tools`]) and audit trail ([`audit`]), and the installer that registers it in
-//! `.claude/settings.json` ([`install`]).
+//! ([`tools`]), audit trail ([`audit`]) and supervising process ([`failsafe`]), and the
+//! installer that registers it in `.claude/settings.json` ([`install`]).
 
 mod audit;
 mod claude;
+mod failsafe;
 mod install;
 mod tools;
 
@@ -20,11 +21,11 @@ pub enum Command {
     Install(install::Args),
 }
 
-/// Runs a hook subcommand. The hook itself never fails with an error: every problem
-/// becomes a block (see [`claude`]).
+/// Runs a hook subcommand. The hook itself never fails with an error: every problem,
+/// its own process failing included, becomes a block (see [`claude`], [`failsafe`]).
 pub fn run(command: Command, json: bool) -> Result<ExitCode> {
     match command {
-        Command::ClaudeCode(args) => Ok(claude::run(&args)),
+        Command::ClaudeCode(args) => Ok(failsafe::run(&args)),
         Command::Install(args) => install::run(&args, json),
     }
 }
