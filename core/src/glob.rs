@@ -606,5 +606,4 @@ mod tests {
         let at = Span::file_start();
         assert_eq!(Glob::new("a").unwrap().with_span(at).span(), Some(at));
     }
-
 }

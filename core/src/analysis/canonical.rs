@@ -217,9 +217,11 @@ mod tests {
 
     fn why(p: &str) -> Option<String> {
         let g = Glob::new(p).unwrap();
-        impossible_operands(&ResourceTest::Matches(crate::model::ResourceGlobs::new(vec![g])))
-            .pop()
-            .map(|(_, w)| w)
+        impossible_operands(&ResourceTest::Matches(crate::model::ResourceGlobs::new(
+            vec![g],
+        )))
+        .pop()
+        .map(|(_, w)| w)
     }
 
     #[test]
