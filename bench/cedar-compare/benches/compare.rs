@@ -16,7 +16,12 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use meshguard_cedar_compare::{Cedar, meshguard_request, meshguard_set, mix};
 
 /// Times `f(i)` once per iteration, `i` cycling through `0..n`.
-fn cycle(c: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>, name: &str, n: usize, mut f: impl FnMut(usize)) {
+fn cycle(
+    c: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    name: &str,
+    n: usize,
+    mut f: impl FnMut(usize),
+) {
     c.bench_function(name, |b| {
         let mut i = 0;
         b.iter(|| {

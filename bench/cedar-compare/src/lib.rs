@@ -342,7 +342,8 @@ mod tests {
 
     #[test]
     fn naive_split() {
-        let parts: Vec<_> = naive_parts("RUST_LOG=debug cargo test && git diff | tail -5; ls").collect();
+        let parts: Vec<_> =
+            naive_parts("RUST_LOG=debug cargo test && git diff | tail -5; ls").collect();
         assert_eq!(parts, ["cargo test", "git diff", "tail -5", "ls"]);
     }
 

@@ -43,8 +43,10 @@
 //!   newline that separated two of its own commands);
 //! - leading assignments are removed (`FOO=1 BAR="x y" make` is `make`), and so are the
 //!   plain wrappers below with their options;
-//! - redirections are not words of the command and are dropped (`make > log 2>&1` is
-//!   `make`); heredoc bodies are data and are dropped.
+//! - redirections follow the words, each operator and target with no space between
+//!   (`make > log 2>&1` is `make >log 2>&1`; `cat <<'EOF'` is `cat <<EOF`), so a policy
+//!   sees where output goes and a `cat ` prefix still admits a heredoc; heredoc bodies
+//!   are data and are dropped.
 //!
 //! A part is never empty: a command made only of assignments is spelled by them
 //! (`PATH=/tmp/x` is a part: it changes what later commands run), and a command made only
@@ -648,7 +650,27 @@ struct Heredoc {
     expand: bool,
 }
 
-/// A redirection kept only for a command made of redirections alone.
+/// Appends redirections as a part spells them: each operator and its target with no
+/// space between (`>log`, `2>&1`, `<<EOF` with the delimiter unquoted), one space apart.
+fn render_redirs(src: &str, redirs: &[Redir], out: &mut String) {
+    for (i, r) in redirs.iter().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        if let Some((a, b)) = r.fd {
+            out.push_str(sub(src, a, b));
+        }
+        out.push_str(r.op.as_str());
+        let target = text(src, &r.target);
+        // `< <(a)` must not read as the heredoc `<<(a)`.
+        if target.starts_with(['<', '>']) {
+            out.push(' ');
+        }
+        out.push_str(target);
+    }
+}
+
+/// A redirection of a simple command, kept in its part after the words.
 #[derive(Debug)]
 struct Redir {
     fd: Option<(usize, usize)>,
@@ -2649,23 +2671,13 @@ impl<'s, 'a, 'o> Parser<'s, 'a, 'o> {
             }
         }
         if !words.is_empty() {
-            return self.emit(slot, &words);
+            return self.emit(slot, &words, &redirs);
         }
-        let src = self.src;
         let part = if !assigns.is_empty() {
             self.join(&assigns)
         } else {
             let mut s = String::new();
-            for r in &redirs {
-                if !s.is_empty() {
-                    s.push(' ');
-                }
-                if let Some((a, b)) = r.fd {
-                    s.push_str(sub(src, a, b));
-                }
-                s.push_str(r.op.as_str());
-                s.push_str(text(src, &r.target));
-            }
+            render_redirs(self.src, &redirs, &mut s);
             Cow::Owned(s)
         };
         self.push_part(slot, part)
@@ -2715,7 +2727,7 @@ impl<'s, 'a, 'o> Parser<'s, 'a, 'o> {
 
     /// Emits the part of a simple command with `words` (no assignments), after removing
     /// its wrappers, then the parts of the script it runs.
-    fn emit(&mut self, slot: usize, words: &[Word]) -> Res<()> {
+    fn emit(&mut self, slot: usize, words: &[Word], redirs: &[Redir]) -> Res<()> {
         let src = self.src;
         let mut i = 0;
         let cmd = loop {
@@ -2755,7 +2767,12 @@ impl<'s, 'a, 'o> Parser<'s, 'a, 'o> {
             }
         };
         let (cmd, role) = cmd;
-        let part = self.join(cmd);
+        let mut part = self.join(cmd);
+        if !redirs.is_empty() {
+            let owned = part.to_mut();
+            owned.push(' ');
+            render_redirs(src, redirs, owned);
+        }
         self.push_part(slot, part)?;
         if role == Role::Other {
             return Ok(());
@@ -2811,7 +2828,7 @@ impl<'s, 'a, 'o> Parser<'s, 'a, 'o> {
                     if !inner.is_empty() {
                         self.enter()?;
                         let slot = self.out.len();
-                        self.emit(slot, inner)?;
+                        self.emit(slot, inner, &[])?;
                         self.leave();
                     }
                     k += 1;
@@ -3015,7 +3032,7 @@ mod tests {
         parts("echo ${x:-$(a)}", &["echo ${x:-$(a)}", "a"]);
         parts("echo \"${x:-\"$(a)\"}\"", &["echo ${x:-\"$(a)\"}", "a"]);
         parts("diff <(ls a) >(wc)", &["diff <(ls a) >(wc)", "ls a", "wc"]);
-        parts("cat < <(a)", &["cat", "a"]);
+        parts("cat < <(a)", &["cat < <(a)", "a"]);
         parts(
             "echo $(case x in x) a;; esac)",
             &["echo $(case x in x) a;; esac)", "a"],
@@ -3024,7 +3041,7 @@ mod tests {
         parts("echo $()", &["echo $()"]);
         parts("echo $(\n a\n b\n)", &["echo $(\n a\n b\n)", "a", "b"]);
         parts("echo a$(b)c", &["echo a$(b)c", "b"]);
-        parts("cat <<< $(a)", &["cat", "a"]);
+        parts("cat <<< $(a)", &["cat <<<$(a)", "a"]);
         parts("echo $[1 + 2]", &["echo $[1 + 2]"]);
     }
 
@@ -3100,22 +3117,22 @@ mod tests {
             "git commit -m \"$(cat <<'EOF'\nfix: thing\n\nbody; rm -rf /\nEOF\n)\"",
             &[
                 "git commit -m $(cat <<'EOF'\nfix: thing\n\nbody; rm -rf /\nEOF\n)",
-                "cat",
+                "cat <<EOF",
             ],
         );
-        parts("cat <<EOF\nrm -rf /\nEOF\nls", &["cat", "ls"]);
-        parts("cat <<EOF; b\nrm -rf /\nEOF\nls", &["cat", "b", "ls"]);
-        parts("cat <<-EOF\n\tx\n\tEOF\nls", &["cat", "ls"]);
-        parts("cat <<\"EOF\"\n$(a)\nEOF", &["cat"]);
-        parts("cat <<\\EOF\n$(a)\nEOF", &["cat"]);
+        parts("cat <<EOF\nrm -rf /\nEOF\nls", &["cat <<EOF", "ls"]);
+        parts("cat <<EOF; b\nrm -rf /\nEOF\nls", &["cat <<EOF", "b", "ls"]);
+        parts("cat <<-EOF\n\tx\n\tEOF\nls", &["cat <<-EOF", "ls"]);
+        parts("cat <<\"EOF\"\n$(a)\nEOF", &["cat <<EOF"]);
+        parts("cat <<\\EOF\n$(a)\nEOF", &["cat <<EOF"]);
         parts(
             "cat <<EOF\n'$(a)' `b` \\$(c)\nEOF\nd",
-            &["cat", "a", "b", "d"],
+            &["cat <<EOF", "a", "b", "d"],
         );
-        parts("cat <<A <<B\nx\nA\n$(y)\nB\n", &["cat", "y"]);
-        parts("cat <<EOF | sh\nrm -rf /\nEOF", &["cat", "sh"]);
-        parts("cat <<EOF\nEOF", &["cat"]);
-        parts("cat <<EOF\n$'\nEOF", &["cat"]);
+        parts("cat <<A <<B\nx\nA\n$(y)\nB\n", &["cat <<A <<B", "y"]);
+        parts("cat <<EOF | sh\nrm -rf /\nEOF", &["cat <<EOF", "sh"]);
+        parts("cat <<EOF\nEOF", &["cat <<EOF"]);
+        parts("cat <<EOF\n$'\nEOF", &["cat <<EOF"]);
         assert!(matches!(
             err("cat <<EOF\nbody"),
             ShellError::UnterminatedHeredoc { .. }
@@ -3164,15 +3181,15 @@ mod tests {
         parts("A=1 B=\"x y\"", &["A=1 B=x y"]);
         parts("arr=(a \"b c\" $(d))", &["arr=(a b c $(d))", "d"]);
         parts("make CC=gcc", &["make CC=gcc"]);
-        parts("make > log 2>&1", &["make"]);
-        parts("2>/dev/null git status", &["git status"]);
-        parts("git status &> log", &["git status"]);
-        parts("a 2>&1>log", &["a"]);
-        parts("a >>log <in 3<>f 4>|g <&- >&2", &["a"]);
+        parts("make > log 2>&1", &["make >log 2>&1"]);
+        parts("2>/dev/null git status", &["git status 2>/dev/null"]);
+        parts("git status &> log", &["git status &>log"]);
+        parts("a 2>&1>log", &["a 2>&1 >log"]);
+        parts("a >>log <in 3<>f 4>|g <&- >&2", &["a >>log <in 3<>f 4>|g <&- >&2"]);
         parts("> out", &[">out"]);
         parts("2>&1 >x", &["2>&1 >x"]);
         parts("x=$(< f)", &["x=$(< f)", "<f"]);
-        parts("echo 1 2>x", &["echo 1"]);
+        parts("echo 1 2>x", &["echo 1 2>x"]);
     }
 
     #[test]
@@ -3197,7 +3214,7 @@ mod tests {
         parts("builtin cd x", &["cd x"]);
         parts("nohup a &", &["a"]);
         parts("exec a", &["a"]);
-        parts("exec > log", &["exec"]);
+        parts("exec > log", &["exec >log"]);
         parts("setsid -f a", &["a"]);
         parts("time -p a", &["a"]);
         parts("a | time -v b", &["a", "b"]);

@@ -39,7 +39,8 @@
 //! - a heredoc followed by more commands on its line, or by a `|`: both readers find the
 //!   same parts, but brush attaches the body's substitutions to the command, the splitter
 //!   to the line (source order);
-//! - `|&` after a command made only of redirections: brush adds a synthetic `2>&1`;
+//! - `|&`: brush turns it into `|` and a synthetic `2>&1` on the command before, which a
+//!   part would spell (parts keep redirections); the unit tests cover `|&`;
 //! - `[[ ]]` expressions are not validated by the splitter (they run no command);
 //! - keywords after a damaged `for`/`case` header (`for x in a fi`), where brush and bash
 //!   disagree on which words are reserved;
@@ -324,13 +325,10 @@ fn pipeline(g: &mut Gen<'_>, depth: usize) -> String {
     let mut prev = command(g, depth);
     out.push_str(&prev);
     for _ in 0..g.pick(3).saturating_sub(1) {
-        // brush refuses `|&` after `[[ ]]`, and adds a `2>&1` of its own to a command made
-        // only of redirections: not there.
-        let ops: &[&str] = if prev.starts_with("[[") || prev.starts_with('>') {
-            &[" | ", "|", " |\n"]
-        } else {
-            &[" | ", "|", " |\n", " |& "]
-        };
+        // No `|&`: brush reads it as `|` plus a `2>&1` of its own on the command before,
+        // which a part would then spell (the unit tests cover `|&`).
+        let _ = &prev;
+        let ops: &[&str] = &[" | ", "|", " |\n"];
         out.push_str(g.one(ops));
         prev = command(g, depth);
         out.push_str(&prev);
@@ -973,7 +971,7 @@ impl Reference<'_> {
         self.subs(subs)
     }
 
-    /// A redirection's text (for commands made only of redirections); pushes what it runs.
+    /// A redirection's text, as a part spells it; pushes what it runs.
     fn redirect<'x>(
         &self,
         r: &'x ast::IoRedirect,
@@ -1000,7 +998,9 @@ impl Reference<'_> {
                         self.process_text(kind, s)
                     }
                 };
-                format!("{}{op}{t}", fd(n))
+                // `< <(a)` keeps its space: `<<(a)` would read as a heredoc.
+                let gap = if t.starts_with(['<', '>']) { " " } else { "" };
+                format!("{}{op}{gap}{t}", fd(n))
             }
             ast::IoRedirect::HereDocument(n, h) => {
                 let op = if h.remove_tabs { "<<-" } else { "<<" };
@@ -1095,7 +1095,12 @@ impl Reference<'_> {
         let part = if !words.is_empty() {
             let (cmd, t) = command_words(&words)?;
             then = t;
-            cmd.join(" ")
+            // Redirections follow the command's words in its part.
+            cmd.iter()
+                .map(String::as_str)
+                .chain(redirs.iter().map(String::as_str))
+                .collect::<Vec<_>>()
+                .join(" ")
         } else if !assigns.is_empty() {
             assigns.join(" ")
         } else {
@@ -1351,7 +1356,6 @@ fn corpus_agrees_with_brush_parser() {
         "echo $(( 1 + 2 ))",
         "time -p a | b",
         "! a",
-        "a |& b",
         "{ a; b; } > log",
         "echo 'a",
         "a)",
