@@ -1,6 +1,6 @@
 //! Glob patterns for actions and resources.
 //!
-//! The syntax is deliberately small (SPEC §2): `*` matches any run of characters, `/` and
+//! The syntax is deliberately small (docs/semantics.md §2): `*` matches any run of characters, `/` and
 //! `:` included; `?` matches one character; everything else is literal and
 //! case-sensitive. `**` means the same as `*`, and a leading `**/` may also match nothing,
 //! so `**/.env` matches `.env` as well as `config/.env`.

@@ -99,7 +99,7 @@ pub(crate) const TIER_NAMES: &[&str] = &[
     "sandboxed",
 ];
 
-/// How the rules of one policy become candidates (SPEC §4).
+/// How the rules of one policy become candidates (docs/semantics.md §4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub enum RuleOrder {
     /// Every matching rule is a candidate; conditional rules outrank unconditional ones.
@@ -220,7 +220,7 @@ pub struct Rule {
     pub span: Span,
 }
 
-/// A rule's conditions. Kinds are ANDed; see SPEC §2.
+/// A rule's conditions. Kinds are ANDed; see docs/semantics.md §2.
 #[derive(Debug, Clone, Default)]
 pub struct Conditions {
     /// Tests on the canonical resource, all of which must hold.
@@ -239,7 +239,7 @@ pub struct Conditions {
 }
 
 impl Conditions {
-    /// Whether the rule states anything beyond its actions (SPEC §4: specific first).
+    /// Whether the rule states anything beyond its actions (docs/semantics.md §4: specific first).
     pub fn is_conditional(&self) -> bool {
         !self.resource.is_empty()
             || !self.context.is_empty()

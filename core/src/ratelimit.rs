@@ -1,4 +1,4 @@
-//! The sliding-window rate limiter hosts own (SPEC §5).
+//! The sliding-window rate limiter hosts own (docs/semantics.md §5).
 //!
 //! The core stays pure: a decision lists the limits that apply as obligations, and the
 //! host passes it through its own [`RateLimiter`] value with the current time. Every host

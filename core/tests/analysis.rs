@@ -1,5 +1,5 @@
 //! `meshguard_core::lint`: every finding, where it points, and the decision rule it
-//! reasons with (SPEC §4: specific first within a policy, deny wins across policies).
+//! reasons with (docs/semantics.md §4: specific first within a policy, deny wins across policies).
 
 #![allow(
     clippy::unwrap_used,
@@ -175,7 +175,11 @@ fn within_a_policy_the_conditional_rule_is_specific() {
         "name: email\nrules:\n  - {effect: allow, actions: [\"write:email\"], conditions: {resource: {matches: \"*@corp.com\"}}}\n  - {effect: deny, actions: [\"write:email\"]}\n",
     );
     assert_eq!(places(&ds), ["overlap 3:5"]);
-    assert!(ds[0].message.contains("specific first, SPEC §4 step 2"));
+    assert!(
+        ds[0]
+            .message
+            .contains("specific first, docs/semantics.md §4 step 2")
+    );
 }
 
 #[test]
@@ -212,7 +216,7 @@ fn equal_effects_across_policies_tie_to_the_earliest_policy() {
     assert!(
         ds[0]
             .message
-            .contains("ties go to the earliest policy (SPEC §4 step 3)")
+            .contains("ties go to the earliest policy (docs/semantics.md §4 step 3)")
     );
     assert_eq!(
         ds[0].help.as_deref(),

@@ -1,6 +1,6 @@
 //! The conformance corpus and a runner any host can plug into.
 //!
-//! The corpus is the judge of SPEC §7: YAML files under `tests/conformance/`, each with a
+//! The corpus is the judge of docs/semantics.md §7: YAML files under `tests/conformance/`, each with a
 //! policy set (names from `policies/` and/or inline text) and cases (a request and the
 //! expected decision), or bad policies and the diagnostics they must produce. A host
 //! implements [`Host`]; [`trials`] turns every case of every file into its own test.

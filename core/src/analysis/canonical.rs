@@ -1,6 +1,6 @@
 //! Resource patterns canonicalisation makes impossible (`non-canonical-pattern`).
 //!
-//! Resources are put in canonical form before matching (SPEC §2): paths lose `.`/`..`
+//! Resources are put in canonical form before matching (docs/semantics.md §2): paths lose `.`/`..`
 //! segments and repeated `/`; URLs get lower-case schemes and hosts, no user-info, no
 //! default port, no dot segments; email domains are lower-cased. So `/workspace/../etc/*`,
 //! `./src//*`, `HTTPS://x/*`, `https://Example.com/*`, `*@YourCompany.com` or

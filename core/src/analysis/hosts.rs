@@ -1,7 +1,7 @@
 //! URL allows that admit more hosts than they name (`broad-host-pattern`).
 //!
 //! A `matches` pattern with no `/` and no `:` is a host pattern: on a URL it is tested
-//! against the host alone (SPEC §2), so `*.onion` and `github.com` say exactly which hosts
+//! against the host alone (docs/semantics.md §2), so `*.onion` and `github.com` say exactly which hosts
 //! they mean. A `*` that runs into the name does not stop at a dot: `*github.com*` also
 //! matches `github.com.evil.com` and `evilgithub.com`, hosts anyone can register. Two
 //! neighbours have the same flaw: `contains: github.com` matches any URL that mentions

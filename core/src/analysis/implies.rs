@@ -45,7 +45,7 @@ pub(super) fn conditions_implied(r: At<'_>, d: At<'_>) -> bool {
         && agent_implied(r, d)
 }
 
-/// Whenever policy `inner` applies, `outer` applies (SPEC §3: each listed selector must
+/// Whenever policy `inner` applies, `outer` applies (docs/semantics.md §3: each listed selector must
 /// match; a list is any-of, so a smaller list implies a larger one).
 pub(super) fn scope_implied(outer: &Policy, inner: &Policy) -> bool {
     let (Some(o), Some(i)) = (&outer.applies_to, &inner.applies_to) else {

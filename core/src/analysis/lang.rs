@@ -5,11 +5,11 @@
 //! Analysis only reports what is certainly true, so both answers may be `false` when the
 //! truth is unknown (a `?` pattern against an infix), never `true` when it is not. A set
 //! is a union of the matcher's own [`Shape`]s: an operator's operands are any-of, and a
-//! glob with a leading `**/` is its main shape plus the shape without `**/` (SPEC §2).
+//! glob with a leading `**/` is its main shape plus the shape without `**/` (docs/semantics.md §2).
 //!
 //! Resource operands also say what they are tested against: a `matches` or `equals`
 //! operand with no `/` and no `:` is a host pattern, tested against the host alone when
-//! the resource is a URL (SPEC §2, resources by kind). Two operands are only compared
+//! the resource is a URL (docs/semantics.md §2, resources by kind). Two operands are only compared
 //! when they are tested against the same text.
 
 use crate::glob::{Glob, Shape};

@@ -44,7 +44,7 @@
 //! | `star-crosses-directories` | warning on an allow, note on a deny | a path pattern whose `*` also matches `/` |
 //! | `overlap` | note | an allow and a deny (or approval) rule that can both match, and which wins |
 //!
-//! The decision rule reasoned about is SPEC §4: within a policy, specific first, then
+//! The decision rule reasoned about is docs/semantics.md §4: within a policy, specific first, then
 //! deny beats require_approval beats allow, ties to the earliest rule; across policies
 //! deny beats require_approval beats allow, ties to the earliest policy.
 
@@ -144,7 +144,7 @@ struct Set<'p> {
 }
 
 /// A rule by position: policy index in load order, rule index in file order. The
-/// derived order is the tie-break order of SPEC §4 (earliest policy, then earliest rule).
+/// derived order is the tie-break order of docs/semantics.md §4 (earliest policy, then earliest rule).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 struct RuleRef {
     policy: usize,

@@ -1,4 +1,4 @@
-//! Rules that can never decide, by SPEC §4:
+//! Rules that can never decide, by docs/semantics.md §4:
 //!
 //! - **first-match shadowing**: in a `first-match` policy only the first matching rule is
 //!   a candidate, so a rule is dead when an earlier rule of the policy matches every
@@ -91,7 +91,7 @@ fn shadowed(set: &Set<'_>, r: RuleRef, entry: &Entry<'_>) -> Option<Finding> {
         format!(
             "rule `{}` can never decide: in this first-match policy the earlier rule `{}` \
              matches every request it matches, and only the first matching rule is a \
-             candidate (SPEC §4 step 1)",
+             candidate (docs/semantics.md §4 step 1)",
             rule.id, earlier.id
         ),
         format!(
@@ -140,10 +140,11 @@ fn outranked(set: &Set<'_>, r: RuleRef, entry: &Entry<'_>) -> Option<Finding> {
     };
     let why = if !same_policy {
         if d_rule.effect == rule.effect {
-            "across policies ties go to the earliest policy (SPEC §4 step 3)".to_owned()
+            "across policies ties go to the earliest policy (docs/semantics.md §4 step 3)"
+                .to_owned()
         } else {
             format!(
-                "across policies {} beats {}, however specific the {} (SPEC §4 step 3)",
+                "across policies {} beats {}, however specific the {} (docs/semantics.md §4 step 3)",
                 d_rule.effect.as_str(),
                 rule.effect.as_str(),
                 rule.effect.as_str()
@@ -156,10 +157,10 @@ fn outranked(set: &Set<'_>, r: RuleRef, entry: &Entry<'_>) -> Option<Finding> {
             "both are unconditional, so they are set aside together or compete"
         };
         if d_rule.effect == rule.effect {
-            format!("{kind}, and ties go to the earliest rule (SPEC §4 step 2)")
+            format!("{kind}, and ties go to the earliest rule (docs/semantics.md §4 step 2)")
         } else {
             format!(
-                "{kind}, and {} beats {} (SPEC §4 step 2)",
+                "{kind}, and {} beats {} (docs/semantics.md §4 step 2)",
                 d_rule.effect.as_str(),
                 rule.effect.as_str()
             )

@@ -1,5 +1,5 @@
 //! Notes on allow rules that overlap a deny or require-approval rule, and which one wins
-//! when both match (SPEC §4).
+//! when both match (docs/semantics.md §4).
 //!
 //! Within one policy, with conditions on one side only, the conditional rule wins (step
 //! 2, specific first: that is how the seeds' email policy allows internal mail under a
@@ -73,36 +73,36 @@ fn note(
         ) {
             (true, false) => format!(
                 "when its conditions hold it decides, because a matching conditional rule sets \
-                 the unconditional `{}` aside (specific first, SPEC §4 step 2); otherwise `{}` \
+                 the unconditional `{}` aside (specific first, docs/semantics.md §4 step 2); otherwise `{}` \
                  wins",
                 deny.id, deny.id
             ),
             (false, true) => format!(
                 "when `{}`'s conditions hold it wins, because a matching conditional rule sets \
-                 this unconditional allow aside (specific first, SPEC §4 step 2); otherwise \
+                 this unconditional allow aside (specific first, docs/semantics.md §4 step 2); otherwise \
                  this rule allows",
                 deny.id
             ),
             (true, true) => format!(
-                "when both match, `{}` wins: both are conditional and {verb} beats allow (SPEC \
+                "when both match, `{}` wins: both are conditional and {verb} beats allow (docs/semantics.md \
                  §4 step 2)",
                 deny.id
             ),
             (false, false) => format!(
-                "`{}` always wins: both are unconditional and {verb} beats allow (SPEC §4 step 2)",
+                "`{}` always wins: both are unconditional and {verb} beats allow (docs/semantics.md §4 step 2)",
                 deny.id
             ),
         }
     } else if set_aside_possible(d_entry, deny, allow) {
         format!(
             "when both match, `{}` wins unless a conditional rule of policy `{}` sets it aside: \
-             across policies {verb} beats allow, however specific the allow (SPEC §4 step 3)",
+             across policies {verb} beats allow, however specific the allow (docs/semantics.md §4 step 3)",
             deny.id, d_entry.policy.name
         )
     } else {
         format!(
             "when both match, `{}` wins: across policies {verb} beats allow, however specific \
-             the allow (SPEC §4 step 3)",
+             the allow (docs/semantics.md §4 step 3)",
             deny.id
         )
     };

@@ -1,6 +1,6 @@
 //! Path patterns whose `*` crosses directories (`star-crosses-directories`).
 //!
-//! In this language `*` matches any run of characters, `/` included (SPEC §2), so
+//! In this language `*` matches any run of characters, `/` included (docs/semantics.md §2), so
 //! `/workspace/*` matches `/workspace/a/b` and `src/*.rs` matches `src/a/b.rs`: unlike a
 //! shell glob, a `*` after a `/` is recursive already. That is the safe side for a deny
 //! (a note) and worth a warning on an allow, which admits every subdirectory.

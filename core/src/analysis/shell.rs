@@ -243,7 +243,7 @@ fn admitted(rule: &Rule, mine: &[Shape<'_>]) -> Option<(&'static Tool, &'static 
 ///   conditional rule of its own can set aside (across policies the stronger wins: the
 ///   allow never decides at all, which `outranked-rule` reports);
 /// - `humanInTheLoop.requireApproval` listing the action there (every allow of it needs
-///   approval, SPEC §4 step 5).
+///   approval, docs/semantics.md §4 step 5).
 fn blocked(set: &Set<'_>, r: RuleRef, action: &str, command: &str) -> bool {
     let Some(allow_entry) = set.policies.get(r.policy) else {
         return false;

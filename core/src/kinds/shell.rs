@@ -3185,7 +3185,10 @@ mod tests {
         parts("2>/dev/null git status", &["git status 2>/dev/null"]);
         parts("git status &> log", &["git status &>log"]);
         parts("a 2>&1>log", &["a 2>&1 >log"]);
-        parts("a >>log <in 3<>f 4>|g <&- >&2", &["a >>log <in 3<>f 4>|g <&- >&2"]);
+        parts(
+            "a >>log <in 3<>f 4>|g <&- >&2",
+            &["a >>log <in 3<>f 4>|g <&- >&2"],
+        );
         parts("> out", &[">out"]);
         parts("2>&1 >x", &["2>&1 >x"]);
         parts("x=$(< f)", &["x=$(< f)", "<f"]);

@@ -1,4 +1,4 @@
-//! The glob matcher agrees with a regex oracle built from SPEC §2, on random texts, on
+//! The glob matcher agrees with a regex oracle built from docs/semantics.md §2, on random texts, on
 //! texts instantiated from the pattern (with one-character edits at the edges), on
 //! unicode and multi-line texts, and with pieces longer than a machine word; the any-of
 //! substring search agrees with searching each fragment in turn, on both of its paths.
@@ -8,7 +8,7 @@ use meshguard_core::substrings::Substrings;
 use proptest::prelude::*;
 use regex::Regex;
 
-/// SPEC §2 as a regex: runs of `*` → `.*`, `?` → one character, everything else literal;
+/// docs/semantics.md §2 as a regex: runs of `*` → `.*`, `?` → one character, everything else literal;
 /// a leading `**/` may also match nothing.
 fn glob_oracle(pattern: &str) -> Regex {
     fn translate(p: &str) -> String {

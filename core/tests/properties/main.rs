@@ -1,5 +1,5 @@
 //! Property tests for the core: canonical resources are idempotent, the glob matcher agrees
-//! with a regex oracle built from SPEC §2, parsing and evaluation never panic whatever the
+//! with a regex oracle built from docs/semantics.md §2, parsing and evaluation never panic whatever the
 //! input, decisions fail closed, and the rate limiter never lets more than its limit through
 //! any window.
 //!

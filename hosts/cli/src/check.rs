@@ -6,7 +6,7 @@
 //! drive the binary as a subprocess: write a request, read its decision. Every
 //! non-blank input line gets exactly one output line, flushed at once, and no input can
 //! make the process stop early or crash: what cannot be evaluated is denied with rule
-//! `invalid-request` (fail closed, SPEC §2), like any other host does.
+//! `invalid-request` (fail closed, docs/semantics.md §2), like any other host does.
 
 use std::io::{self, BufRead, Write};
 use std::path::PathBuf;

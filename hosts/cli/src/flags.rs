@@ -10,7 +10,7 @@ use serde_json::Value;
 /// default tag, since it decides for no agent at all when none is given.)
 #[derive(Debug, clap::Args)]
 pub struct AgentFlags {
-    /// The agent's tags, comma-separated: they select the policies (SPEC §3).
+    /// The agent's tags, comma-separated: they select the policies (docs/semantics.md §3).
     #[arg(
         long = "agent-tags",
         value_name = "TAGS",
@@ -41,7 +41,7 @@ impl AgentFlags {
 }
 
 /// Builds the agent from flags: `None` when no agent flag is given (policies with an
-/// `appliesTo` then do not apply, SPEC §3). An unknown tier is refused here, with the
+/// `appliesTo` then do not apply, docs/semantics.md §3). An unknown tier is refused here, with the
 /// valid ones named, rather than turned into an `invalid-request` deny.
 pub fn agent(
     tags: &[String],

@@ -2,7 +2,7 @@
 //!
 //! Both commands load policies the same way, so that `meshguard validate DIR` passing
 //! means `meshguard check --policies DIR` loads exactly the same set, in the same order
-//! (and the order matters: ties between rules go to the earliest, SPEC §4).
+//! (and the order matters: ties between rules go to the earliest, docs/semantics.md §4).
 
 use std::fs;
 use std::io::{self, Read};

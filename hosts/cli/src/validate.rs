@@ -1,5 +1,5 @@
 //! `meshguard validate`: check policy files before they are deployed, and say exactly
-//! what is wrong and where (SPEC §1: unknown keys are errors, never ignored).
+//! what is wrong and where (docs/semantics.md §1: unknown keys are errors, never ignored).
 
 use std::io::{self, Write};
 use std::path::PathBuf;

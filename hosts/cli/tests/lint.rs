@@ -201,7 +201,7 @@ fn the_example_policies_have_two_redundant_rules_and_weak_spots() {
         "star-crosses-directories",
         "`*` in `/workspace/*` also matches `/`"
     ));
-    // The seeds' own examples of SPEC §4 are explained as notes.
+    // The seeds' own examples of docs/semantics.md §4 are explained as notes.
     let notes = text(&out.stdout);
     assert!(notes.contains("allow rule `clawdbot-email-policy#2` and deny rule `clawdbot-email-policy#3` can both match `write:email`"));
     assert!(notes.contains("allow rule `clawdbot-web-policy#1` and deny rule `clawdbot-web-policy#2` can both match `browse:web`"));
@@ -214,7 +214,7 @@ fn the_example_policies_have_two_redundant_rules_and_weak_spots() {
         p(&repo_policies().join("clawdbot-email.yaml")),
     ]);
     assert_eq!(clean.status.code(), Some(0));
-    assert_eq!(text(&clean.stdout), "policies/clawdbot-email.yaml:17:5: note[overlap]: allow rule `clawdbot-email-policy#2` and deny rule `clawdbot-email-policy#3` can both match `write:email`; when its conditions hold it decides, because a matching conditional rule sets the unconditional `clawdbot-email-policy#3` aside (specific first, SPEC §4 step 2); otherwise `clawdbot-email-policy#3` wins\n  = help: `clawdbot-email-policy#3` is at policies/clawdbot-email.yaml:25:5\n\nlint: 0 warnings, 1 note in 1 policy\n".replace("policies/", &format!("{}/", p(&repo_policies()))));
+    assert_eq!(text(&clean.stdout), "policies/clawdbot-email.yaml:17:5: note[overlap]: allow rule `clawdbot-email-policy#2` and deny rule `clawdbot-email-policy#3` can both match `write:email`; when its conditions hold it decides, because a matching conditional rule sets the unconditional `clawdbot-email-policy#3` aside (specific first, docs/semantics.md §4 step 2); otherwise `clawdbot-email-policy#3` wins\n  = help: `clawdbot-email-policy#3` is at policies/clawdbot-email.yaml:25:5\n\nlint: 0 warnings, 1 note in 1 policy\n".replace("policies/", &format!("{}/", p(&repo_policies()))));
 }
 
 /// A set with one weak spot of each resource kind.

@@ -41,7 +41,7 @@ pub struct AppState {
     pub audit: AuditSink,
     /// Audit queries.
     pub audit_reader: AuditReader,
-    /// The one rate limiter (the core's code, SPEC §5); a decision holds it for
+    /// The one rate limiter (the core's code, docs/semantics.md §5); a decision holds it for
     /// microseconds.
     pub limiter: Mutex<RateLimiter>,
     /// Counters.
