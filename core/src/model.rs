@@ -249,6 +249,9 @@ impl Conditions {
 }
 
 /// One resource operator with its any-of operands.
+// A rule holds a handful of these, built once per compile; keeping the search structures
+// inline saves the hot path an indirection.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum ResourceTest {
     /// Glob match against any pattern.
@@ -282,11 +285,11 @@ impl ResourceTest {
 #[derive(Debug, Clone)]
 pub struct ResourceGlobs {
     /// Every pattern, for resources that are not URLs.
-    pub all: crate::glob::GlobSet,
+    pub all: Box<crate::glob::GlobSet>,
     /// The host patterns, for a URL's host.
-    host: Option<crate::glob::GlobSet>,
+    host: Option<Box<crate::glob::GlobSet>>,
     /// The other patterns, for a whole URL.
-    whole: Option<crate::glob::GlobSet>,
+    whole: Option<Box<crate::glob::GlobSet>>,
 }
 
 impl ResourceGlobs {
@@ -296,9 +299,9 @@ impl ResourceGlobs {
             .iter()
             .cloned()
             .partition(|g| is_host_pattern(g.as_str()));
-        let group = |v: Vec<Glob>| (!v.is_empty()).then(|| crate::glob::GlobSet::new(v));
+        let group = |v: Vec<Glob>| (!v.is_empty()).then(|| Box::new(crate::glob::GlobSet::new(v)));
         ResourceGlobs {
-            all: crate::glob::GlobSet::new(globs),
+            all: Box::new(crate::glob::GlobSet::new(globs)),
             host: group(host),
             whole: group(whole),
         }

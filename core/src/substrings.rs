@@ -9,34 +9,39 @@
 //!
 //! Two searches, chosen per call:
 //!
-//! - An Aho–Corasick automaton ([`aho_corasick`], built with the policy): one pass over
-//!   the resource whatever the list size. It is a contiguous NFA, not a DFA: a DFA's table
-//!   holds up to 256 transitions a state (a 60,000-fragment list has ~700,000 states), the
-//!   contiguous NFA about ten bytes per fragment byte (6 MB for that list), and with the
-//!   prefilter (Teddy on x86-64) in front both read ordinary text at the same speed.
+//! - An Aho–Corasick automaton ([`aho_corasick`]): one pass over the resource whatever
+//!   the list size. It is a contiguous NFA, not a DFA: a DFA's table holds up to 256
+//!   transitions a state (a 60,000-fragment list has ~700,000 states), the contiguous NFA
+//!   about ten bytes per fragment byte (6 MB for that list), and with the prefilter (Teddy
+//!   on x86-64) in front both read ordinary text at about the same speed.
 //! - For short lists and short resources, a table of the fragments' first bytes: only
 //!   positions whose byte starts some fragment are compared, eight bytes at a time. On
-//!   tens of bytes the automaton's per-call set-up dominates (its prefilter falls back to
-//!   Rabin–Karp below Teddy's minimum length: ~1,100 instructions for a 17-byte URL
-//!   against the seeds' five infixes, where the table takes ~280, measured with
-//!   callgrind). The table's work is bounded by [`TABLE_MAX_HAYSTACK`] times
-//!   [`TABLE_MAX_ITEMS`] candidates, so it cannot grow with the resource.
+//!   tens of bytes the automaton's per-call set-up dominates: below Teddy's minimum length
+//!   its prefilter falls back to Rabin–Karp, ~1,400 instructions for `https://docs.rs/x`
+//!   against the seeds' five URL infixes where the table takes ~250 (callgrind). The
+//!   table's work is bounded by `TABLE_MAX_HAYSTACK` positions of at most
+//!   `TABLE_MAX_ITEMS` candidates, so it cannot grow with the resource.
+
+use std::sync::OnceLock;
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind, Input, MatchKind};
 
 /// Longest list searched with the first-byte table.
 ///
-/// Above it the automaton is cheaper even on short resources: with 24 or 40 fragments,
-/// most bytes of ordinary text start some fragment, and the table costs 2–3 times the
-/// automaton's instructions on 24 to 64 bytes (callgrind, seeds' shell fragments and
-/// generated word lists).
+/// Above it the automaton is cheaper even on short resources: most bytes of ordinary
+/// text start some fragment of a long list. A 52-byte command against 40 shell fragments
+/// costs the table 2,000 instructions, the automaton 1,200 (callgrind).
 const TABLE_MAX_ITEMS: usize = 16;
 
 /// Longest resource, in bytes, searched with the first-byte table.
 ///
-/// Requests' resources are mostly tens of bytes (a command, a path, a URL). Up to here the
-/// table costs about what the automaton does or less with up to [`TABLE_MAX_ITEMS`]
-/// fragments; beyond it the automaton's prefilter skips whole blocks of text and wins.
+/// Requests' resources are mostly tens of bytes (a command, a path, a URL). The table
+/// costs ~20 instructions a byte whatever the text; the automaton 250–450 a call when its
+/// prefilter skips the text, up to ~35 a byte when the prefilter keeps stopping, and
+/// ~1,000 more below Teddy's minimum length. Measured with lists of 3 to 16 fragments
+/// (seeds' and generated), at 64 bytes the table took 950–1,800 instructions and the
+/// automaton 250–3,400; at 128, 2,000–3,500 and 450–3,450: up to here the table is never
+/// far behind and often far ahead, beyond it the automaton mostly wins.
 const TABLE_MAX_HAYSTACK: usize = 64;
 
 // The table's offsets are bytes.
@@ -50,9 +55,12 @@ pub struct Substrings {
     has_empty: bool,
     /// For lists of at most [`TABLE_MAX_ITEMS`] fragments.
     table: Option<Table>,
-    /// `None` only if the automaton could not be built (no list a policy text within
-    /// its limits can hold); the search then goes fragment by fragment.
-    automaton: Option<AhoCorasick>,
+    /// Built with the list when there is no table (every search takes the automaton),
+    /// else at the first haystack too long for the table: most short lists never see one,
+    /// and building an automaton for each made compiling a set of 1,000 generated policies
+    /// cost 44% more instructions. `None` inside only if it could not be built (no list a
+    /// policy text within its limits can hold); the search then goes fragment by fragment.
+    automaton: OnceLock<Option<AhoCorasick>>,
 }
 
 impl Substrings {
@@ -60,7 +68,11 @@ impl Substrings {
     pub fn new(items: Vec<String>) -> Self {
         let has_empty = items.iter().any(String::is_empty);
         let table = (!has_empty && items.len() <= TABLE_MAX_ITEMS).then(|| Table::new(&items));
-        let automaton = if has_empty { None } else { automaton(&items) };
+        let automaton = OnceLock::new();
+        if table.is_none() && !has_empty {
+            // A large list's automaton is built with the policy, not in a request.
+            let _ = automaton.set(build_automaton(&items));
+        }
         Substrings {
             items,
             has_empty,
@@ -87,7 +99,7 @@ impl Substrings {
     #[inline(never)]
     fn search(&self, haystack: &str) -> bool {
         // The search cannot fail: the automaton is unanchored and searched unanchored.
-        if let Some(automaton) = &self.automaton
+        if let Some(automaton) = self.automaton.get_or_init(|| build_automaton(&self.items))
             && let Ok(found) = automaton.try_find(Input::new(haystack).earliest(true))
         {
             return found.is_some();
@@ -108,7 +120,7 @@ impl Substrings {
 /// Leftmost-first rather than standard semantics only because the packed (Teddy) prefilter
 /// exists only for leftmost searches; the question asked (does any fragment occur?) has
 /// the same answer under every semantics, and `earliest` stops at the first match found.
-fn automaton(items: &[String]) -> Option<AhoCorasick> {
+fn build_automaton(items: &[String]) -> Option<AhoCorasick> {
     let build = |kind| {
         AhoCorasick::builder()
             .match_kind(MatchKind::LeftmostFirst)

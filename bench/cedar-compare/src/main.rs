@@ -10,12 +10,16 @@
 //! the ratio of two rounds run back to back. `cargo bench` gives criterion's view of the
 //! same calls.
 //!
-//! Run: `cargo run --release [-- --rounds N]`.
+//! Run: `cargo run --release [-- --rounds N] [--per-request]` (`--per-request`: the best
+//! round of each request alone, MeshGuard and split-free Cedar, to see where time goes).
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use meshguard_cedar_compare::{Cedar, meshguard_allows, meshguard_request, meshguard_set, mix};
+use meshguard_cedar_compare::{
+    Cedar, Item, meshguard_allows, meshguard_request, meshguard_set, mix,
+};
+use meshguard_core::{PolicySet, Request};
 
 /// Something to time: `f(i)` decides request `i` of the mix.
 struct Variant<'a> {
@@ -112,6 +116,11 @@ fn main() {
     }
     println!("({differ} of {n} decisions differ between meshguard and split-free cedar)\n");
 
+    if args.iter().any(|a| a == "--per-request") {
+        per_request(rounds, &items, &requests, &set, &cedar);
+        return;
+    }
+
     let mut variants = [
         Variant::new("meshguard (prebuilt request)", |i| {
             black_box(set.decide(black_box(&requests[i]), false));
@@ -163,4 +172,44 @@ fn main() {
         ratio(cedar_pre, mg),
         ratio(cedar_built, mg_built),
     );
+}
+
+/// Each request alone: best round of MeshGuard (prebuilt request) and of Cedar (built
+/// per call), interleaved as in `main`.
+fn per_request(
+    rounds: usize,
+    items: &[Item],
+    requests: &[Request],
+    set: &PolicySet,
+    cedar: &Cedar,
+) {
+    println!("per request, best of {rounds} interleaved rounds:");
+    for (item, req) in items.iter().zip(requests) {
+        let mut pair = [
+            Variant::new("", |_| {
+                black_box(set.decide(black_box(req), false));
+            }),
+            Variant::new("", |_| {
+                black_box(cedar.decide(black_box(item)));
+            }),
+        ];
+        for v in &mut pair {
+            v.calibrate(1);
+        }
+        for _ in 0..rounds {
+            for v in &mut pair {
+                let t = v.round(1);
+                v.rounds.push(t);
+            }
+        }
+        let text: String = format!("{} {}", item.action, item.resource)
+            .chars()
+            .take(58)
+            .collect();
+        println!(
+            "  {text:<58} {:>9} {:>9}",
+            ns(pair[0].best()),
+            ns(pair[1].best())
+        );
+    }
 }

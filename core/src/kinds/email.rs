@@ -94,11 +94,11 @@ pub(crate) fn read_list(s: &str) -> Result<Addresses<'_>, String> {
 /// address and the text after the item.
 fn item(s: &str) -> Result<(Cow<'_, str>, &str), String> {
     let s = s.trim_start();
-    if s.starts_with('"') {
-        let close = s[1..]
+    if let Some(quoted) = s.strip_prefix('"') {
+        let close = quoted
             .find('"')
             .ok_or_else(|| "unterminated quoted display name".to_owned())?;
-        let after = s[close + 2..].trim_start();
+        let after = quoted[close + 1..].trim_start();
         if !after.starts_with('<') {
             return Err("a quoted display name must be followed by `<address>`".to_owned());
         }

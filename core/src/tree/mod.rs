@@ -5,6 +5,8 @@
 //! key of a duplicate pair, and hard limits against alias bombs and absurd nesting. So the
 //! YAML 1.2 event parser (`saphyr-parser`) feeds this small tree builder, which keeps a
 //! span on every node and enforces the limits as it goes; `schema` then reads the tree.
+//! JSON is a subset of YAML 1.2, so JSON files go through the same builder after
+//! `serde_json` has checked their syntax (its messages speak JSON).
 //!
 //! Aliases are expanded by copying the anchored node, so a small text can describe a huge
 //! tree: nine aliases of a list of nine aliases of ... (counted in nodes), or thousands of
@@ -12,8 +14,6 @@
 //! copy 3 GB). Both counts are checked *before* an alias is copied, and an anchor keeps no
 //! copy of a list or mapping, only where it lies in the tree, so the memory a text can
 //! make the builder take is bounded by [`MAX_NODES`] and [`MAX_EXPANDED_BYTES`].
-//! JSON is a subset of YAML 1.2, so JSON files go through the same builder after
-//! `serde_json` has checked their syntax (its messages speak JSON).
 
 use std::collections::HashMap;
 
