@@ -213,7 +213,7 @@ fn url(prefix: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::glob::{Glob, GlobSet};
+    use crate::glob::Glob;
 
     fn why(p: &str) -> Option<String> {
         let g = Glob::new(p).unwrap();
