@@ -42,7 +42,10 @@
 //!   substitution's own commands, which are separate parts: a part never contains a
 //!   newline that separated two of its own commands);
 //! - leading assignments are removed (`FOO=1 BAR="x y" make` is `make`), and so are the
-//!   plain wrappers below with their options;
+//!   plain wrappers below with their options: policies name commands, and
+//!   `RUST_LOG=debug cargo test` is `cargo test`. (An assignment can still change what a
+//!   command does, `PATH=…`, `LD_PRELOAD=…`, `GIT_SSH_COMMAND=…`: a policy that must see
+//!   those needs them from somewhere else; a line made only of assignments keeps them);
 //! - redirections follow the words, each operator and target with no space between
 //!   (`make > log 2>&1` is `make >log 2>&1`; `cat <<'EOF'` is `cat <<EOF`), so a policy
 //!   sees where output goes and a `cat ` prefix still admits a heredoc; heredoc bodies
@@ -52,7 +55,8 @@
 //! (`PATH=/tmp/x` is a part: it changes what later commands run), and a command made only
 //! of redirections by them, each as operator and target with no space (`> out` is `>out`,
 //! `$(< f)` gives `<f`). A wrapper with nothing after it stays (`env`, `exec >log`,
-//! `nohup`).
+//! `nohup`). A line that runs no command at all (`(( x++ ))` or `[[ -f x ]]` alone, or
+//! only comments) is the error [`ShellError::Empty`], so nothing empty is ever allowed.
 //!
 //! # Wrappers
 //!
@@ -95,8 +99,10 @@
 //! Syntax errors (unbalanced quotes, parentheses and keywords, `;;` outside `case`, an
 //! unterminated heredoc…), a command name only known at run time (`$cmd x`, `"${x}"rm`,
 //! `$(echo rm) -rf /`, `~/bin/$x`, globs `r? -rf /`, `/bin/r*`, brace expansions
-//! `{rm,-rf,/}`), a script only known at run time, constructs not supported (`coproc`,
-//! extended globs, which bash only enables interactively), and the limits: input longer
+//! `{rm,-rf,/}`), a script only known at run time, constructs not supported (`coproc`;
+//! extended globs, which bash only enables interactively; `((` or `$((` that is not
+//! arithmetic: bash re-reads it as nested subshells, write `( (`; non-ASCII byte escapes
+//! in `$'…'`), and the limits: input longer
 //! than [`MAX_LEN`] bytes, nesting deeper than [`MAX_DEPTH`], more than [`MAX_PARTS`]
 //! parts, and an input with no command at all.
 //!
@@ -105,7 +111,9 @@
 //! One pass over the bytes, recursive descent with an explicit depth bound, one token of
 //! look-ahead and no backtracking. A part that is a contiguous, unchanged slice of the
 //! input (the common `git status`) is borrowed, so such a line is split without
-//! allocating. Texts parsed a second time (the script of `sh -c` and `eval`, backtick
+//! allocating. Lines of plain words joined by `&&`, `||`, `|`, `;` or `&` take a fast path
+//! that returns what the parser would, for one pass over their bytes (tested against the
+//! parser exhaustively on short lines). Texts parsed a second time (the script of `sh -c` and `eval`, backtick
 //! bodies with escapes) are at most [`MAX_DEPTH`] times the input, so hostile input costs
 //! linear time.
 
@@ -283,6 +291,18 @@ static PLAIN: [bool; 256] = {
     t
 };
 
+/// [`PLAIN`] and the blank and operators of the fast path.
+// Indexing in a constant: an out-of-bounds index fails the build, it cannot panic at run time.
+#[allow(clippy::indexing_slicing)]
+static PLAIN_LINE: [bool; 256] = {
+    let mut t = PLAIN;
+    t[b' ' as usize] = true;
+    t[b'&' as usize] = true;
+    t[b'|' as usize] = true;
+    t[b';' as usize] = true;
+    t
+};
+
 fn is_plain(b: u8) -> bool {
     PLAIN.get(usize::from(b)).copied().unwrap_or(false)
 }
@@ -295,6 +315,13 @@ fn is_plain(b: u8) -> bool {
 /// `false` with `out` empty, and the parser reads the line.
 fn plain_lines<'a>(cmd: &'a str, out: &mut Parts<'a>) -> bool {
     let b = cmd.as_bytes();
+    // Most other lines show a quote, `$` or the like early: leave them at once.
+    if !b
+        .iter()
+        .all(|&c| PLAIN_LINE.get(usize::from(c)).copied().unwrap_or(false))
+    {
+        return false;
+    }
     let mut i = 0;
     // A command must follow the previous operator (`&&`, `||`, `|`); after `;` and `&` the
     // line may end instead.
@@ -331,10 +358,10 @@ fn plain_lines<'a>(cmd: &'a str, out: &mut Parts<'a>) -> bool {
             }
             return true;
         }
-        let line = cmd.get(start..=last).unwrap_or("");
         let name = cmd
             .get(start..first.map_or(last + 1, |f| f.min(last + 1)))
             .unwrap_or("");
+        // An `=` in the name: an assignment, left to the parser.
         if name.contains('=')
             || keyword(name).is_some()
             || role(base_name(name)) != Role::Other
@@ -343,7 +370,7 @@ fn plain_lines<'a>(cmd: &'a str, out: &mut Parts<'a>) -> bool {
             out.clear();
             return false;
         }
-        out.push(Cow::Borrowed(line));
+        out.push(Cow::Borrowed(cmd.get(start..=last).unwrap_or("")));
         let (op_len, req) = match (b.get(i), b.get(i + 1)) {
             (None, _) => return true,
             (Some(b'&'), Some(b'&')) | (Some(b'|'), Some(b'|')) => (2, true),
@@ -726,10 +753,16 @@ fn is_name(t: &str) -> bool {
 
 /// `NAME`, `NAME+`, `NAME[…]` or `NAME[…]+`: what may precede the `=` of an assignment.
 fn is_assignment_lhs(t: &str) -> bool {
-    let t = t.strip_suffix('+').unwrap_or(t);
-    match t.find('[') {
-        Some(i) => is_name(t.get(..i).unwrap_or("")) && t.ends_with(']') && t.len() > i + 1,
-        None => is_name(t),
+    let b = t.strip_suffix('+').unwrap_or(t).as_bytes();
+    let name = b.iter().take_while(|&&c| is_name_byte(c)).count();
+    if name == 0 || !b.first().copied().is_some_and(is_name_start) {
+        return false;
+    }
+    match b.get(name..) {
+        Some([]) => true,
+        // `NAME[…]`: a subscript up to the end.
+        Some([b'[', .., b']']) => true,
+        _ => false,
     }
 }
 
@@ -777,7 +810,9 @@ impl WordBuf {
         self.replace(src, x, y, "");
     }
 
-    fn finish(mut self, src: &str, end: usize) -> Word {
+    /// The word; `classify`: whether it may stand where a keyword is recognised (words
+    /// after a command name never do, and skip the check).
+    fn finish(mut self, src: &str, end: usize, classify: bool) -> Word {
         let (text, kw) = match self.own.take() {
             Some(mut own) => {
                 own.push_str(sub(src, self.run, end));
@@ -786,7 +821,7 @@ impl WordBuf {
             None => {
                 // Quoted or escaped words are never keywords (their text is then owned, or
                 // flagged); an unchanged plain word may be.
-                let kw = if self.flags & (QUOTED | DYNAMIC) == 0 {
+                let kw = if classify && self.flags & (QUOTED | DYNAMIC) == 0 {
                     keyword(sub(src, self.start, end))
                 } else {
                     None
@@ -1396,6 +1431,14 @@ impl<'s, 'a, 'o> Parser<'s, 'a, 'o> {
 
     /// Parses `script` (a derived text) one level deeper; its parts are copied.
     fn derived(&mut self, script: &str) -> Res<()> {
+        // Decoding never yields a NUL (it ends a `$'…'` string), but the lexer reads 0 as
+        // the end of the text: refuse rather than stop early.
+        if script.as_bytes().contains(&0) {
+            return err(ShellError::Unsupported {
+                what: "a NUL byte",
+                at: script.bytes().position(|b| b == 0).unwrap_or(0),
+            });
+        }
         let mut p = Parser::new(
             script,
             &mut *self.out,
@@ -1569,7 +1612,7 @@ impl<'s, 'a, 'o> Parser<'s, 'a, 'o> {
                 _ => (Op::Great, 1),
             },
             _ => {
-                let w = self.word(array_ok)?;
+                let w = self.word(array_ok, true)?;
                 if matches!(self.at(self.pos), b'<' | b'>')
                     && w.flags == 0
                     && w.src_is_text()
@@ -1686,8 +1729,8 @@ impl<'s, 'a, 'o> Parser<'s, 'a, 'o> {
         }
     }
 
-    /// Lexes one word from the current position.
-    fn word(&mut self, array_ok: bool) -> Res<Word> {
+    /// Lexes one word from the current position (`classify`: see [`WordBuf::finish`]).
+    fn word(&mut self, array_ok: bool, classify: bool) -> Res<Word> {
         let start = self.pos;
         // Fast path: a word that is exactly one quoted string without escapes or
         // expansions is a slice of the source (a `bash -c '…'` script is then read in
@@ -1820,7 +1863,7 @@ impl<'s, 'a, 'o> Parser<'s, 'a, 'o> {
                 _ => self.pos += 1,
             }
         }
-        Ok(w.finish(self.src, self.pos))
+        Ok(w.finish(self.src, self.pos, classify))
     }
 
     /// `NAME=( … )`: the elements are words; the text is `NAME=(e1 e2 …)`.
@@ -1856,7 +1899,7 @@ impl<'s, 'a, 'o> Parser<'s, 'a, 'o> {
                     });
                 }
                 _ => {
-                    let e = self.word(false)?;
+                    let e = self.word(false, false)?;
                     let own = w.own.get_or_insert_with(String::new);
                     if !first {
                         own.push(' ');
@@ -1930,7 +1973,7 @@ impl<'s, 'a, 'o> Parser<'s, 'a, 'o> {
                     if let Some(w) = w.as_deref_mut() {
                         w.flags |= DYNAMIC;
                     }
-                    self.backtick()?;
+                    self.backtick_in(true)?;
                 }
                 _ => self.pos += 1,
             }
@@ -2105,6 +2148,11 @@ impl<'s, 'a, 'o> Parser<'s, 'a, 'o> {
     /// A backquoted substitution from its opening backquote: its body (with `\\`, `` \` ``
     /// and `\$` unescaped) is parsed one level deeper.
     fn backtick(&mut self) -> Res<()> {
+        self.backtick_in(false)
+    }
+
+    /// A backquoted substitution; inside double quotes (`in_dq`) `\"` is unescaped too.
+    fn backtick_in(&mut self, in_dq: bool) -> Res<()> {
         let open = self.pos;
         let mut i = open + 1;
         let mut escaped = false;
@@ -2139,6 +2187,7 @@ impl<'s, 'a, 'o> Parser<'s, 'a, 'o> {
                 if c == '\\' {
                     match chars.next() {
                         Some(e @ ('\\' | '`' | '$')) => s.push(e),
+                        Some('"') if in_dq => s.push('"'),
                         Some('\n') => {}
                         Some(e) => {
                             s.push('\\');
@@ -2699,7 +2748,7 @@ impl<'s, 'a, 'o> Parser<'s, 'a, 'o> {
         ) {
             return Ok(None);
         }
-        let w = self.word(false)?;
+        let w = self.word(false, false)?;
         if matches!(self.at(self.pos), b'<' | b'>')
             && w.flags == 0
             && w.src_is_text()
@@ -3020,6 +3069,10 @@ mod tests {
         parts("ls \"$(pwd)\"", &["ls $(pwd)", "pwd"]);
         parts("git log `bash x`", &["git log `bash x`", "bash x"]);
         parts("echo `a \\`b\\``", &["echo `a \\`b\\``", "a `b`", "b"]);
+        parts(
+            "echo \"`echo \\\"hi\\\"`\"",
+            &["echo `echo \\\"hi\\\"`", "echo hi"],
+        );
         parts("echo $(a $(b) c)", &["echo $(a $(b) c)", "a $(b) c", "b"]);
         parts("echo $(a) $(b)", &["echo $(a) $(b)", "a", "b"]);
         parts("X=$(a) b", &["b", "a"]);

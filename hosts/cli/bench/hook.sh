@@ -1,10 +1,9 @@
 #!/usr/bin/env bash
 # Benchmarks one whole Claude Code hook invocation, process start to exit:
 # `meshguard hook claude-code --policies policies` reading a PreToolUse event on stdin,
-# loading and compiling the eleven example policies, deciding, answering on stdout. That
-# is two processes: the supervisor and the worker it starts (hook/failsafe.rs); the row
-# `worker` is the worker alone (`--worker`), so the difference is what failing closed on
-# crashes costs. Budget: 5 ms (issue 5). Uses the release binary and hyperfine only.
+# loading and compiling the eleven example policies, deciding, answering on stdout (the
+# process forks a worker that decides while the parent supervises it: hook/failsafe.rs).
+# Budget: 5 ms (issue 5). Uses the release binary and hyperfine only (no bindings).
 #
 #   hosts/cli/bench/hook.sh            # build, check the answers, benchmark, judge
 #   RUNS=1000 hosts/cli/bench/hook.sh  # more runs
@@ -58,13 +57,11 @@ if hyperfine --help | grep -q -- '--input'; then
   for e in read bash fetch; do
     commands+=(--input "$tmp/$e.json" -n "$e" "$bin hook claude-code --policies $policies")
   done
-  commands+=(--input "$tmp/read.json" -n worker "$bin hook claude-code --policies $policies --worker")
   hyperfine -N --warmup 50 --runs "$RUNS" --export-csv "$tmp/result.csv" "${commands[@]}"
 else
   for e in read bash fetch; do
     commands+=(-n "$e" "$bin hook claude-code --policies $policies < $tmp/$e.json")
   done
-  commands+=(-n worker "$bin hook claude-code --policies $policies --worker < $tmp/read.json")
   hyperfine --warmup 50 --runs "$RUNS" --export-csv "$tmp/result.csv" "${commands[@]}"
 fi
 

@@ -77,10 +77,6 @@ pub struct Args {
         value_parser = clap::value_parser!(u64).range(1..=3600)
     )]
     pub timeout: u64,
-
-    /// Internal: this process is the worker a supervising hook process started.
-    #[arg(long, hide = true)]
-    pub worker: bool,
 }
 
 /// `--mode` values.

@@ -6,18 +6,18 @@
 //! allocation or a stack overflow, is a "non-blocking error" and the tool runs. Errors the
 //! hook sees are blocks already ([`super::claude`]); what is left is the process itself.
 //!
-//! - **A supervising process.** `meshguard hook claude-code` starts itself again as a
-//!   worker (`--worker`, the same arguments, stdin and stdout inherited) and waits for it.
-//!   The worker reads, decides and answers; it ends with 0 or 2, which the supervisor
-//!   passes on together with what the worker wrote on stderr (a block's reason). Any
-//!   other ending (a signal such as `SIGABRT` or the out-of-memory killer's `SIGKILL`, an
-//!   exit status such as 101, no start at all) becomes a deny on stdout, the reason on
-//!   stderr (with the worker's first line of stderr, such as `memory allocation of …
-//!   failed`), a record in the audit log, and exit 2. What the worker printed on stdout
-//!   before it died does not matter: on exit 2 Claude Code ignores stdout. The supervisor
-//!   neither reads the input nor loads the policies, and allocates only the worker's
-//!   command line (the worker's stderr, at most 16 KiB, is kept on the stack), so it has
-//!   next to nothing to fail on.
+//! - **A supervising process.** `meshguard hook claude-code` forks (before it reads
+//!   anything or starts a thread) and the child, the worker, reads, decides and answers
+//!   (stdin and stdout are shared, the worker's stderr goes to the parent through a pipe).
+//!   The worker ends with 0 or 2, which the parent, the supervisor, passes on together
+//!   with what the worker wrote on stderr (a block's reason). Any other ending (a signal
+//!   such as `SIGABRT` or the out-of-memory killer's `SIGKILL`, an exit status such as
+//!   101) becomes a deny on stdout, the reason on stderr (with the worker's first line of
+//!   stderr, such as `memory allocation of … failed`), a record in the audit log, and
+//!   exit 2. What the worker printed on stdout before it died does not matter: on exit 2
+//!   Claude Code ignores stdout. The supervisor neither reads the input nor loads the
+//!   policies and allocates nothing until it must block (the worker's stderr, at most
+//!   16 KiB, is kept on the stack), so it has next to nothing to fail on.
 //! - **A panic hook** in both processes answers a panic with the deny (the panic's
 //!   message and place as the reason) and exit 2 at once, whether panics unwind or abort
 //!   (`panic = "abort"` is not set for the CLI; the hook relies on neither).
@@ -28,29 +28,34 @@
 //! - On the normal path the input cannot exhaust the stack (`serde_json` refuses nesting
 //!   deeper than 128) and its memory is bounded (1 MiB of JSON, tens of MiB parsed).
 //!
-//! **Why a supervisor rather than an allocator hook.** A global allocator wrapping the
-//! system one could, on a failed allocation, write a fixed deny and `_exit(2)`; it costs
-//! nothing per call, but needs `unsafe` (a `GlobalAlloc` impl and a raw `_exit`), and it
-//! catches only that one ending: not a stack overflow (Rust's guard-page handler aborts),
-//! not the out-of-memory killer (`SIGKILL` cannot be caught: with overcommit, running
-//! out of memory usually ends that way, not with a failed allocation), not an abort from a
-//! dependency or a double panic. The supervisor catches every ending with no `unsafe`,
-//! for the price of one more start of this executable per call (measured in the README:
-//! `hosts/cli/bench/hook.sh` has a `worker` row without the supervisor). What is left:
-//! the supervisor itself failing before it can answer, which takes an address-space limit
-//! too small for the runtime to start (nothing could answer then) or memory running out
-//! in the few allocations of its own block path.
+//! **Why a supervisor, and why `fork`.** A global allocator wrapping the system one
+//! could, on a failed allocation, write a fixed deny and `_exit(2)` at no cost per call,
+//! but it catches that one ending only: not a stack overflow (Rust's guard-page handler
+//! aborts), not the out-of-memory killer (`SIGKILL` cannot be caught, and with overcommit
+//! that is how running out of memory usually ends), not an abort in a dependency or a
+//! double panic. A supervising process catches every ending. Starting it as a new
+//! process (`/proc/self/exe --worker`, no `unsafe`) costs one more start of this 38 MB
+//! executable, measured at +1.7 ms per call on the 2-core machine (median 5.5 ms against
+//! 3.8 ms: over the 5 ms budget); `fork` costs a copy of the page tables of a small,
+//! single-threaded process instead (see the README for the numbers). The price is three
+//! `unsafe` calls (`fork`, `dup2`, `waitpid`, through `libc`) in the [`fork`] module,
+//! each with its reason, and a check that no other thread runs when it forks. Without
+//! `fork` (not Unix) the hook decides in one process, with the panic hook and the
+//! watchdog only. What is left: the supervisor itself failing before it can answer, which
+//! takes an address-space limit too small for the runtime to start (nothing could answer
+//! then) or memory running out in the few allocations of its own block path.
 //!
 //! **Fault injection, for tests only.** The worker fails on purpose when the environment
 //! variable [`FAULT_VAR`] (`MESHGUARD_HOOK_TEST_FAULT`) is `panic`, `oom` (reserves
 //! address space until an allocation fails; run it under `ulimit -v`) or
-//! `stack-overflow`; any other value is an error, so a block. Nothing else reaches these
-//! paths, and each ends only ever in a block, so the variable cannot loosen anything; it
-//! stays in release builds so that a shipped binary can be shown to fail closed.
+//! `stack-overflow`; any other non-empty value is an error, so a block. Nothing else
+//! reaches these paths, and each ends only ever in a block, so the variable cannot loosen
+//! anything; it stays in release builds so that a shipped binary can be shown to fail
+//! closed.
 
 use std::hint::black_box;
 use std::io::{self, Read, Write};
-use std::process::{Command, ExitCode, ExitStatus, Stdio};
+use std::process::{ExitCode, ExitStatus};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
@@ -72,21 +77,39 @@ const GRACE: Duration = Duration::from_secs(1);
 /// Set by whichever of the supervisor's waiting thread and its deadline answers first.
 static ANSWERED: AtomicBool = AtomicBool::new(false);
 
-/// Runs the hook: as the supervisor, or (with `--worker`) as the worker that decides.
+/// Runs the hook: forks the worker that decides, and supervises it (on Unix).
 pub fn run(args: &Args) -> ExitCode {
     let blocker = Blocker::new(args);
     install_panic_hook(blocker.clone());
     let deadline = Duration::from_secs(args.timeout);
-    if args.worker {
-        start_watchdog(deadline);
-        claude::run(args, &blocker)
-    } else {
-        supervise(&blocker, deadline)
+    #[cfg(unix)]
+    {
+        if !single_threaded() {
+            // Only a single-threaded process can be forked safely; nothing starts a
+            // thread before the hook, so this is a bug, and it must block.
+            return blocker.block("the hook cannot fork its worker: threads are running");
+        }
+        match fork::worker() {
+            Ok(fork::Forked::Worker) => {}
+            Ok(fork::Forked::Supervisor { pid, stderr }) => {
+                return supervise(&blocker, deadline, pid, stderr);
+            }
+            Err(e) => return blocker.block(&format!("cannot fork the hook's worker: {e}")),
+        }
     }
+    // The worker (or, without fork, the one process): decide, with a watchdog.
+    start_watchdog(deadline);
+    claude::run(args, &blocker)
 }
 
-/// Starts the worker and turns any ending of it but 0 or 2 into a block.
-fn supervise(blocker: &Blocker, deadline: Duration) -> ExitCode {
+/// Waits for the worker `pid` and turns any ending of it but 0 or 2 into a block.
+#[cfg(unix)]
+fn supervise(
+    blocker: &Blocker,
+    deadline: Duration,
+    pid: fork::Pid,
+    stderr: io::PipeReader,
+) -> ExitCode {
     let late = blocker.clone();
     let timer = std::thread::Builder::new()
         .name("hook-deadline".to_owned())
@@ -101,29 +124,20 @@ fn supervise(blocker: &Blocker, deadline: Duration) -> ExitCode {
             }
         });
     if let Err(e) = timer {
-        return blocker.block(&format!("cannot start the hook's deadline: {e}"));
+        // The worker's own watchdog still bounds the wait.
+        let _ = writeln!(io::stderr(), "MeshGuard: no supervisor deadline: {e}");
     }
-    let worker = Command::new(worker_program())
-        .args(std::env::args_os().skip(1))
-        .arg("--worker")
-        .stderr(Stdio::piped())
-        .spawn();
     // On the stack: from here on the supervisor allocates nothing unless it must block.
     let mut said = [0u8; MAX_STDERR];
-    let mut len = 0;
-    let status = worker.and_then(|mut worker| {
-        if let Some(stderr) = worker.stderr.take() {
-            len = read_bounded(stderr, &mut said);
-        }
-        worker.wait()
-    });
-    let said = said.get(..len).unwrap_or_default();
+    let len = read_bounded(stderr, &mut said);
+    let status = fork::wait(pid);
     if ANSWERED.swap(true, Ordering::SeqCst) {
         // The deadline has answered and is ending the process.
         loop {
             std::thread::park();
         }
     }
+    let said = said.get(..len).unwrap_or_default();
     match status {
         // The worker's answer stands, with what it said on stderr (a block's reason).
         Ok(s) if s.code() == Some(0) => relay(said, ExitCode::SUCCESS),
@@ -142,7 +156,94 @@ fn supervise(blocker: &Blocker, deadline: Duration) -> ExitCode {
                 describe(s)
             ))
         }
-        Err(e) => blocker.block(&format!("cannot run the hook's worker process: {e}")),
+        Err(e) => blocker.block(&format!("cannot wait for the hook's worker process: {e}")),
+    }
+}
+
+/// Whether this process runs one thread only (Linux asks `/proc`; elsewhere it is
+/// taken as given: nothing starts a thread before the hook).
+#[cfg(unix)]
+fn single_threaded() -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        std::fs::read_dir("/proc/self/task").map_or(true, |tasks| tasks.count() == 1)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        true
+    }
+}
+
+/// `fork`, `dup2` and `waitpid`, the only `unsafe` in the CLI.
+#[cfg(unix)]
+#[allow(
+    unsafe_code,
+    reason = "fork, dup2 and waitpid have no safe std equivalent; each call is documented"
+)]
+mod fork {
+    use std::io;
+    use std::os::fd::AsRawFd;
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::ExitStatus;
+
+    /// A process id.
+    pub type Pid = libc::pid_t;
+
+    /// Which side of the fork this is.
+    #[derive(Debug)]
+    pub enum Forked {
+        /// The child: it decides; its stderr goes to the supervisor.
+        Worker,
+        /// The parent, with the worker's id and stderr.
+        Supervisor { pid: Pid, stderr: io::PipeReader },
+    }
+
+    /// Forks the worker, its stderr (fd 2) turned into a pipe to the supervisor.
+    pub fn worker() -> io::Result<Forked> {
+        let (reader, writer) = io::pipe()?;
+        // SAFETY: `fork` is safe to call in a single-threaded process (checked by the
+        // caller): the child is a copy with every lock free and the allocator in a
+        // consistent state, and it goes on as a normal process. Nothing has read stdin
+        // or written stdout yet, so no buffered data is duplicated.
+        match unsafe { libc::fork() } {
+            -1 => Err(io::Error::last_os_error()),
+            0 => {
+                drop(reader);
+                // SAFETY: both descriptors are open and owned by this process; `dup2`
+                // only replaces fd 2, which nothing else holds.
+                if unsafe { libc::dup2(writer.as_raw_fd(), libc::STDERR_FILENO) } == -1 {
+                    // Without the pipe the worker's words would bypass the supervisor;
+                    // ending abnormally makes the supervisor block.
+                    std::process::abort();
+                }
+                drop(writer);
+                Ok(Forked::Worker)
+            }
+            pid => {
+                drop(writer);
+                Ok(Forked::Supervisor {
+                    pid,
+                    stderr: reader,
+                })
+            }
+        }
+    }
+
+    /// Waits for the worker to end (retrying when interrupted) and reaps it.
+    pub fn wait(pid: Pid) -> io::Result<ExitStatus> {
+        let mut status: libc::c_int = 0;
+        loop {
+            // SAFETY: `pid` is our own child, not yet reaped; `status` is a valid
+            // `c_int` for `waitpid` to write.
+            let got = unsafe { libc::waitpid(pid, &mut status, 0) };
+            if got == pid {
+                return Ok(ExitStatus::from_raw(status));
+            }
+            let e = io::Error::last_os_error();
+            if e.kind() != io::ErrorKind::Interrupted {
+                return Err(e);
+            }
+        }
     }
 }
 
@@ -171,19 +272,6 @@ fn relay(said: &[u8], code: ExitCode) -> ExitCode {
     let mut err = io::stderr().lock();
     let _ = err.write_all(said).and_then(|()| err.flush());
     code
-}
-
-/// This very executable: on Linux through `/proc/self/exe`, which still works when the
-/// file was replaced (an upgrade) since this process started.
-fn worker_program() -> std::path::PathBuf {
-    #[cfg(target_os = "linux")]
-    {
-        std::path::PathBuf::from("/proc/self/exe")
-    }
-    #[cfg(not(target_os = "linux"))]
-    {
-        std::env::current_exe().unwrap_or_else(|_| std::path::PathBuf::from("meshguard"))
-    }
 }
 
 /// How a process ended, in words.
@@ -245,7 +333,7 @@ fn start_watchdog(deadline: Duration) {
     reason = "the `panic` fault is a deliberate panic, to test the panic hook"
 )]
 pub fn inject_fault() -> Result<(), String> {
-    let Some(fault) = std::env::var_os(FAULT_VAR) else {
+    let Some(fault) = std::env::var_os(FAULT_VAR).filter(|f| !f.is_empty()) else {
         return Ok(());
     };
     match fault.to_str() {
