@@ -22,6 +22,19 @@ struct Client {
     next_id: u64,
 }
 
+/// The test's web server listens on 127.0.0.1, a host no shipped policy admits (`*docs.*`
+/// is a host pattern): one more policy allows fetching from it.
+fn local_fetch_policy(root: &std::path::Path) -> std::path::PathBuf {
+    let path = root.with_extension("local-fetch.yaml");
+    std::fs::write(
+        &path,
+        "name: local-fetch\nappliesTo: {tags: [claude-code]}\nrules:\n  - effect: allow\n    \
+         actions: [\"read:web_fetch\"]\n    conditions: {resource: {matches: \"127.0.0.1\"}}\n",
+    )
+    .unwrap();
+    path
+}
+
 impl Client {
     fn start(root: &std::path::Path) -> Client {
         let policies = repo_policies();
@@ -30,6 +43,7 @@ impl Client {
             .args(["--policy", p(&policies.join("claude-code-file.yaml"))])
             .args(["--policy", p(&policies.join("claude-code-shell.yaml"))])
             .args(["--policy", p(&policies.join("claude-code-web.yaml"))])
+            .args(["--policy", p(&local_fetch_policy(root))])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -195,7 +209,7 @@ fn serves_governed_tools_over_stdio() {
     assert!(error);
     assert!(!root.path().join("pwned").exists());
 
-    // Web: a plain-HTTP fetch the policy allows (`*docs.*`), a denied one, https.
+    // Web: a plain-HTTP fetch a policy allows (host `127.0.0.1`), a denied one, https.
     let port = http_server("hello docs");
     let (text, error) = c.call(
         "governed_web_fetch",
