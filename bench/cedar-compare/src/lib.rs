@@ -244,11 +244,6 @@ impl Default for Cedar {
     }
 }
 
-impl Prebuilt {
-    #[doc(hidden)]
-    pub fn parts(&self) -> (&CedarRequest, &Entities) { (&self.request, &self.entities) }
-}
-
 impl Cedar {
     /// The request and entities a host builds for one question: the agent with its tags,
     /// the resource with `text` (and `line` for a shell line), the action, no context.
