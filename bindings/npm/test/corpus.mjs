@@ -88,6 +88,7 @@ export function checkDecision(decision, c) {
     problems.push(`reason: expected to contain ${JSON.stringify(e.reasonContains)}, got ${JSON.stringify(field('reason'))}`);
   }
   if ('resource' in e) cmp('resource', e.resource, field('resource'));
+  if ('part' in e) cmp('part', e.part, field('part'));
   const obligations = field('obligations') ?? {};
   if (e.rateLimits != null) cmp('rateLimits', e.rateLimits, obligations.rateLimits ?? null);
   if ('audit' in e) cmp('audit', e.audit, obligations.audit ?? null);
@@ -98,6 +99,12 @@ export function checkDecision(decision, c) {
       const like = (g) => Object.entries(w).every(([k, v]) => isDeepStrictEqual(g[k], v));
       if (!got.some(like)) problems.push(`explanation.${key}: no entry like ${JSON.stringify(w)} in ${JSON.stringify(got)}`);
     }
+  }
+  if (e.explainedParts != null) {
+    const got = decision.explanation?.parts ?? [];
+    const same = got.length === e.explainedParts.length
+      && e.explainedParts.every((w, i) => Object.entries(w).every(([k, v]) => isDeepStrictEqual(got[i][k], v)));
+    if (!same) problems.push(`explanation.parts: expected ${JSON.stringify(e.explainedParts)} in order, got ${JSON.stringify(got)}`);
   }
   return problems;
 }
