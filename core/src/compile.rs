@@ -45,7 +45,10 @@ pub(crate) struct CompiledPolicy {
     pub check_applies: bool,
     pub name: Arc<str>,
     pub rules: Vec<CompiledRule>,
-    /// Rule indices by action verb, ascending.
+    /// Rules whose every action pattern is literal, by action, ascending: most rules name
+    /// their actions outright, and looking the action up skips the others unmatched.
+    pub by_action: HashMap<Box<str>, Vec<u32>>,
+    /// Rules with a pattern whose verb is literal (`read:*`), by verb, ascending.
     pub by_verb: HashMap<Box<str>, Vec<u32>>,
     /// Rules with a pattern whose verb is not literal (`*`, `*:file`), ascending.
     pub any_verb: Vec<u32>,
@@ -279,6 +282,7 @@ fn obligation(
 
 fn compile_policy(policy: Policy) -> CompiledPolicy {
     let name: Arc<str> = Arc::from(policy.name.as_str());
+    let mut by_action: HashMap<Box<str>, Vec<u32>> = HashMap::default();
     let mut by_verb: HashMap<Box<str>, Vec<u32>> = HashMap::default();
     let mut any_verb = Vec::new();
     let mut rules = Vec::with_capacity(policy.rules.len());
@@ -298,6 +302,13 @@ fn compile_policy(policy: Policy) -> CompiledPolicy {
         }
         if wildcard {
             any_verb.push(idx);
+        } else if rule.actions.iter().all(Glob::is_literal) {
+            let mut actions: Vec<&str> = rule.actions.iter().map(Glob::as_str).collect();
+            actions.sort_unstable();
+            actions.dedup();
+            for a in actions {
+                by_action.entry(a.into()).or_default().push(idx);
+            }
         } else {
             verbs.sort_unstable();
             verbs.dedup();
@@ -334,6 +345,7 @@ fn compile_policy(policy: Policy) -> CompiledPolicy {
         rate_limit: obligation(&name, Arc::from("rateLimits"), policy.rate_limits),
         name,
         rules,
+        by_action,
         by_verb,
         any_verb,
         policy,

@@ -5,6 +5,8 @@
 
 use std::sync::Arc;
 
+use rustc_hash::FxHashMap as HashMap;
+
 use crate::boundary::{
     Decision, Explanation, Mode, Obligations, Origin, PartTrace, PolicyTrace, Request, RuleStatus,
     RuleTrace,
@@ -93,8 +95,14 @@ impl PolicySet {
         let c = self.policies.get(pi as usize)?;
         let mut conditional: Option<Pick> = None;
         let mut plain: Option<Pick> = None;
-        let bucket = c.by_verb.get(verb(p.action)).map_or(&[][..], Vec::as_slice);
-        for ri in merge(bucket, &c.any_verb) {
+        let candidates = merge(
+            merge(
+                bucket(&c.by_action, p.action),
+                bucket(&c.by_verb, verb(p.action)),
+            ),
+            c.any_verb.iter().copied(),
+        );
+        for ri in candidates {
             let (Some(rule), Some(compiled)) =
                 (c.policy.rules.get(ri as usize), c.rules.get(ri as usize))
             else {
@@ -524,30 +532,25 @@ impl Decision {
     }
 }
 
+/// The ascending rule indices `index` holds for `key`.
+fn bucket<'a>(index: &'a HashMap<Box<str>, Vec<u32>>, key: &str) -> impl Iterator<Item = u32> + 'a {
+    index
+        .get(key)
+        .map_or(&[][..], Vec::as_slice)
+        .iter()
+        .copied()
+}
+
 /// Yields the union of two ascending index lists, ascending, without allocating.
-fn merge<'a>(a: &'a [u32], b: &'a [u32]) -> impl Iterator<Item = u32> + 'a {
-    let (mut i, mut j) = (0, 0);
-    std::iter::from_fn(move || {
-        let next = match (a.get(i), b.get(j)) {
-            (Some(&x), Some(&y)) if x == y => {
-                i += 1;
-                j += 1;
-                x
-            }
-            (Some(&x), Some(&y)) if x < y => {
-                i += 1;
-                x
-            }
-            (_, Some(&y)) => {
-                j += 1;
-                y
-            }
-            (Some(&x), None) => {
-                i += 1;
-                x
-            }
-            (None, None) => return None,
-        };
-        Some(next)
+fn merge(a: impl Iterator<Item = u32>, b: impl Iterator<Item = u32>) -> impl Iterator<Item = u32> {
+    let (mut a, mut b) = (a.peekable(), b.peekable());
+    std::iter::from_fn(move || match (a.peek().copied(), b.peek().copied()) {
+        (Some(x), Some(y)) if x == y => {
+            b.next();
+            a.next()
+        }
+        (Some(x), Some(y)) if x > y => b.next(),
+        (Some(_), _) => a.next(),
+        (None, _) => b.next(),
     })
 }

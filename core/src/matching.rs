@@ -2,6 +2,7 @@
 //! the first thing that failed, so the fast path and the explanation share one truth.
 
 use serde_json::{Map, Value};
+use smallvec::SmallVec;
 
 use crate::boundary::Request;
 use crate::error::RequestError;
@@ -27,6 +28,10 @@ pub(crate) struct Prepared<'r> {
     pub tier: Option<TrustTier>,
     /// Seconds since the Unix epoch.
     pub time: Option<i64>,
+    /// Restricting tests already run on the text as written, by the test's address: the
+    /// answer is the same for every part of a compound resource, and a shell line's
+    /// `contains` deny lists would otherwise search the whole line once per part.
+    written: std::cell::RefCell<SmallVec<[(usize, bool); 8]>>,
 }
 
 /// What one round of matching tests a resource condition against: the whole resource or
@@ -83,6 +88,16 @@ impl<'r> Prepared<'r> {
     /// canonical form changed the text (on a URL, host patterns excepted: the host is
     /// what the parser found, and as plain text they would match paths and queries).
     fn as_written_holds(&self, op: &ResourceTest) -> bool {
+        let key = std::ptr::from_ref(op) as usize;
+        if let Some(&(_, holds)) = self.written.borrow().iter().find(|(k, _)| *k == key) {
+            return holds;
+        }
+        let holds = self.as_written_test(op);
+        self.written.borrow_mut().push((key, holds));
+        holds
+    }
+
+    fn as_written_test(&self, op: &ResourceTest) -> bool {
         let (Some(r), Some(raw)) = (self.reading.as_ref(), self.raw) else {
             return false;
         };
@@ -174,6 +189,7 @@ pub(crate) fn prepare(
         has_agent: agent.is_some(),
         tier,
         time,
+        written: Default::default(),
     })
 }
 
