@@ -119,11 +119,13 @@ export interface GuardDecision extends Decision {
 
 /** One problem with a policy. Columns are UTF-16 code units, as JS strings index. */
 export interface Diagnostic {
-  /** `syntax`, `unknown-key`, `duplicate-key`, `missing-key`, `wrong-type`,
+  /** Errors: `syntax`, `unknown-key`, `duplicate-key`, `missing-key`, `wrong-type`,
    * `invalid-value`, `empty`, `invalid-pattern`, `duplicate-name`, `too-deep`,
-   * `too-large` or `no-policy`. */
+   * `too-large` or `no-policy`; `lint` findings have their own codes
+   * (`shell-allow-admits-code`, `broad-host-pattern`, ...). */
   code: string;
-  severity: 'error';
+  /** `error` for texts that do not load; `warning` or `note` for `lint` findings. */
+  severity: 'error' | 'warning' | 'note';
   message: string;
   help: string | null;
   file: string;
@@ -235,6 +237,11 @@ export declare class RateLimitError extends PolicyDeniedError {}
 export declare const backend: 'wasm' | 'native';
 /** The evaluator's version. */
 export declare function version(): string;
+/** What the core's analysis finds in texts loaded as one set: warnings (rules that
+ * probably do not do what they seem to: a shell allow that admits arbitrary code, a host
+ * pattern matching more hosts than it names) and notes. Empty when nothing is found.
+ * @throws {PolicyLoadError} when the texts do not load, as `PolicySet.load` would. */
+export declare function lint(sources: string | ReadonlyArray<string | PolicySource>): Diagnostic[];
 /** Web build: loads the .wasm (default: next to the glue; or a URL, Response, bytes or
  * WebAssembly.Module). Elsewhere a no-op. */
 export declare function init(input?: string | URL | Response | BufferSource | WebAssembly.Module): Promise<void>;

@@ -45,6 +45,13 @@ impl Guest for Component {
             .collect()
     }
 
+    fn lint(list: Vec<wit::Source>) -> Result<Vec<wit::Diagnostic>, Vec<wit::Diagnostic>> {
+        let diagnostics = |d: Vec<core::Diagnostic>| d.iter().map(convert::diagnostic).collect();
+        core::lint(sources(&list))
+            .map(diagnostics)
+            .map_err(|e| diagnostics(e.diagnostics()))
+    }
+
     fn version() -> String {
         core::VERSION.to_owned()
     }

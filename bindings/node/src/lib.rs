@@ -16,6 +16,13 @@ pub fn version() -> String {
     core::VERSION.to_owned()
 }
 
+/// Lints sources loaded as one set: the findings as JSON; throws an `Error` whose message
+/// is the load errors as JSON, as `PolicySet.compile` does.
+#[napi]
+pub fn lint(names: Vec<String>, texts: Vec<String>) -> napi::Result<String> {
+    glue::lint(&names, &texts).map_err(napi::Error::from_reason)
+}
+
 /// The core's invalid-request decision (JSON) for a request JavaScript could not
 /// serialise.
 #[napi(js_name = "invalidDecision")]

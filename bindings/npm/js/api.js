@@ -62,7 +62,34 @@ function loadError(e, names, texts) {
     return internal(e);
   }
   if (!Array.isArray(diagnostics) || diagnostics.length === 0) return internal(e);
-  // The core counts columns in characters; JS strings index UTF-16 code units.
+  return new PolicyLoadError(utf16Columns(diagnostics, names, texts));
+}
+
+/** `load`'s and `lint`'s sources as the backend takes them: names and texts. */
+function sourceLists(sources, what) {
+  const list = typeof sources === 'string' ? [sources] : sources;
+  if (!Array.isArray(list)) {
+    throw misuse(`${what} takes a policy text, or an array of texts or { name, text } objects`);
+  }
+  const names = [];
+  const texts = [];
+  list.forEach((s, i) => {
+    if (typeof s === 'string') {
+      names.push(`policy-${i + 1}.yaml`);
+      texts.push(s);
+    } else if (s && typeof s.name === 'string' && typeof s.text === 'string') {
+      names.push(s.name);
+      texts.push(s.text);
+    } else {
+      throw misuse(`source ${i + 1} must be a string or { name: string, text: string }`);
+    }
+  });
+  return { names, texts };
+}
+
+/** The core's diagnostics with columns in UTF-16 code units (the core counts characters),
+ * each looked up in the text of its file. */
+function utf16Columns(diagnostics, names, texts) {
   let at = 0;
   for (const d of diagnostics) {
     const i = names.indexOf(d.file, at);
@@ -71,7 +98,7 @@ function loadError(e, names, texts) {
     d.column = utf16Column(text, d.line, d.column);
     d.endColumn = utf16Column(text, d.endLine, d.endColumn);
   }
-  return new PolicyLoadError(diagnostics);
+  return diagnostics;
 }
 
 function options(o) {
@@ -126,23 +153,7 @@ export function createApi(backend, name, ready = () => {}) {
       if (fallback !== 'allow' && fallback !== 'deny') {
         throw misuse('`fallback` must be `allow` or `deny`');
       }
-      const list = typeof sources === 'string' ? [sources] : sources;
-      if (!Array.isArray(list)) {
-        throw misuse('PolicySet.load takes a policy text, or an array of texts or { name, text } objects');
-      }
-      const names = [];
-      const texts = [];
-      list.forEach((s, i) => {
-        if (typeof s === 'string') {
-          names.push(`policy-${i + 1}.yaml`);
-          texts.push(s);
-        } else if (s && typeof s.name === 'string' && typeof s.text === 'string') {
-          names.push(s.name);
-          texts.push(s.text);
-        } else {
-          throw misuse(`source ${i + 1} must be a string or { name: string, text: string }`);
-        }
-      });
+      const { names, texts } = sourceLists(sources, 'PolicySet.load');
       let raw;
       try {
         raw = backend.PolicySet.compile(names, texts, fallback);
@@ -279,11 +290,25 @@ export function createApi(backend, name, ready = () => {}) {
     }
   }
 
+  /** The analysis's findings (warnings, notes) about texts loaded as one set. */
+  function lint(sources) {
+    ready();
+    const { names, texts } = sourceLists(sources, 'lint');
+    let out;
+    try {
+      out = backend.lint(names, texts);
+    } catch (e) {
+      throw loadError(e, names, texts);
+    }
+    return utf16Columns(JSON.parse(out), names, texts);
+  }
+
   return {
     backend: name,
     PolicySet,
     RateLimiter,
     LocalGuard,
+    lint,
     version: () => backend.version(),
   };
 }

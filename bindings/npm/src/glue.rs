@@ -26,6 +26,17 @@ pub fn compile(names: &[String], texts: &[String], fallback: &str) -> Result<Pol
     }
 }
 
+/// Lints `(name, text)` sources loaded as one set: the findings as a JSON array of the
+/// core's `Diagnostic`s (warnings and notes); when the set does not load, its errors as
+/// [`compile`] gives them.
+pub fn lint(names: &[String], texts: &[String]) -> Result<String, String> {
+    let sources = names.iter().zip(texts).map(|(n, t)| Source::new(n, t));
+    match meshguard_core::lint(sources) {
+        Ok(findings) => Ok(serde_json::to_string(&findings).unwrap_or_default()),
+        Err(e) => Err(serde_json::to_string(&e.diagnostics()).unwrap_or_default()),
+    }
+}
+
 /// The clock a rate limiter counts with: the request's own `time` when it has one,
 /// else the host's `now_ms`; without either the request is not counted (like the CLI
 /// and the conformance harness, which count only timed requests).

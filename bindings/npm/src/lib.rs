@@ -16,6 +16,13 @@ pub fn version() -> String {
     core::VERSION.to_owned()
 }
 
+/// Lints sources loaded as one set: the findings as JSON; throws the load errors as a
+/// JSON string, as `PolicySet.compile` does.
+#[wasm_bindgen]
+pub fn lint(names: Vec<String>, texts: Vec<String>) -> Result<String, JsValue> {
+    glue::lint(&names, &texts).map_err(|diagnostics| JsValue::from_str(&diagnostics))
+}
+
 /// The core's invalid-request decision (JSON) for a request JavaScript could not
 /// serialise.
 #[wasm_bindgen(js_name = invalidDecision)]

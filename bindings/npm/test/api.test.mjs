@@ -36,6 +36,35 @@ const isInvalid = (d, fragment) => {
   if (fragment) assert.ok(d.reason.includes(fragment), `${d.reason} should mention ${fragment}`);
 };
 
+describe('lint', () => {
+  test('warns on the shipped dev-assistant policy\'s weak spots, with spans', () => {
+    const findings = mg.lint([policy('claude-code-dev-assistant')]);
+    const warning = (code) => findings.filter((d) => d.severity === 'warning' && d.code === code);
+    const git = warning('shell-allow-admits-code').find((d) => d.message.includes('`startsWith: git `'));
+    assert.ok(git, JSON.stringify(findings.map((d) => d.message)));
+    assert.deepEqual([git.file, git.line, git.column], ['claude-code-dev-assistant.yaml', 48, 23]);
+    assert.ok(warning('broad-host-pattern').some((d) => d.message.includes('*github.com*')));
+    assert.ok(warning('star-crosses-directories').some((d) => d.message.includes('./*.md')));
+    assert.ok(findings.some((d) => d.severity === 'note'));
+  });
+
+  test('a clean text has no findings; columns are UTF-16 code units', () => {
+    assert.deepEqual(mg.lint('name: p\nrules: [{effect: deny, actions: ["x"]}]'), []);
+    const text = 'name: p\nrules: [{description: "😀", effect: allow, actions: ["execute:shell"], conditions: {resource: {startsWith: "python"}}}]\n';
+    const [d] = mg.lint(text).filter((f) => f.code === 'shell-allow-admits-code');
+    assert.ok(d, 'a python prefix admits `python -c`');
+    assert.equal(d.line, 2);
+    assert.equal(d.column, text.split('\n')[1].indexOf('"python') + 2, 'the emoji counts two code units');
+  });
+
+  test('a text that does not load throws PolicyLoadError, as load does', () => {
+    const e = thrown(() => mg.lint('name: p\nrules: [{effect: maybe, actions: ["x"]}]'));
+    assert.ok(e instanceof PolicyLoadError, String(e));
+    assert.equal(e.code, 'invalid-value');
+    assert.ok(thrown(() => mg.lint(42)) instanceof MeshGuardError);
+  });
+});
+
 describe('loading', () => {
   test('texts, { name, text } objects and a single string all load', () => {
     assert.equal(PolicySet.load('name: a\nrules: [{effect: allow, actions: ["x"]}]').size, 1);

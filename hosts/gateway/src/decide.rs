@@ -149,6 +149,9 @@ struct Body<'a> {
     action: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     resource: Option<Option<&'a str>>,
+    /// The part of a compound resource that decided (`docs/semantics.md` §2.8).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    part: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     policy: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -173,6 +176,8 @@ struct AlertPayload<'a> {
     agent: Option<AlertAgent<'a>>,
     action: &'a str,
     resource: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    part: Option<&'a str>,
     policy: Option<&'a str>,
     rule: Option<&'a str>,
     reason: &'a str,
@@ -204,6 +209,7 @@ struct Outcome {
     allowed: bool,
     action: String,
     resource: Option<String>,
+    part: Option<String>,
     policy: Option<String>,
     rule: Option<String>,
     reason: String,
@@ -240,6 +246,7 @@ fn unauthorized(e: AuthError, parts: &Result<Parts, Refusal>) -> Outcome {
         allowed: false,
         action,
         resource,
+        part: None,
         policy: None,
         rule: Some("unauthorized".to_owned()),
         reason: e.reason().to_owned(),
@@ -265,6 +272,7 @@ fn refused(r: &Refusal) -> Outcome {
         allowed: false,
         action: r.action.clone(),
         resource: r.resource.clone(),
+        part: None,
         policy: Some("default".to_owned()),
         rule: Some(rule.to_owned()),
         reason: format!("invalid request: {}", r.message),
@@ -285,6 +293,7 @@ fn outcome_of(d: Decision, status: StatusCode, event: Option<AlertEvent>) -> Out
         allowed: d.allowed,
         action: d.action,
         resource: d.resource,
+        part: d.part,
         policy: Some(d.policy.to_string()),
         rule: Some(d.rule.to_string()),
         reason: d.reason.to_string(),
@@ -464,6 +473,7 @@ fn body_bytes(o: &Outcome, trace_id: &str, mode: Mode) -> Bytes {
         decision: d.then_some(o.effect.as_str()),
         action: d.then_some(o.action.as_str()),
         resource: d.then_some(o.resource.as_deref()),
+        part: o.part.as_deref().filter(|_| d),
         policy: o.policy.as_deref().filter(|_| d),
         rule: o.rule.as_deref().filter(|_| d),
         reason: d.then_some(o.reason.as_str()),
@@ -503,6 +513,7 @@ async fn finish(
                 }),
                 action: &outcome.action,
                 resource: outcome.resource.as_deref(),
+                part: outcome.part.as_deref(),
                 policy: outcome.policy.as_deref(),
                 rule: outcome.rule.as_deref(),
                 reason: &outcome.reason,
@@ -548,6 +559,7 @@ async fn finish(
             decision: None,
             action: None,
             resource: None,
+            part: None,
             policy: None,
             rule: None,
             reason: None,

@@ -327,6 +327,13 @@ fn apply(state: &AppState, loaded: Result<PolicySnapshot, Vec<Diagnostic>>) -> R
                 dir = %state.config.policies_dir.display(),
                 "policies loaded"
             );
+            for d in snapshot.evaluator.findings() {
+                if d.severity == "warning" {
+                    tracing::warn!("policy lint: {d}");
+                } else {
+                    tracing::info!("policy lint: {d}");
+                }
+            }
             state.policies.store(Arc::new(snapshot));
             state.policy_status.store(Arc::new(PolicyStatus {
                 errors: Vec::new(),

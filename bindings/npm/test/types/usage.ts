@@ -12,6 +12,7 @@ import {
   backend,
   init,
   initSync,
+  lint,
   version,
   type Decision,
   type Diagnostic,
@@ -34,7 +35,9 @@ const many: Decision[] = set.evaluateBatch([request, { action: 'b' }]);
 const why = set.explain(request).explanation.rules.map((r) => r.status);
 const size: number = set.size;
 const names: string[] = set.names;
-void [effect, resource, limits, json, many, why, size, names, backend satisfies 'wasm' | 'native', version()];
+const findings: Diagnostic[] = lint([{ name: 'a.yaml', text: 'name: a' }, 'name: b']);
+const severity: 'error' | 'warning' | 'note' = findings[0]!.severity;
+void [findings, severity, effect, resource, limits, json, many, why, size, names, backend satisfies 'wasm' | 'native', version()];
 
 const guard: LocalGuard = set.guard({ agent: { id: 'a' }, now: () => 0 });
 async function sdkShape(): Promise<number> {

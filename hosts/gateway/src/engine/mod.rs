@@ -153,7 +153,8 @@ impl Runtime {
     }
 
     /// Loads a policy set: compiles it in a first instance (which also reports every
-    /// diagnostic) and keeps that instance warm. `Ok(Err(..))` is a bad policy.
+    /// diagnostic), lints it there, and keeps that instance warm. `Ok(Err(..))` is a bad
+    /// policy.
     pub fn load(
         &self,
         sources: &[(String, String)],
@@ -174,11 +175,13 @@ impl Runtime {
             Err(diags) => return Ok(Err(diags)),
         };
         let policy_names = first.policy_names(self.limits)?;
+        let findings = first.lint(self.limits, &sources)?;
         Ok(Ok(Evaluator {
             runtime: self.clone(),
             sources,
             fallback,
             policy_names,
+            findings,
             idle: Mutex::new(vec![first]),
         }))
     }
@@ -218,6 +221,21 @@ impl Slot {
         })
     }
 
+    /// The analysis's findings about the set (it loads: the slot compiled it).
+    fn lint(&mut self, limits: Limits, sources: &[wit::Source]) -> Result<Vec<core::Diagnostic>> {
+        self.store.set_epoch_deadline(ticks(limits.compile_deadline));
+        let linted = self
+            .bindings
+            .meshguard_policy_evaluator()
+            .call_lint(&mut self.store, sources)?;
+        // Load errors cannot happen here: the same sources just compiled in this instance.
+        Ok(linted
+            .unwrap_or_else(|errors| errors)
+            .iter()
+            .map(convert::diagnostic_in)
+            .collect())
+    }
+
     fn policy_names(&mut self, limits: Limits) -> Result<Vec<String>> {
         self.store.set_epoch_deadline(ticks(limits.decide_deadline));
         Ok(self
@@ -234,6 +252,9 @@ pub struct Evaluator {
     sources: Arc<Vec<wit::Source>>,
     fallback: wit::Effect,
     policy_names: Vec<String>,
+    /// What the analysis found (warnings, notes): the set loads, but some rules
+    /// probably do not do what their author meant.
+    findings: Vec<core::Diagnostic>,
     idle: Mutex<Vec<Slot>>,
 }
 
@@ -249,6 +270,11 @@ impl Evaluator {
     /// The policy names, in load order.
     pub fn policy_names(&self) -> &[String] {
         &self.policy_names
+    }
+
+    /// The analysis's findings about the loaded set, by file and position.
+    pub fn findings(&self) -> &[core::Diagnostic] {
+        &self.findings
     }
 
     fn checkout(&self) -> Result<Slot> {

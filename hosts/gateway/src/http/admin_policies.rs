@@ -48,6 +48,8 @@ pub async fn status(State(state): State<Arc<AppState>>) -> ApiResult {
             "files": snapshot.files.iter().map(|f| &f.file_name).collect::<Vec<_>>(),
             "errors": status.errors,
             "messages": status.errors.iter().map(|d| d.to_string()).collect::<Vec<_>>(),
+            "findings": snapshot.evaluator.findings(),
+            "findingMessages": snapshot.evaluator.findings().iter().map(|d| d.to_string()).collect::<Vec<_>>(),
         }),
     ))
 }
@@ -119,16 +121,42 @@ fn candidate(
     files
 }
 
-/// Compiles a candidate set in the component; its diagnostics, empty when it loads.
+/// What the component says of a candidate set: load errors (empty when it loads), else
+/// the analysis's findings about it.
+struct Checked {
+    errors: Vec<Diagnostic>,
+    findings: Vec<Diagnostic>,
+}
+
+/// The findings about one file (by its label), for answers about that file.
+fn findings_in<'a>(findings: &'a [Diagnostic], label: &str) -> Vec<&'a Diagnostic> {
+    findings.iter().filter(|d| d.file == label).collect()
+}
+
+/// Compiles and lints a candidate set in the component.
 async fn check_set(
     state: &Arc<AppState>,
     files: Vec<(String, String, String)>,
-) -> ApiResult<Vec<Diagnostic>> {
+) -> ApiResult<Checked> {
     let runtime = state.runtime.clone();
     let fallback = state.config.fallback;
     let sources: Vec<(String, String)> = files.into_iter().map(|(_, l, t)| (l, t)).collect();
     let loaded = blocking(move || runtime.load(&sources, fallback)).await??;
-    Ok(loaded.err().unwrap_or_default())
+    Ok(match loaded {
+        Ok(evaluator) => Checked {
+            errors: Vec::new(),
+            findings: evaluator.findings().to_vec(),
+        },
+        Err(errors) => Checked {
+            errors,
+            findings: Vec::new(),
+        },
+    })
+}
+
+/// Diagnostics as JSON, with their one-line renderings.
+fn messages(diagnostics: &[&Diagnostic]) -> Vec<String> {
+    diagnostics.iter().map(|d| d.to_string()).collect()
 }
 
 /// `POST /admin/policies/validate`: the text checked together with the loaded set (it
@@ -153,15 +181,18 @@ pub async fn validate(
         Some(n) => reload::target_file(&snapshot, n, &text),
         None => probe_label.to_owned(),
     };
-    let diagnostics = check_set(&state, candidate(&snapshot, dir, &file_name, Some(&text))).await?;
+    let checked = check_set(&state, candidate(&snapshot, dir, &file_name, Some(&text))).await?;
+    let findings = findings_in(&checked.findings, &reload::label(dir, &file_name));
     Ok(json_response(
         StatusCode::OK,
         json!({
-            "ok": diagnostics.is_empty(),
+            "ok": checked.errors.is_empty(),
             "file": file_name,
             "policies": defined,
-            "diagnostics": diagnostics,
-            "messages": diagnostics.iter().map(|d| d.to_string()).collect::<Vec<_>>(),
+            "diagnostics": checked.errors,
+            "messages": messages(&checked.errors.iter().collect::<Vec<_>>()),
+            "findings": findings,
+            "findingMessages": messages(&findings),
         }),
     ))
 }
@@ -255,10 +286,9 @@ pub async fn apply(
     let file_name = reload::target_file(&snapshot, &name, &text);
     let label = reload::label(&dir, &file_name);
     let defined = names_in(&label, &text);
-    let diagnostics =
-        check_set(&state, candidate(&snapshot, &dir, &file_name, Some(&text))).await?;
-    if !diagnostics.is_empty() {
-        return Err(refused("the policy does not load", diagnostics));
+    let checked = check_set(&state, candidate(&snapshot, &dir, &file_name, Some(&text))).await?;
+    if !checked.errors.is_empty() {
+        return Err(refused("the policy does not load", checked.errors));
     }
     if !defined.contains(&name) {
         return Err(ApiError::bad_request(format!(
@@ -296,10 +326,18 @@ pub async fn apply(
     match reload::reload_locked(&state).await? {
         Reloaded::Loaded { .. } => {
             tracing::info!(policy = %name, file = %file_name, "policy applied through the admin API");
-            let summary = state.policies.load().summary(&name).cloned();
+            let snapshot = state.policies.load();
+            let findings = findings_in(snapshot.evaluator.findings(), &label);
             Ok(json_response(
                 StatusCode::OK,
-                json!({"ok": true, "file": file_name, "created": previous.is_none(), "policy": summary}),
+                json!({
+                    "ok": true,
+                    "file": file_name,
+                    "created": previous.is_none(),
+                    "policy": snapshot.summary(&name),
+                    "findings": findings,
+                    "findingMessages": messages(&findings),
+                }),
             ))
         }
         Reloaded::Refused(diagnostics) => {
@@ -314,7 +352,7 @@ pub async fn apply(
 }
 
 fn refused(message: &str, diagnostics: Vec<Diagnostic>) -> ApiError {
-    let messages: Vec<String> = diagnostics.iter().map(|d| d.to_string()).collect();
+    let messages = messages(&diagnostics.iter().collect::<Vec<_>>());
     ApiError::bad_request(message)
         .with("ok", json!(false))
         .with("diagnostics", json!(diagnostics))
@@ -352,7 +390,9 @@ pub async fn delete(State(state): State<Arc<AppState>>, Path(name): Path<String>
         )));
     }
     let dir = state.config.policies_dir.clone();
-    let diagnostics = check_set(&state, candidate(&snapshot, &dir, &file.file_name, None)).await?;
+    let diagnostics = check_set(&state, candidate(&snapshot, &dir, &file.file_name, None))
+        .await?
+        .errors;
     if !diagnostics.is_empty() {
         return Err(refused(
             "the remaining policies would not load",

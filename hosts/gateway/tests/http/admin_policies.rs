@@ -150,3 +150,74 @@ fn policies_through_the_admin_api() {
         11
     );
 }
+
+/// The core's analysis runs on every load: `status` lists its findings about the loaded
+/// set, and `validate` and `PUT` answer with the findings about the text they take.
+#[test]
+fn lint_findings_on_load_validate_and_apply() {
+    if common::skip_in_debug("lint_findings_on_load_validate_and_apply") {
+        return;
+    }
+    let gw = Gateway::start(Options::default());
+    let status = gw.admin("GET", "/admin/policies/status", None).json();
+    let findings = status["findings"].as_array().unwrap();
+    let admits_code = findings
+        .iter()
+        .find(|d| {
+            d["code"] == "shell-allow-admits-code"
+                && d["file"]
+                    .as_str()
+                    .unwrap()
+                    .ends_with("claude-code-dev-assistant.yaml")
+        })
+        .unwrap_or_else(|| panic!("no shell finding in {status}"));
+    assert_eq!(admits_code["severity"], "warning");
+    assert!(admits_code["line"].as_u64().unwrap() > 0);
+    assert_eq!(
+        status["findingMessages"].as_array().unwrap().len(),
+        findings.len()
+    );
+
+    let weak = "name: weak-web\nrules:\n  - effect: allow\n    actions: [\"read:web_fetch\"]\n    conditions:\n      resource:\n        matches: \"*github.com*\"\n";
+    let v = gw
+        .admin("POST", "/admin/policies/validate", Some(json!({"text": weak})))
+        .json();
+    assert_eq!(v["ok"], true, "{v}");
+    let of_code = |answer: &serde_json::Value, code: &str| {
+        answer["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["code"] == code)
+            .cloned()
+            .unwrap_or_else(|| panic!("no `{code}` finding in {answer}"))
+    };
+    let host = of_code(&v, "broad-host-pattern");
+    assert_eq!(host["severity"], "warning");
+    assert_eq!(host["line"], 7);
+    assert!(
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|d| d["file"].as_str().unwrap().ends_with("/weak-web.yaml")),
+        "only the validated text's findings: {v}"
+    );
+    let put = gw.request(
+        "PUT",
+        "/admin/policies/weak-web",
+        &[("X-Admin-Token", ADMIN)],
+        Some(weak),
+    );
+    assert_eq!(put.status, 200, "{}", put.body);
+    let put = put.json();
+    assert_eq!(of_code(&put, "broad-host-pattern")["line"], 7);
+    assert!(
+        put["findingMessages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m.as_str().unwrap().contains("`*github.com*`")),
+        "{put}"
+    );
+}

@@ -278,3 +278,47 @@ fn an_interrupted_evaluation_is_denied_audited_and_the_gateway_carries_on() {
     let ok = (0..3).any(|_| gw.check(&token, "read:x", None).status == 200);
     assert!(ok, "{}", gw.log());
 }
+
+/// A shell line is decided command by command: the answer names the part that decided
+/// (`docs/semantics.md` §2.8), and a multi-line command whose lines are each allowed is
+/// allowed (it comes as JSON: a header cannot hold a newline).
+#[test]
+fn a_shell_line_answers_with_its_deciding_part() {
+    if common::skip_in_debug("a_shell_line_answers_with_its_deciding_part") {
+        return;
+    }
+    let gw = Gateway::start(Options::default());
+    let (_, token) = gw.agent("coder", "verified", &["claude-code", "dev-assistant"]);
+    let bearer = format!("Bearer {token}");
+    let check = |command: &str| {
+        let body = serde_json::json!({"action": "execute:shell", "resource": command});
+        gw.request(
+            "POST",
+            "/v1/check",
+            &[
+                ("Authorization", bearer.as_str()),
+                ("Content-Type", "application/json"),
+            ],
+            Some(&body.to_string()),
+        )
+    };
+    let smuggled = check("git status; rm -rf /");
+    assert_eq!(smuggled.status, 403, "{}", smuggled.body);
+    let d = smuggled.json();
+    assert_eq!(d["part"], "rm -rf /", "{d}");
+    assert_eq!(d["resource"], "git status; rm -rf /");
+    assert!(d["reason"].as_str().unwrap().ends_with("(in `rm -rf /`)"), "{d}");
+    let lines = check("git add -A\ngit status");
+    assert_eq!(lines.status, 200, "{}", lines.body);
+    assert_eq!(lines.json()["part"], "git add -A");
+    let one = check("ls -la");
+    assert_eq!(one.json()["part"], "ls -la");
+    // The audit log keeps the reason, part included.
+    let entries = gw.audit("limit=5");
+    assert!(
+        entries
+            .iter()
+            .any(|e| e["reason"].as_str().unwrap_or("").ends_with("(in `rm -rf /`)")),
+        "{entries:?}"
+    );
+}
