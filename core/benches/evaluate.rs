@@ -299,6 +299,21 @@ fn compile_sets(c: &mut Criterion) {
         b.iter(|| black_box(compile(black_box(&generated))));
     });
     group.finish();
+
+    // The analysis the gateway runs on every load: near linear in the set (policies are
+    // only compared with those sharing their audience; 2,000 tenant policies took 46 s
+    // when every rule was compared with every other).
+    let mut group = c.benchmark_group("lint");
+    group.sample_size(10);
+    for (id, files) in [("example-set", &seeds), ("generated-1000", &generated)] {
+        group.bench_function(BenchmarkId::from_parameter(id), |b| {
+            b.iter(|| {
+                let sources = files.iter().map(|(n, t)| Source::new(n, t));
+                black_box(meshguard_core::lint(sources).map(|f| f.len()))
+            });
+        });
+    }
+    group.finish();
 }
 
 criterion_group!(benches, decide, compile_sets, substrings, wild_globs);

@@ -122,46 +122,56 @@ pub fn validate<'a>(sources: impl IntoIterator<Item = Source<'a>>) -> Vec<Diagno
     }
 }
 
+/// Reads policy texts as a set, in load order, each policy with the name of its source:
+/// every problem of every file (duplicate names across files included), or the policies.
+pub(crate) fn read_sources<'a>(
+    sources: impl IntoIterator<Item = Source<'a>>,
+) -> Result<Vec<(&'a str, Policy)>, LoadError> {
+    let mut errors = Vec::new();
+    let mut policies = Vec::new();
+    // Where each name was first defined, for duplicate-name errors.
+    let mut seen: HashMap<String, String> = HashMap::default();
+    for source in sources {
+        match parse_policies(&source) {
+            Ok(ps) => {
+                for p in ps {
+                    let at = p.name_span.start;
+                    let here = format!("{}:{}:{}", source.name, at.line, at.column);
+                    if let Some(first) = seen.get(&p.name) {
+                        errors.push(FileError {
+                            file: source.name.to_owned(),
+                            error: PolicyError::DuplicateName {
+                                what: "policy",
+                                name: p.name.clone(),
+                                first: first.clone(),
+                                span: p.name_span,
+                            },
+                        });
+                        continue;
+                    }
+                    seen.insert(p.name.clone(), here);
+                    policies.push((source.name, p));
+                }
+            }
+            Err(es) => errors.extend(es.into_iter().map(|error| FileError {
+                file: source.name.to_owned(),
+                error,
+            })),
+        }
+    }
+    if errors.is_empty() {
+        Ok(policies)
+    } else {
+        Err(LoadError { errors })
+    }
+}
+
 impl PolicySet {
     /// Compiles policy texts, in load order (a directory loads in file-name order).
     /// Fails with every problem of every file; nothing is half-loaded.
     pub fn compile<'a>(sources: impl IntoIterator<Item = Source<'a>>) -> Result<Self, LoadError> {
-        let mut errors = Vec::new();
-        let mut policies: Vec<Policy> = Vec::new();
-        // Where each name was first defined, for duplicate-name errors.
-        let mut seen: HashMap<String, String> = HashMap::default();
-        for source in sources {
-            match parse_policies(&source) {
-                Ok(ps) => {
-                    for p in ps {
-                        let at = p.name_span.start;
-                        let here = format!("{}:{}:{}", source.name, at.line, at.column);
-                        if let Some(first) = seen.get(&p.name) {
-                            errors.push(FileError {
-                                file: source.name.to_owned(),
-                                error: PolicyError::DuplicateName {
-                                    what: "policy",
-                                    name: p.name.clone(),
-                                    first: first.clone(),
-                                    span: p.name_span,
-                                },
-                            });
-                            continue;
-                        }
-                        seen.insert(p.name.clone(), here);
-                        policies.push(p);
-                    }
-                }
-                Err(es) => errors.extend(es.into_iter().map(|error| FileError {
-                    file: source.name.to_owned(),
-                    error,
-                })),
-            }
-        }
-        if !errors.is_empty() {
-            return Err(LoadError { errors });
-        }
-        Ok(Self::from_policies(policies))
+        let policies = read_sources(sources)?;
+        Ok(Self::from_policies(policies.into_iter().map(|(_, p)| p)))
     }
 
     /// Builds a set from already checked policies (names must be unique).

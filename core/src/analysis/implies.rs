@@ -87,12 +87,16 @@ pub(super) fn co_applicable(p: &Policy, q: &Policy) -> bool {
 /// carrying both tags, but an agent tagged `autogpt` and `clawdbot` is not what either
 /// author had in mind; notes about such pairs would bury the useful ones.)
 pub(super) fn shares_audience(p: &Policy, q: &Policy) -> bool {
-    let tags = |x: &Policy| x.applies_to.as_ref().and_then(|a| a.tags.clone());
     co_applicable(p, q)
-        && match (tags(p), tags(q)) {
+        && match (selected_tags(p), selected_tags(q)) {
             (Some(a), Some(b)) => a.iter().any(|t| b.contains(t)),
             _ => true,
         }
+}
+
+/// The tags a policy selects agents by, if it selects by tag.
+pub(super) fn selected_tags(p: &Policy) -> Option<&[String]> {
+    p.applies_to.as_ref().and_then(|a| a.tags.as_deref())
 }
 
 fn resource_implied(r: &Rule, d: &Rule) -> bool {

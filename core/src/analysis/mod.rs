@@ -60,7 +60,7 @@ mod shell;
 mod vocab;
 
 use crate::boundary::Diagnostic;
-use crate::compile::{LoadError, PolicySet, parse_policies};
+use crate::compile::{LoadError, read_sources};
 use crate::glob::Glob;
 use crate::model::{Policy, ResourceTest, Rule};
 use crate::source::{Source, Span};
@@ -72,15 +72,9 @@ use crate::source::{Source, Span};
 pub fn lint<'a>(
     sources: impl IntoIterator<Item = Source<'a>>,
 ) -> Result<Vec<Diagnostic>, LoadError> {
-    let sources: Vec<Source<'a>> = sources.into_iter().collect();
-    let set = PolicySet::compile(sources.iter().copied())?;
-    let mut policies = set.policies();
-    let mut entries = Vec::with_capacity(policies.len());
-    for source in &sources {
-        let count = parse_policies(source).map_or(0, |p| p.len());
-        entries.extend(policies.by_ref().take(count).map(|p| (source.name, p)));
-    }
-    Ok(lint_policies(entries))
+    // What `compile` reads, without building the evaluator's indexes.
+    let policies = read_sources(sources)?;
+    Ok(lint_policies(policies.iter().map(|(name, p)| (*name, p))))
 }
 
 /// Lints policies already loaded, each with the name of the file it comes from, in load
@@ -141,6 +135,48 @@ struct Set<'p> {
     /// File names, in order of first appearance.
     files: Vec<&'p str>,
     policies: Vec<Entry<'p>>,
+    /// For each policy, the policies that speak about the same agents
+    /// ([`implies::shares_audience`]), itself included, ascending: the only ones whose rules
+    /// can compete with its rules. A set of thousands of tenant policies, each for its own
+    /// tag, has a handful per policy, so the pairwise checks stay near linear.
+    audience: Vec<Vec<usize>>,
+}
+
+/// [`Set::audience`]: candidates found through a tag index (a policy that selects by tag
+/// meets only policies with one of its tags or with no tag selector), then checked.
+fn audiences(policies: &[Entry<'_>]) -> Vec<Vec<usize>> {
+    let mut by_tag: std::collections::HashMap<&str, Vec<usize>> = Default::default();
+    let mut untagged = Vec::new();
+    for (i, e) in policies.iter().enumerate() {
+        match implies::selected_tags(e.policy) {
+            Some(ts) => ts.iter().for_each(|t| by_tag.entry(t).or_default().push(i)),
+            None => untagged.push(i),
+        }
+    }
+    let everyone: Vec<usize> = (0..policies.len()).collect();
+    policies
+        .iter()
+        .map(|e| {
+            let mut near = match implies::selected_tags(e.policy) {
+                None => everyone.clone(),
+                Some(ts) => {
+                    let mut v = untagged.clone();
+                    for t in ts {
+                        v.extend(by_tag.get(t.as_str()).into_iter().flatten());
+                    }
+                    v.sort_unstable();
+                    v.dedup();
+                    v
+                }
+            };
+            near.retain(|&q| {
+                policies
+                    .get(q)
+                    .is_some_and(|other| implies::shares_audience(e.policy, other.policy))
+            });
+            near
+        })
+        .collect()
 }
 
 /// A rule by position: policy index in load order, rule index in file order. The
@@ -156,6 +192,7 @@ impl<'p> Set<'p> {
         let mut set = Set {
             files: Vec::new(),
             policies: Vec::new(),
+            audience: Vec::new(),
         };
         for (name, policy) in policies {
             let file = match set.files.iter().position(|f| *f == name) {
@@ -167,7 +204,22 @@ impl<'p> Set<'p> {
             };
             set.policies.push(Entry { file, policy });
         }
+        set.audience = audiences(&set.policies);
         set
+    }
+
+    /// The rules of the policies that share policy `p`'s audience, in load order.
+    fn rules_near(&self, p: usize) -> impl Iterator<Item = (RuleRef, &Entry<'p>, &'p Rule)> {
+        let near = self.audience.get(p).map_or(&[][..], Vec::as_slice);
+        near.iter()
+            .filter_map(|&q| self.policies.get(q).map(|e| (q, e)))
+            .flat_map(|(q, e)| {
+                e.policy
+                    .rules
+                    .iter()
+                    .enumerate()
+                    .map(move |(r, rule)| (RuleRef { policy: q, rule: r }, e, rule))
+            })
     }
 
     /// Every rule with its position.

@@ -110,7 +110,9 @@ fn outranked(set: &Set<'_>, r: RuleRef, entry: &Entry<'_>) -> Option<Finding> {
         rule,
     };
     let conditional = rule.conditions.is_conditional();
-    let (d_ref, d_entry, d_rule) = set.rules().find(|(d_ref, d_entry, d)| {
+    // A rule of a policy with another audience cannot outrank R's: across policies the
+    // outranking policy must apply whenever R's does.
+    let (d_ref, d_entry, d_rule) = set.rules_near(r.policy).find(|(d_ref, d_entry, d)| {
         let them = At {
             policy: d_entry.policy,
             rule: d,

@@ -18,17 +18,24 @@ use std::collections::HashSet;
 
 use crate::model::{Effect, Rule};
 
-use super::implies::{At, actions, conditions_disjoint, shares_audience};
+use super::implies::{At, actions, conditions_disjoint};
 use super::lang::{lang_disjoint, witness};
 use super::{Entry, Finding, RuleRef, Set, Severity};
 
 /// Every overlap note.
 pub(super) fn check(set: &Set<'_>, dead: &HashSet<RuleRef>) -> Vec<Finding> {
-    let all: Vec<(RuleRef, &Entry<'_>, &Rule)> =
-        set.rules().filter(|(r, _, _)| !dead.contains(r)).collect();
+    let live = |(r, _, _): &(RuleRef, &Entry<'_>, &Rule)| !dead.contains(r);
     let mut out = Vec::new();
-    for (a_ref, a_entry, allow) in all.iter().filter(|(_, _, r)| r.effect == Effect::Allow) {
-        for (d_ref, d_entry, deny) in all.iter().filter(|(_, _, r)| r.effect != Effect::Allow) {
+    let allows = set
+        .rules()
+        .filter(live)
+        .filter(|(_, _, r)| r.effect == Effect::Allow);
+    for (a_ref, a_entry, allow) in allows {
+        let restricting = set
+            .rules_near(a_ref.policy)
+            .filter(live)
+            .filter(|(_, _, r)| r.effect != Effect::Allow);
+        for (d_ref, d_entry, deny) in restricting {
             let a = At {
                 policy: a_entry.policy,
                 rule: allow,
@@ -37,7 +44,7 @@ pub(super) fn check(set: &Set<'_>, dead: &HashSet<RuleRef>) -> Vec<Finding> {
                 policy: d_entry.policy,
                 rule: deny,
             };
-            if !shares_audience(a.policy, d.policy) || conditions_disjoint(a, d) {
+            if conditions_disjoint(a, d) {
                 continue;
             }
             let Some(action) = witness(&actions(allow), &actions(deny)) else {

@@ -175,7 +175,21 @@ impl Runtime {
             Err(diags) => return Ok(Err(diags)),
         };
         let policy_names = first.policy_names(self.limits)?;
-        let findings = first.lint(self.limits, &sources)?;
+        // The analysis only informs: if it traps or overruns the deadline, the set still
+        // loads, without findings, on a fresh instance (a trapped one is never reused).
+        let findings = match first.lint(self.limits, &sources) {
+            Ok(findings) => findings,
+            Err(e) => {
+                tracing::warn!(
+                    "the policy analysis did not finish ({e:#}); loading without lint findings"
+                );
+                first = match Slot::new(self, &sources, fallback)? {
+                    Ok(slot) => slot,
+                    Err(diags) => return Ok(Err(diags)),
+                };
+                Vec::new()
+            }
+        };
         Ok(Ok(Evaluator {
             runtime: self.clone(),
             sources,
@@ -223,7 +237,8 @@ impl Slot {
 
     /// The analysis's findings about the set (it loads: the slot compiled it).
     fn lint(&mut self, limits: Limits, sources: &[wit::Source]) -> Result<Vec<core::Diagnostic>> {
-        self.store.set_epoch_deadline(ticks(limits.compile_deadline));
+        self.store
+            .set_epoch_deadline(ticks(limits.compile_deadline));
         let linted = self
             .bindings
             .meshguard_policy_evaluator()

@@ -180,7 +180,11 @@ fn lint_findings_on_load_validate_and_apply() {
 
     let weak = "name: weak-web\nrules:\n  - effect: allow\n    actions: [\"read:web_fetch\"]\n    conditions:\n      resource:\n        matches: \"*github.com*\"\n";
     let v = gw
-        .admin("POST", "/admin/policies/validate", Some(json!({"text": weak})))
+        .admin(
+            "POST",
+            "/admin/policies/validate",
+            Some(json!({"text": weak})),
+        )
         .json();
     assert_eq!(v["ok"], true, "{v}");
     let of_code = |answer: &serde_json::Value, code: &str| {

@@ -307,7 +307,10 @@ fn a_shell_line_answers_with_its_deciding_part() {
     let d = smuggled.json();
     assert_eq!(d["part"], "rm -rf /", "{d}");
     assert_eq!(d["resource"], "git status; rm -rf /");
-    assert!(d["reason"].as_str().unwrap().ends_with("(in `rm -rf /`)"), "{d}");
+    assert!(
+        d["reason"].as_str().unwrap().ends_with("(in `rm -rf /`)"),
+        "{d}"
+    );
     let lines = check("git add -A\ngit status");
     assert_eq!(lines.status, 200, "{}", lines.body);
     assert_eq!(lines.json()["part"], "git add -A");
@@ -316,9 +319,10 @@ fn a_shell_line_answers_with_its_deciding_part() {
     // The audit log keeps the reason, part included.
     let entries = gw.audit("limit=5");
     assert!(
-        entries
-            .iter()
-            .any(|e| e["reason"].as_str().unwrap_or("").ends_with("(in `rm -rf /`)")),
+        entries.iter().any(|e| e["reason"]
+            .as_str()
+            .unwrap_or("")
+            .ends_with("(in `rm -rf /`)")),
         "{entries:?}"
     );
 }
