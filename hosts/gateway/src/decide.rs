@@ -74,6 +74,10 @@ pub struct Intake {
     pub parts: Result<Parts, Refusal>,
     /// Whether to return the explanation.
     pub explain: bool,
+    /// The status of every answer that does not let the caller go ahead, when the
+    /// endpoint's clients know only one (`/proxy/governance/check`: the AutoGPT wrapper
+    /// treats anything but 403 as allowed, so a 400, 401, 429 or 500 would fail open).
+    pub refusal_status: Option<StatusCode>,
 }
 
 /// The answer, ready to send (or, for the proxy, to act on).
@@ -118,10 +122,15 @@ impl IntoResponse for Answer {
 }
 
 fn clip(s: String) -> String {
-    if s.len() <= AUDIT_TEXT_MAX {
+    clip_to(s, AUDIT_TEXT_MAX)
+}
+
+/// `s` cut to at most `max` bytes (on a character boundary), marked when cut.
+pub fn clip_to(s: String, max: usize) -> String {
+    if s.len() <= max {
         return s;
     }
-    let mut end = AUDIT_TEXT_MAX;
+    let mut end = max;
     while !s.is_char_boundary(end) {
         end -= 1;
     }
@@ -494,10 +503,15 @@ async fn finish(
     state: &Arc<AppState>,
     intake: Intake,
     agent: Option<Arc<AgentRecord>>,
-    outcome: Outcome,
+    mut outcome: Outcome,
     mode: Mode,
     now_ms: i64,
 ) -> Answer {
+    if let Some(status) = intake.refusal_status
+        && outcome.status != StatusCode::OK
+    {
+        outcome.status = status;
+    }
     let body = body_bytes(&outcome, &intake.trace_id, mode);
     let context = intake.parts.as_ref().ok().and_then(|p| p.context.as_ref());
     let alert = match (&state.alerts, outcome.event) {
@@ -547,6 +561,8 @@ async fn finish(
         endpoint: intake.endpoint,
         context: context_text,
         approval_id: outcome.approval_id,
+        outcome: None,
+        result: None,
     };
     if state.audit.record(entry).await.is_err() {
         // No audit, no decision: the writer is gone (shutting down or failed).
@@ -569,7 +585,9 @@ async fn finish(
             explanation: None,
         };
         return Answer {
-            status: StatusCode::SERVICE_UNAVAILABLE,
+            status: intake
+                .refusal_status
+                .unwrap_or(StatusCode::SERVICE_UNAVAILABLE),
             body: serde_json::to_vec(&body)
                 .map(Bytes::from)
                 .unwrap_or_default(),

@@ -285,8 +285,10 @@ fn detail(e: &Value, r: &Renderer) -> String {
     if e.get("approvalId").is_some_and(|v| !v.is_null()) {
         rows.push(("approval", field(e, "approvalId")));
     }
-    if e.get("context").is_some_and(|v| !v.is_null()) {
-        rows.push(("context", field(e, "context")));
+    for key in ["context", "outcome", "result"] {
+        if e.get(key).is_some_and(|v| !v.is_null()) {
+            rows.push((key, field(e, key)));
+        }
     }
     for (k, v) in rows {
         out.push_str(&format!("  {k:<9}{v}\n"));

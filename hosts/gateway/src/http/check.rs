@@ -30,6 +30,8 @@ pub const RESOURCE: &str = "X-MeshGuard-Resource";
 pub const CONTEXT: &str = "X-MeshGuard-Context";
 /// The trace id header.
 pub const TRACE: &str = "X-MeshGuard-Trace-ID";
+/// The trace id header of the docs' AutoGPT gateway class, read when [`TRACE`] is absent.
+pub const TRACE_SHORT: &str = "X-Trace-ID";
 
 /// The authenticated agent, or why not.
 pub fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Arc<AgentRecord>, AuthError> {
@@ -65,7 +67,12 @@ fn lossy(headers: &HeaderMap, name: &str) -> Option<String> {
 /// The caller's trace id if it is usable (1–128 visible ASCII characters), else a new
 /// one and the problem.
 pub fn trace_id(headers: &HeaderMap) -> (String, Option<String>) {
-    match header_text(headers, TRACE) {
+    let name = if headers.contains_key(TRACE) {
+        TRACE
+    } else {
+        TRACE_SHORT
+    };
+    match header_text(headers, name) {
         Ok(None) => (auth::new_trace_id(), None),
         Ok(Some(t))
             if !t.is_empty() && t.len() <= 128 && t.bytes().all(|b| b.is_ascii_graphic()) =>
@@ -75,7 +82,7 @@ pub fn trace_id(headers: &HeaderMap) -> (String, Option<String>) {
         Ok(Some(_)) => (
             auth::new_trace_id(),
             Some(format!(
-                "`{TRACE}` must be 1 to 128 visible ASCII characters"
+                "`{name}` must be 1 to 128 visible ASCII characters"
             )),
         ),
         Err(e) => (auth::new_trace_id(), Some(e)),
@@ -146,6 +153,7 @@ pub fn intake_from_headers(
         auth: authenticate(state, headers),
         parts,
         explain: false,
+        refusal_status: None,
     }
 }
 
@@ -183,9 +191,21 @@ pub async fn v1_check(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
+    let intake = intake_from_json(&state, &headers, body, "v1").await;
+    decide::decide(&state, intake).await.into_response()
+}
+
+/// Reads the question from a JSON body `{action, resource?, context?, explain?,
+/// traceId?}` (`POST /v1/check`, `POST /proxy/governance/check`).
+pub async fn intake_from_json(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Body,
+    endpoint: &'static str,
+) -> Intake {
     let started = Instant::now();
-    let (mut trace_id, mut trace_problem) = trace_id(&headers);
-    let auth = authenticate(&state, &headers);
+    let (mut trace_id, mut trace_problem) = trace_id(headers);
+    let auth = authenticate(state, headers);
     let mut explain = false;
     let refuse = |status: StatusCode, message: String| Refusal {
         status,
@@ -199,7 +219,7 @@ pub async fn v1_check(
         super::drain(body).await;
         Err(refuse(StatusCode::UNAUTHORIZED, String::new()))
     } else {
-        match super::read_body(&headers, body, state.config.max_body_bytes).await {
+        match super::read_body(headers, body, state.config.max_body_bytes).await {
             Err(e) => Err(refuse(e.status(), e.message().to_owned())),
             Ok(bytes) => match super::json_object::<CheckBody>(&bytes) {
                 Err(message) => Err(refuse(StatusCode::BAD_REQUEST, message)),
@@ -247,15 +267,15 @@ pub async fn v1_check(
             },
         }
     };
-    let intake = Intake {
+    Intake {
         started,
-        endpoint: "v1",
+        endpoint,
         trace_id,
         auth,
         parts,
         explain,
-    };
-    decide::decide(&state, intake).await.into_response()
+        refusal_status: None,
+    }
 }
 
 #[cfg(test)]

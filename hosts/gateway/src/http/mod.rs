@@ -6,6 +6,7 @@ pub mod admin_audit;
 pub mod admin_policies;
 pub mod approvals;
 pub mod check;
+pub mod governance;
 pub mod health;
 pub mod proxy;
 
@@ -248,6 +249,9 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/health", get(health::health))
         .route("/metrics", get(health::metrics))
         .route("/proxy/check", any(check::proxy_check))
+        .route("/proxy/governance/check", post(governance::check))
+        .route("/proxy/governance/record", post(governance::record))
+        .route("/v1/audit", post(governance::report))
         .route("/proxy/{*path}", any(proxy::forward))
         .route("/v1/check", post(check::v1_check))
         .nest("/admin", admin)

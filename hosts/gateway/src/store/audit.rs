@@ -69,12 +69,17 @@ pub struct AuditEntry {
     pub status: u16,
     /// Time from request to queueing, in µs.
     pub latency_us: u64,
-    /// `check`, `v1` or `proxy`.
+    /// Decisions: `check`, `v1`, `proxy` or `governance`; what agents report after the
+    /// fact: `record` (`/proxy/governance/record`) or `report` (`/v1/audit`).
     pub endpoint: &'static str,
     /// The request context as JSON text.
     pub context: Option<String>,
     /// The approval created or used.
     pub approval_id: Option<String>,
+    /// For a report: what the agent says happened (`success`, `error`, ...).
+    pub outcome: Option<String>,
+    /// For a report: the action's result as the agent sent it, clipped.
+    pub result: Option<String>,
 }
 
 /// Which entries to delete: older than a cutoff, per policy or for the rest.
@@ -189,8 +194,8 @@ struct Writer {
 
 const INSERT: &str = "INSERT INTO audit (ts, trace_id, agent_id, agent_name, action, resource, \
      decision, allowed, policy, rule, reason, mode, status, latency_us, endpoint, context, \
-     approval_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, \
-     ?16, ?17)";
+     approval_id, outcome, result) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, \
+     ?13, ?14, ?15, ?16, ?17, ?18, ?19)";
 
 impl Writer {
     fn new(conn: Connection, rx: mpsc::Receiver<Msg>, metrics: Arc<Metrics>) -> Writer {
@@ -328,6 +333,8 @@ fn insert(conn: &mut Connection, batch: &[AuditEntry]) -> Result<()> {
                 e.endpoint,
                 e.context,
                 e.approval_id,
+                e.outcome,
+                e.result,
             ])?;
         }
     }

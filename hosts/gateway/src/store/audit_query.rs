@@ -49,7 +49,7 @@ pub struct AuditRow {
 
 /// Column names, in CSV order.
 pub const CSV_HEADER: &str = "id,timestamp,traceId,agentId,agentName,action,resource,decision,\
-     allowed,policy,rule,reason,mode,status,latencyUs,endpoint,approvalId,context\r\n";
+     allowed,policy,rule,reason,mode,status,latencyUs,endpoint,approvalId,context,outcome,result\r\n";
 
 /// Stored enum-like columns back to the static names [`AuditEntry`] uses.
 fn intern(s: String) -> &'static str {
@@ -62,6 +62,10 @@ fn intern(s: String) -> &'static str {
         "check" => "check",
         "v1" => "v1",
         "proxy" => "proxy",
+        "governance" => "governance",
+        "record" => "record",
+        "report" => "report",
+        "recorded" => "recorded",
         _ => "other",
     }
 }
@@ -87,6 +91,8 @@ fn row_to_entry(row: &Row<'_>) -> rusqlite::Result<AuditRow> {
             endpoint: intern(row.get(15)?),
             context: row.get(16)?,
             approval_id: row.get(17)?,
+            outcome: row.get(18)?,
+            result: row.get(19)?,
         },
     })
 }
@@ -114,6 +120,8 @@ impl AuditRow {
             "endpoint": e.endpoint,
             "approvalId": e.approval_id,
             "context": e.context.as_deref().and_then(|c| serde_json::from_str::<Value>(c).ok()),
+            "outcome": e.outcome,
+            "result": e.result,
         })
     }
 
@@ -143,6 +151,10 @@ impl AuditRow {
         csv_field(out, e.approval_id.as_deref().unwrap_or(""));
         out.push(',');
         csv_field(out, e.context.as_deref().unwrap_or(""));
+        out.push(',');
+        csv_field(out, e.outcome.as_deref().unwrap_or(""));
+        out.push(',');
+        csv_field(out, e.result.as_deref().unwrap_or(""));
         out.push_str("\r\n");
     }
 }
@@ -196,7 +208,7 @@ impl AuditReader {
         let mut sql = String::from(
             "SELECT id, ts, trace_id, agent_id, agent_name, action, resource, decision, \
              allowed, policy, rule, reason, mode, status, latency_us, endpoint, context, \
-             approval_id FROM audit WHERE 1 = 1",
+             approval_id, outcome, result FROM audit WHERE 1 = 1",
         );
         let mut args: Vec<Box<dyn ToSql>> = Vec::new();
         let mut arg = |sql: &mut String, clause: &str, v: Box<dyn ToSql>| {

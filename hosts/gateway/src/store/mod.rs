@@ -49,9 +49,11 @@ CREATE TABLE IF NOT EXISTS audit (
     mode        TEXT NOT NULL,
     status      INTEGER NOT NULL,   -- the HTTP status answered
     latency_us  INTEGER NOT NULL,
-    endpoint    TEXT NOT NULL,      -- check | v1 | proxy
+    endpoint    TEXT NOT NULL,      -- check | v1 | proxy | governance, or record | report
     context     TEXT,               -- JSON object, when sent
-    approval_id TEXT
+    approval_id TEXT,
+    outcome     TEXT,               -- record | report: what the agent says happened
+    result      TEXT                -- record: the action's result, clipped
 );
 CREATE INDEX IF NOT EXISTS audit_ts ON audit(ts);
 CREATE INDEX IF NOT EXISTS audit_agent ON audit(agent_id, ts);
@@ -112,6 +114,8 @@ impl Db {
             .context("switching the database to WAL")?;
         conn.execute_batch(SCHEMA)
             .with_context(|| format!("creating the schema in {}", db.path.display()))?;
+        add_columns(&conn, "audit", &[("outcome", "TEXT"), ("result", "TEXT")])
+            .with_context(|| format!("upgrading the schema in {}", db.path.display()))?;
         Ok(db)
     }
 
@@ -146,9 +150,70 @@ impl Drop for Db {
     }
 }
 
+/// Adds the columns a table created by an older gateway lacks (`CREATE TABLE IF NOT
+/// EXISTS` leaves an existing table as it was).
+fn add_columns(conn: &Connection, table: &str, columns: &[(&str, &str)]) -> Result<()> {
+    let mut stmt = conn.prepare(&format!("PRAGMA table_info({table})"))?;
+    let have: Vec<String> = stmt
+        .query_map([], |row| row.get::<_, String>(1))?
+        .collect::<rusqlite::Result<_>>()?;
+    for (name, ty) in columns {
+        if !have.iter().any(|h| h == name) {
+            conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {name} {ty}"))?;
+        }
+    }
+    Ok(())
+}
+
 /// Locks a mutex, turning poisoning (a panic elsewhere, which the lints forbid) into an
 /// error instead of a second panic.
 pub fn lock<T>(m: &std::sync::Mutex<T>) -> Result<std::sync::MutexGuard<'_, T>> {
     m.lock()
         .map_err(|_| anyhow::anyhow!("a database lock was poisoned"))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    /// A database written by a gateway before reports existed opens with its rows kept
+    /// and the new columns added.
+    #[test]
+    fn an_older_audit_table_gains_the_report_columns() {
+        let dir = std::env::temp_dir().join(format!("meshguard-schema-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("old.db");
+        let _ = std::fs::remove_file(&path);
+        let old = SCHEMA
+            .replace("    approval_id TEXT,\n", "    approval_id TEXT\n")
+            .replace("    outcome     TEXT,               -- record | report: what the agent says happened\n", "")
+            .replace("    result      TEXT                -- record: the action's result, clipped\n", "");
+        assert!(
+            !old.contains("outcome"),
+            "the old schema has no report columns"
+        );
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(&old).unwrap();
+            conn.execute(
+                "INSERT INTO audit (ts, trace_id, action, decision, allowed, mode, status, \
+                 latency_us, endpoint) VALUES (1, 't', 'read:x', 'allow', 1, 'enforce', 200, 5, 'v1')",
+                [],
+            )
+            .unwrap();
+        }
+        let db = Db::open(path.to_str().unwrap()).unwrap();
+        let conn = db.connect().unwrap();
+        let (trace, outcome): (String, Option<String>) = conn
+            .query_row("SELECT trace_id, outcome FROM audit", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        assert_eq!((trace.as_str(), outcome), ("t", None));
+        // Opening again finds the columns there and changes nothing.
+        drop(Db::open(path.to_str().unwrap()).unwrap());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
