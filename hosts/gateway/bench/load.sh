@@ -9,7 +9,9 @@
 # (temporary database, the repository's example policies, PORT=0); 3. creates a Clawdbot
 # agent; 4. runs wrk (check.lua cycles through allow/deny requests) and prints requests/s
 # and latency percentiles; 5. stops the gateway with SIGTERM (it drains the audit queue)
-# and counts the audit rows: they must equal the decisions the gateway answered.
+# and counts the audit rows: every decision the gateway answered must be there (a few
+# more when wrk stopped with requests in flight: their entries were committed, their
+# answers never read).
 # Targets on the 2-core machine class: >= 15,000 checks/s, p99 <= 5 ms, every decision
 # audited. wrk shares the two cores with the gateway.
 set -euo pipefail
@@ -85,8 +87,8 @@ echo "checks/s:             $rps"
 echo "latency p50 / p99:    $p50 / $p99"
 echo "decisions answered:   $decisions"
 echo "audit rows written:   $rows"
-if [ "$rows" != "$decisions" ]; then
-  echo "MISMATCH: $decisions decisions but $rows audit rows" >&2
+if [ "$rows" -lt "$decisions" ]; then
+  echo "LOST: $decisions decisions answered but only $rows audit rows" >&2
   exit 1
 fi
-echo "every decision audited: yes"
+echo "every decision audited: yes ($((rows - decisions)) more rows: requests in flight when wrk stopped)"

@@ -157,7 +157,12 @@ pub async fn run(config: Config) -> Result<()> {
 
     let db = Db::open(&config.db_path)?;
     let metrics = Arc::new(Metrics::default());
-    let (audit_sink, writer) = audit::start(db.connect()?, config.audit_queue, metrics.clone())?;
+    let (audit_sink, writer) = audit::start(
+        db.connect()?,
+        db.connect()?,
+        config.audit_queue,
+        metrics.clone(),
+    )?;
     let agents = AgentStore::new(db.connect()?)?;
     let alerts = config
         .webhook

@@ -1,12 +1,17 @@
 //! The audit log: every decision the gateway answers, written by one dedicated thread.
 //!
-//! The guarantee: a decision is answered only after its entry is in the writer's queue,
-//! and nothing in the queue is ever dropped. The queue is a bounded channel; when it is
-//! full, callers wait for room (the gateway slows down, it never forgets). The writer
+//! The guarantee: a decision is answered only after its entry is **committed** (group
+//! commit): [`AuditSink::record`] queues the entry with a one-shot acknowledgement and
+//! waits for it, and the writer acknowledges a batch only once its transaction has
+//! committed. A commit in WAL mode is in the operating system's hands, so a gateway killed
+//! with SIGKILL right after answering has the entry on disk (a power loss may still take
+//! the last transactions: `synchronous = NORMAL`). The queue is a bounded channel; when it
+//! is full, callers wait for room (the gateway slows down, it never forgets). The writer
 //! takes whatever is queued — up to [`MAX_BATCH`] entries — and inserts it in one
-//! transaction, so the cost of a commit is shared by a whole burst. A failed transaction
-//! is retried with the same entries. At shutdown the writer drains the queue before the
-//! process exits.
+//! transaction, so the cost of a commit is shared by a whole burst: every caller waiting
+//! meanwhile rides on the next one. A failed transaction is retried with the same entries.
+//! At shutdown the writer drains the queue before the process exits; an entry it cannot
+//! write then is never acknowledged, so its caller answers 503, not a decision.
 //!
 //! Retention runs on the writer thread too (one writer for the table, no lock contention),
 //! in chunks between batches so a large expiry never stalls decisions.
@@ -28,11 +33,12 @@ use crate::metrics::Metrics;
 /// Most entries per transaction.
 pub const MAX_BATCH: usize = 2048;
 /// After a small batch the writer pauses this long before taking the next one, so a
-/// steady stream of decisions is written in batches of hundreds rather than of a few
-/// entries: a commit costs far more than a row, and at 40,000 decisions/s with no pause
-/// the average batch was 3 entries. Decisions never wait for this (they only wait to be
-/// queued); an entry reaches the database at most this much later.
-const LINGER: Duration = Duration::from_millis(2);
+/// steady stream of decisions is written in batches of tens or hundreds rather than of a
+/// few entries: a commit costs far more than a row, and at 40,000 decisions/s with no
+/// pause the average batch was 3 entries. Decisions wait for their commit, so this is
+/// also the most a pause adds to an answer; short, because with group commit the
+/// callers waiting on one commit already make the next batch bigger.
+const LINGER: Duration = Duration::from_micros(500);
 /// A batch smaller than this is "small" (see [`LINGER`]).
 const SMALL_BATCH: usize = 256;
 /// Most rows one retention step deletes.
@@ -111,7 +117,8 @@ impl RetentionJob {
 
 #[derive(Debug)]
 enum Msg {
-    Entry(Box<AuditEntry>),
+    /// An entry and whom to tell once it is committed.
+    Entry(Box<AuditEntry>, oneshot::Sender<()>),
     Flush(oneshot::Sender<()>),
     Retain(RetentionJob),
     Shutdown,
@@ -128,12 +135,16 @@ pub struct AuditSink {
 pub struct AuditClosed;
 
 impl AuditSink {
-    /// Queues an entry, waiting for room when the queue is full.
+    /// Queues an entry (waiting for room when the queue is full) and waits until it is
+    /// committed. `Err` when the writer is gone or gave the entry up: the caller must not
+    /// answer as if it were audited.
     pub async fn record(&self, entry: AuditEntry) -> Result<(), AuditClosed> {
+        let (ack, committed) = oneshot::channel();
         self.tx
-            .send(Msg::Entry(Box::new(entry)))
+            .send(Msg::Entry(Box::new(entry), ack))
             .await
-            .map_err(|_| AuditClosed)
+            .map_err(|_| AuditClosed)?;
+        committed.await.map_err(|_| AuditClosed)
     }
 
     /// Waits until everything queued before this call is committed (read-your-writes for
@@ -169,17 +180,52 @@ impl AuditSink {
 }
 
 /// Starts the writer thread on its own connection.
+///
+/// The writer never checkpoints the WAL itself: a checkpoint syncs the database file, and
+/// inside a commit that sync would hold up every decision waiting on the commit. A second
+/// thread, on its own connection, checkpoints every [`CHECKPOINT_EVERY`] (passive: it
+/// copies what it can without blocking the writer) and once more when the writer stops.
 pub fn start(
-    conn: Connection,
+    writer_conn: Connection,
+    checkpoint_conn: Connection,
     capacity: usize,
     metrics: Arc<Metrics>,
 ) -> Result<(AuditSink, JoinHandle<()>)> {
+    writer_conn
+        .pragma_update(None, "wal_autocheckpoint", 0)
+        .context("turning off the writer's own checkpoints")?;
     let (tx, rx) = mpsc::channel(capacity);
+    let (alive, stopped) = std::sync::mpsc::channel::<()>();
+    std::thread::Builder::new()
+        .name("meshguard-checkpoint".to_owned())
+        .spawn(move || checkpoints(&checkpoint_conn, &stopped))
+        .context("starting the checkpoint thread")?;
     let handle = std::thread::Builder::new()
         .name("meshguard-audit".to_owned())
-        .spawn(move || Writer::new(conn, rx, metrics).run())
+        .spawn(move || {
+            Writer::new(writer_conn, rx, metrics).run();
+            drop(alive);
+        })
         .context("starting the audit writer thread")?;
     Ok((AuditSink { tx }, handle))
+}
+
+/// How often the WAL is checkpointed into the database file.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
+
+/// Checkpoints until the writer is gone (`stopped` disconnects), then a last time.
+fn checkpoints(conn: &Connection, stopped: &std::sync::mpsc::Receiver<()>) {
+    let checkpoint = |mode: &str| {
+        if let Err(e) = conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |_| Ok(())) {
+            tracing::warn!("WAL checkpoint failed (retried later): {e}");
+        }
+    };
+    while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+        stopped.recv_timeout(CHECKPOINT_EVERY)
+    {
+        checkpoint("PASSIVE");
+    }
+    checkpoint("TRUNCATE");
 }
 
 struct Writer {
@@ -187,6 +233,8 @@ struct Writer {
     rx: mpsc::Receiver<Msg>,
     metrics: Arc<Metrics>,
     batch: Vec<AuditEntry>,
+    /// The batch's acknowledgements, sent once it is committed.
+    acks: Vec<oneshot::Sender<()>>,
     flushes: Vec<oneshot::Sender<()>>,
     retention: Option<RetentionJob>,
     shutting_down: bool,
@@ -204,6 +252,7 @@ impl Writer {
             rx,
             metrics,
             batch: Vec::with_capacity(MAX_BATCH),
+            acks: Vec::with_capacity(MAX_BATCH),
             flushes: Vec::new(),
             retention: None,
             shutting_down: false,
@@ -212,7 +261,10 @@ impl Writer {
 
     fn take(&mut self, msg: Msg) {
         match msg {
-            Msg::Entry(e) => self.batch.push(*e),
+            Msg::Entry(e, ack) => {
+                self.batch.push(*e);
+                self.acks.push(ack);
+            }
             Msg::Flush(done) => self.flushes.push(done),
             Msg::Retain(job) => self.retention = Some(job),
             Msg::Shutdown => self.shutting_down = true,
@@ -255,7 +307,7 @@ impl Writer {
     }
 
     /// Writes the batch, retrying until it is in (bounded only at shutdown), then
-    /// answers the flushes that were queued behind it.
+    /// acknowledges its entries and answers the flushes that were queued behind it.
     fn commit(&mut self) {
         let mut delay = Duration::from_millis(50);
         let mut attempts = 0u32;
@@ -268,6 +320,10 @@ impl Writer {
                         .fetch_add(self.batch.len() as u64, Relaxed);
                     self.metrics.audit_batches.fetch_add(1, Relaxed);
                     self.batch.clear();
+                    for ack in self.acks.drain(..) {
+                        // A caller that gave up waiting no longer listens; the entry is in.
+                        let _ = ack.send(());
+                    }
                 }
                 Err(e) => {
                     self.metrics.audit_write_errors.fetch_add(1, Relaxed);
@@ -277,6 +333,8 @@ impl Writer {
                             "audit write failed at shutdown after {attempts} attempts: {e:#}"
                         );
                         self.batch.clear();
+                        // Dropped unanswered: their callers answer 503, not a decision.
+                        self.acks.clear();
                         break;
                     }
                     tracing::error!(

@@ -323,6 +323,13 @@ impl Gateway {
     }
 
     /// SIGTERM, then waits (bounded) for a clean exit.
+    /// Kills the gateway with SIGKILL (no drain, no clean-up) and reaps it.
+    pub fn kill(&mut self) {
+        let mut child = self.child.take().expect("already stopped");
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+
     pub fn stop(&mut self) -> ExitStatus {
         let mut child = self.child.take().expect("already stopped");
         let _ = Command::new("kill")
