@@ -1187,6 +1187,11 @@ fn brush_differs(input: &str) -> bool {
         // brush reads unbalanced substitutions in heredoc bodies leniently.
         || (input.contains("<<") && input.contains("$("))
         || input.contains("((")
+        // brush reads `))` as one token (the end of an arithmetic command), so in
+        // `$( ( ( a) ))` it loses `a`, which bash runs; and it loses the commands of a
+        // subshell opened right inside another (`( ( a) )` in a case item).
+        || input.contains("))")
+        || input.contains("( (")
         || input.contains("[[")
         || input.contains("< (")
         || input.contains("> (")
@@ -1206,6 +1211,13 @@ fn compare(line: &str, damaged: bool) -> Result<(), TestCaseError> {
     // Both deny: a line with a dynamic name and a syntax error (the splitter reads
     // substitutions as it lexes them, so it may meet the name first).
     if want == Outcome::Syntax && got == Outcome::Dynamic {
+        return Ok(());
+    }
+    // Where brush is known to read differently, ours must still find every part it found
+    // (finding more can only restrict more).
+    if let (true, Outcome::Parts(g), Outcome::Parts(w)) = (brush_differs(line), &got, &want)
+        && w.iter().all(|p| g.contains(p))
+    {
         return Ok(());
     }
     // Damaged lines compare whether the line is read at all: damage writes wrapper options

@@ -31,6 +31,7 @@ use crate::clock;
 use crate::config::mode_str;
 use crate::decide::{self, clip_to as clip};
 use crate::state::AppState;
+use crate::store::agents::AgentRecord;
 use crate::store::audit::AuditEntry;
 
 /// Longest `result` kept (the guide's wrapper sends up to 1,000 characters).
@@ -94,7 +95,7 @@ pub async fn record(
     headers: HeaderMap,
     body: Body,
 ) -> ApiResult<Response> {
-    let (headers, b): (HeaderMap, RecordBody) = read_report(&state, headers, body).await?;
+    let (agent, b): (Arc<AgentRecord>, RecordBody) = read_report(&state, &headers, body).await?;
     let result = b.result.map(|r| match r {
         Value::String(s) => s,
         other => other.to_string(),
@@ -109,7 +110,7 @@ pub async fn record(
         context: None,
         trace_id: b.trace_id,
     };
-    store(&state, &headers, report).await
+    store(&state, &headers, &agent, report).await
 }
 
 /// `POST /v1/audit`.
@@ -118,7 +119,7 @@ pub async fn report(
     headers: HeaderMap,
     body: Body,
 ) -> ApiResult<Response> {
-    let (headers, b): (HeaderMap, ReportBody) = read_report(&state, headers, body).await?;
+    let (agent, b): (Arc<AgentRecord>, ReportBody) = read_report(&state, &headers, body).await?;
     let decision = match b.decision.as_str() {
         "allow" => "allow",
         "deny" => "deny",
@@ -139,33 +140,39 @@ pub async fn report(
         context: b.metadata,
         trace_id: b.trace_id,
     };
-    store(&state, &headers, report).await
+    store(&state, &headers, &agent, report).await
 }
 
 /// Authenticates the agent and reads a report body; 401 before the body is parsed.
 async fn read_report<T: serde::de::DeserializeOwned>(
     state: &AppState,
-    headers: HeaderMap,
+    headers: &HeaderMap,
     body: Body,
-) -> ApiResult<(HeaderMap, T)> {
-    if let Err(e) = authenticate(state, &headers) {
-        super::drain(body).await;
-        return Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            e.reason(),
-        ));
-    }
-    let bytes = read_body(&headers, body, state.config.max_body_bytes).await?;
+) -> ApiResult<(Arc<AgentRecord>, T)> {
+    let agent = match authenticate(state, headers) {
+        Ok(agent) => agent,
+        Err(e) => {
+            super::drain(body).await;
+            return Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                e.reason(),
+            ));
+        }
+    };
+    let bytes = read_body(headers, body, state.config.max_body_bytes).await?;
     let parsed = super::json_object::<T>(&bytes).map_err(ApiError::bad_request)?;
-    Ok((headers, parsed))
+    Ok((agent, parsed))
 }
 
 /// Queues a report to the audit writer and answers 201 with its trace id.
-async fn store(state: &AppState, headers: &HeaderMap, r: Report) -> ApiResult<Response> {
+async fn store(
+    state: &AppState,
+    headers: &HeaderMap,
+    agent: &AgentRecord,
+    r: Report,
+) -> ApiResult<Response> {
     let started = Instant::now();
-    let agent = authenticate(state, headers)
-        .map_err(|e| ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", e.reason()))?;
     if r.action.trim().is_empty() {
         return Err(ApiError::bad_request("`action` is empty"));
     }
