@@ -75,7 +75,7 @@ pub use matching::parse_instant_ms;
 pub use model::{Effect, Policy, ResourceKind, TrustTier};
 pub use ratelimit::{RateLimiter, rate_key};
 pub use schema::policy_json_schema;
-pub use source::{Format, Pos, Source, Span};
+pub use source::{Format, Pos, Source, Span, is_policy_file_name};
 pub use tree::MAX_TEXT;
 
 /// The crate version, reported by hosts (`/health`, `--version`, the component).

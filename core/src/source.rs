@@ -60,6 +60,19 @@ impl Format {
     }
 }
 
+/// Whether a file found in a policy directory is a policy file: `.yaml`, `.yml` or
+/// `.json`, in any letter case (`X.YAML` too), and not hidden (a name starting with `.`:
+/// editors' lock and temporary files such as `.#x.yaml`). Every host that scans a
+/// directory asks this one function, so the CLI and the gateway load the same set.
+/// Takes the file name, not a path: directories given outright are the host's business.
+pub fn is_policy_file_name(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    !name.starts_with('.')
+        && [".yaml", ".yml", ".json"]
+            .iter()
+            .any(|e| lower.ends_with(e))
+}
+
 /// One policy text and the name diagnostics refer to it by (usually its file path).
 #[derive(Debug, Clone, Copy)]
 pub struct Source<'a> {
@@ -78,5 +91,28 @@ impl<'a> Source<'a> {
     /// The format, chosen by file extension.
     pub fn format(&self) -> Format {
         Format::from_name(self.name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_policy_file_name;
+
+    #[test]
+    fn policy_file_names() {
+        for yes in ["a.yaml", "a.yml", "a.json", "X.YAML", "b.Json", "10-x.yaml"] {
+            assert!(is_policy_file_name(yes), "{yes}");
+        }
+        for no in [
+            ".hidden.yaml",
+            ".#a.yaml",
+            "a.yaml.swp",
+            "a.yaml~",
+            "a.txt",
+            "yaml",
+            ".yaml",
+        ] {
+            assert!(!is_policy_file_name(no), "{no}");
+        }
     }
 }

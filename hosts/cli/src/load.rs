@@ -8,10 +8,7 @@ use std::fs;
 use std::io::{self, Read};
 use std::path::Path;
 
-use meshguard_core::{Diagnostic, PolicySet, Source};
-
-/// The extensions a directory is scanned for (compared case-insensitively).
-const POLICY_EXTENSIONS: [&str; 3] = ["yaml", "yml", "json"];
+use meshguard_core::{Diagnostic, PolicySet, Source, is_policy_file_name};
 
 /// No policy text is anywhere near this size (the core refuses texts far smaller), so a
 /// file larger than this is a mistake (`/dev/zero`, a log file); reading stops here
@@ -29,8 +26,9 @@ pub struct PolicyFile {
 }
 
 /// Reads every path: a file is read whatever its extension (the user named it); a
-/// directory contributes its `.yaml`, `.yml` and `.json` files, not recursively, sorted
-/// by file name (byte order, so `10-x.yaml` comes before `9-x.yaml`).
+/// directory contributes its policy files ([`is_policy_file_name`]: `.yaml`, `.yml`,
+/// `.json` in any case, not hidden), not recursively, sorted by file name (byte order, so
+/// `10-x.yaml` comes before `9-x.yaml`).
 ///
 /// Fails with one line per path that cannot be read. A directory with no policy file
 /// is such a failure too: naming it is almost certainly a mistake (the wrong directory),
@@ -70,15 +68,8 @@ fn read_dir(dir: &Path) -> Result<Vec<PolicyFile>, String> {
     for entry in fs::read_dir(dir).map_err(cannot)? {
         let entry = entry.map_err(cannot)?;
         let name = entry.file_name();
-        let wanted = Path::new(&name)
-            .extension()
-            .and_then(|e| e.to_str())
-            .is_some_and(|e| {
-                POLICY_EXTENSIONS
-                    .iter()
-                    .any(|want| e.eq_ignore_ascii_case(want))
-            });
-        if wanted {
+        // The gateway scans with the same function: one directory, one set.
+        if name.to_str().is_some_and(is_policy_file_name) {
             names.push(name);
         }
     }

@@ -47,6 +47,27 @@ fn validates_the_repository_policies() {
     assert!(out.stderr.is_empty(), "{}", text(&out.stderr));
 }
 
+/// A directory loads exactly the files the gateway would load from it (one shared
+/// predicate): upper-case extensions count, hidden files (editors' lock files) do not.
+#[test]
+fn a_directory_loads_the_files_the_gateway_loads() {
+    let dir = TempDir::new("dir-scan");
+    dir.write(
+        "A.YAML",
+        "name: upper\nrules: [{effect: allow, actions: [x]}]\n",
+    );
+    dir.write(
+        "b.yml",
+        "name: short\nrules: [{effect: allow, actions: [x]}]\n",
+    );
+    dir.write(".#b.yaml", "this: is not a policy: [\n");
+    dir.write(".hidden.json", "{");
+    dir.write("notes.txt", "not a policy");
+    let out = meshguard(&["validate", p(dir.path())]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "ok: 2 policies in 2 files\n");
+}
+
 #[test]
 fn typo_is_reported_with_position_caret_and_suggestion() {
     let dir = TempDir::new("typo");

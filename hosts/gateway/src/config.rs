@@ -347,12 +347,6 @@ pub fn mode_str(mode: Mode) -> &'static str {
     }
 }
 
-/// Reads a policy file name's format from its extension; other files are ignored.
-pub fn is_policy_file(name: &str) -> bool {
-    !name.starts_with('.')
-        && (name.ends_with(".yaml") || name.ends_with(".yml") || name.ends_with(".json"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -20,11 +20,10 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::time::UNIX_EPOCH;
 
 use anyhow::{Context, Result};
-use meshguard_core::{Diagnostic, Effect, Policy, Source};
+use meshguard_core::{Diagnostic, Effect, Policy, Source, is_policy_file_name};
 use serde_json::{Value, json};
 
 use crate::clock;
-use crate::config::is_policy_file;
 use crate::engine::{Evaluator, Runtime};
 use crate::state::AppState;
 
@@ -105,7 +104,7 @@ pub fn scan(dir: &Path) -> Result<Stamp> {
         let Ok(name) = entry.file_name().into_string() else {
             continue;
         };
-        if !is_policy_file(&name) {
+        if !is_policy_file_name(&name) {
             continue;
         }
         // Follows symlinks (Kubernetes mounts config maps through them).
@@ -270,6 +269,8 @@ pub fn summarize(p: &Policy, file: &str) -> Value {
         })
         .collect();
     json!({
+        // The official JS SDK reads `Policy.id`; a policy's name is its identity here.
+        "id": p.name,
         "name": p.name,
         "version": p.version,
         "description": p.description,

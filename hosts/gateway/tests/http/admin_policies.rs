@@ -21,6 +21,10 @@ fn policies_through_the_admin_api() {
         .unwrap();
     assert_eq!(email["rules"].as_array().unwrap().len(), 4);
     assert_eq!(
+        email["id"], "clawdbot-email-policy",
+        "the JS SDK's `Policy.id`"
+    );
+    assert_eq!(
         email["appliesTo"]["tags"],
         json!(["clawdbot", "email-enabled"])
     );
