@@ -60,9 +60,13 @@ pub async fn get(State(state): State<Arc<AppState>>, Path(id): Path<String>) -> 
 /// The optional body of approve / deny.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 struct DecideBody {
     by: Option<String>,
     note: Option<String>,
+    /// Approve for any context, not only the one the request was made with.
+    #[serde(default)]
+    any_context: bool,
 }
 
 async fn decide(
@@ -82,9 +86,14 @@ async fn decide(
     let now = clock::now_ms();
     let key = id.clone();
     let result = blocking(move || {
-        state
-            .approvals
-            .decide(&key, approve, Some(&by), b.note.as_deref(), now)
+        state.approvals.decide(
+            &key,
+            approve,
+            Some(&by),
+            b.note.as_deref(),
+            b.any_context,
+            now,
+        )
     })
     .await?;
     match result {

@@ -2,9 +2,11 @@
 //! through the admin API.
 //!
 //! The gateway's choice (documented in API.md): an approved approval lets the **same
-//! agent** do the **same action** on the **same (canonical) resource** exactly **once**,
-//! within the approval TTL after it was approved; the next identical request needs a new
-//! approval. While one is pending, identical requests get the same approval id instead
+//! agent** do the **same action** on the **same (canonical) resource** with the **same
+//! context** exactly **once**, within the approval TTL after it was approved; the next
+//! identical request needs a new approval. An approval for `{amount: 5}` is not one for
+//! `{amount: 500000}`: only an approver who says so (`anyContext`) widens it to any
+//! context. While one is pending, identical requests get the same approval id instead
 //! of a new one each, so an agent retrying in a loop does not flood the approvers.
 
 use std::sync::Mutex;
@@ -51,6 +53,8 @@ pub struct Approval {
     pub note: Option<String>,
     /// When the approved request went through (ms).
     pub used_at: Option<i64>,
+    /// The approver let it through whatever the context.
+    pub any_context: bool,
 }
 
 impl Approval {
@@ -73,6 +77,7 @@ impl Approval {
             "decidedBy": self.decided_by,
             "note": self.note,
             "usedAt": self.used_at.map(clock::rfc3339_ms),
+            "anyContext": self.any_context,
         })
     }
 }
@@ -135,7 +140,8 @@ impl From<anyhow::Error> for DecideError {
 }
 
 const COLUMNS: &str = "id, status, agent_id, agent_name, action, resource, context, policy, \
-                       rule, reason, trace_id, created_at, decided_at, decided_by, note, used_at";
+                       rule, reason, trace_id, created_at, decided_at, decided_by, note, used_at, \
+                       any_context";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<Approval> {
     Ok(Approval {
@@ -155,6 +161,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Approval> {
         decided_by: r.get(13)?,
         note: r.get(14)?,
         used_at: r.get(15)?,
+        any_context: r.get(16)?,
     })
 }
 
@@ -184,7 +191,7 @@ impl ApprovalStore {
                 conn.prepare_cached(&format!(
                     "SELECT {COLUMNS} FROM approvals WHERE agent_id = ?1 AND action = ?2 AND \
                  resource IS ?3 AND status = ?4 AND (?5 IS NULL OR decided_at >= ?5) \
-                 ORDER BY created_at LIMIT 1"
+                 AND (context IS ?6 OR any_context = 1) ORDER BY created_at LIMIT 1"
                 ))?
                 .query_row(
                     params![
@@ -192,7 +199,8 @@ impl ApprovalStore {
                         req.action,
                         req.resource,
                         status,
-                        decided_since
+                        decided_since,
+                        req.context
                     ],
                     from_row,
                 )
@@ -227,10 +235,11 @@ impl ApprovalStore {
             decided_by: None,
             note: None,
             used_at: None,
+            any_context: false,
         };
         conn.prepare_cached(&format!(
             "INSERT INTO approvals ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, \
-             ?11, ?12, ?13, ?14, ?15, ?16)"
+             ?11, ?12, ?13, ?14, ?15, ?16, ?17)"
         ))?
         .execute(params![
             a.id,
@@ -249,6 +258,7 @@ impl ApprovalStore {
             a.decided_by,
             a.note,
             a.used_at,
+            a.any_context,
         ])?;
         Ok(Settled::Opened(a))
     }
@@ -274,13 +284,15 @@ impl ApprovalStore {
             .optional()?)
     }
 
-    /// Approves or denies a pending approval.
+    /// Approves or denies a pending approval; `any_context` (approve only) lets it through
+    /// whatever the context of the request that uses it.
     pub fn decide(
         &self,
         id: &str,
         approve: bool,
         by: Option<&str>,
         note: Option<&str>,
+        any_context: bool,
         now_ms: i64,
     ) -> Result<Approval, DecideError> {
         let conn = lock(&self.conn)?;
@@ -294,14 +306,22 @@ impl ApprovalStore {
         }
         let status = if approve { "approved" } else { "denied" };
         conn.prepare_cached(
-            "UPDATE approvals SET status = ?2, decided_at = ?3, decided_by = ?4, note = ?5 \
-             WHERE id = ?1",
+            "UPDATE approvals SET status = ?2, decided_at = ?3, decided_by = ?4, note = ?5, \
+             any_context = ?6 WHERE id = ?1",
         )?
-        .execute(params![id, status, now_ms, by, note])?;
+        .execute(params![
+            id,
+            status,
+            now_ms,
+            by,
+            note,
+            approve && any_context
+        ])?;
         a.status = status.to_owned();
         a.decided_at = Some(now_ms);
         a.decided_by = by.map(str::to_owned);
         a.note = note.map(str::to_owned);
+        a.any_context = approve && any_context;
         Ok(a)
     }
 }

@@ -75,7 +75,8 @@ CREATE TABLE IF NOT EXISTS approvals (
     decided_at  INTEGER,
     decided_by  TEXT,
     note        TEXT,
-    used_at     INTEGER
+    used_at     INTEGER,
+    any_context INTEGER NOT NULL DEFAULT 0 -- the approver widened it to any context
 );
 CREATE INDEX IF NOT EXISTS approvals_lookup ON approvals(agent_id, action, status);
 ";
@@ -115,6 +116,13 @@ impl Db {
         conn.execute_batch(SCHEMA)
             .with_context(|| format!("creating the schema in {}", db.path.display()))?;
         add_columns(&conn, "audit", &[("outcome", "TEXT"), ("result", "TEXT")])
+            .and_then(|()| {
+                add_columns(
+                    &conn,
+                    "approvals",
+                    &[("any_context", "INTEGER NOT NULL DEFAULT 0")],
+                )
+            })
             .with_context(|| format!("upgrading the schema in {}", db.path.display()))?;
         Ok(db)
     }

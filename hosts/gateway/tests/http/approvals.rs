@@ -74,3 +74,62 @@ fn approvals_let_one_identical_request_through() {
     assert_eq!(audited.len(), 5);
     assert!(audited.iter().all(|e| e["approvalId"].is_string()));
 }
+
+/// An approval is for the request's context too: approved for `{amount: 5}`, it does not
+/// let `{amount: 500000}` through (that request gets its own pending approval). Only an
+/// approver who says `anyContext` widens it.
+#[test]
+fn an_approval_is_bound_to_the_context() {
+    if common::skip_in_debug("an_approval_is_bound_to_the_context") {
+        return;
+    }
+    let gw = test_gateway(vec![]);
+    let (_, token) = gw.agent("payer", "trusted", &["tester"]);
+    let bearer = format!("Bearer {token}");
+    let pay = |amount: u64| {
+        gw.get(
+            "/proxy/check",
+            &[
+                ("Authorization", bearer.as_str()),
+                ("X-MeshGuard-Action", "pay:invoice"),
+                ("X-MeshGuard-Resource", "INV-9"),
+                ("X-MeshGuard-Context", &format!("{{\"amount\":{amount}}}")),
+            ],
+        )
+    };
+    let small = pay(5).json();
+    let approval = small["approvalId"].as_str().unwrap().to_owned();
+    let large = pay(500_000).json();
+    assert_ne!(
+        large["approvalId"],
+        approval.as_str(),
+        "a new approval for another amount"
+    );
+    let ok = gw.admin(
+        "POST",
+        &format!("/admin/approvals/{approval}/approve"),
+        None,
+    );
+    assert_eq!(ok.json()["anyContext"], false);
+
+    let smuggled = pay(500_000);
+    assert_eq!(smuggled.status, 403, "{}", smuggled.body);
+    assert_eq!(smuggled.json()["approvalId"], large["approvalId"]);
+    let used = pay(5);
+    assert_eq!(used.status, 200, "{}", used.body);
+    assert_eq!(used.json()["approvalId"], approval.as_str());
+
+    // Widened by the approver: any amount, still once.
+    let wide = pay(7).json()["approvalId"].as_str().unwrap().to_owned();
+    let ok = gw.admin(
+        "POST",
+        &format!("/admin/approvals/{wide}/approve"),
+        Some(json!({"by": "bob", "anyContext": true})),
+    );
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    assert_eq!(ok.json()["anyContext"], true);
+    let through = pay(123);
+    assert_eq!(through.status, 200, "{}", through.body);
+    assert_eq!(through.json()["approvalId"], wide.as_str());
+    assert_eq!(pay(123).status, 403, "once only");
+}
