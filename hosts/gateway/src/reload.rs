@@ -187,6 +187,11 @@ pub fn load_dir(
         Ok(f) => f,
         Err(diags) => return Ok(Err(diags)),
     };
+    // A file written while it was read may have been read half-written: load nothing and
+    // let the next poll try again with settled content.
+    if scan(dir)? != stamp {
+        anyhow::bail!("the policy directory changed while it was read; the next check retries");
+    }
     build(runtime, files, stamp, fallback)
 }
 
@@ -357,9 +362,13 @@ fn apply(state: &AppState, loaded: Result<PolicySnapshot, Vec<Diagnostic>>) -> R
     }
 }
 
-/// Polls the directory and reloads on change, until the process stops.
+/// Polls the directory and reloads a change once it has stayed the same for one interval,
+/// until the process stops.
 pub async fn watch(state: Arc<AppState>) {
     let mut last_seen = state.policies.load().stamp.clone();
+    // The last directory state a reload answered for (loaded or refused): not tried again
+    // until it changes, so a bad file is reported once, not at every tick.
+    let mut tried: Option<Stamp> = None;
     // A directory that cannot be read is logged once per distinct problem, not per tick.
     let mut last_problem: Option<String> = None;
     let mut ticker = tokio::time::interval(state.config.reload_interval);
@@ -386,14 +395,24 @@ pub async fn watch(state: Arc<AppState>) {
             }
         };
         last_problem = None;
-        if stamp == last_seen || stamp == state.policies.load().stamp {
+        if stamp == state.policies.load().stamp || tried.as_ref() == Some(&stamp) {
             last_seen = stamp;
             continue;
         }
-        tracing::info!("policy directory changed; reloading");
-        last_seen = stamp;
-        if let Err(e) = reload(&state).await {
-            tracing::error!("policy reload failed: {e:#}");
+        // Load only a directory that stayed the same for a whole interval: an editor that
+        // saves in place (truncate, then write) shows a half-written file for a moment,
+        // and loading it could serve a policy cut short (a deny list without its end).
+        // Files written by rename (atomic saves, the admin API) settle just as well.
+        if stamp != last_seen {
+            tracing::debug!("policy directory changed; reloading once it is stable");
+            last_seen = stamp;
+            continue;
+        }
+        tracing::info!("policy directory changed and is stable; reloading");
+        match reload(&state).await {
+            Ok(_) => tried = Some(stamp),
+            // Not answered (the directory moved while read, a task failed): next tick.
+            Err(e) => tracing::error!("policy reload failed: {e:#}"),
         }
     }
 }
