@@ -64,6 +64,11 @@ fn lossy(headers: &HeaderMap, name: &str) -> Option<String> {
         .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
 }
 
+/// Whether a caller's trace id is usable: 1 to 128 visible ASCII characters.
+pub fn is_trace_id(t: &str) -> bool {
+    !t.is_empty() && t.len() <= 128 && t.bytes().all(|b| b.is_ascii_graphic())
+}
+
 /// The caller's trace id if it is usable (1–128 visible ASCII characters), else a new
 /// one and the problem.
 pub fn trace_id(headers: &HeaderMap) -> (String, Option<String>) {
@@ -74,11 +79,7 @@ pub fn trace_id(headers: &HeaderMap) -> (String, Option<String>) {
     };
     match header_text(headers, name) {
         Ok(None) => (auth::new_trace_id(), None),
-        Ok(Some(t))
-            if !t.is_empty() && t.len() <= 128 && t.bytes().all(|b| b.is_ascii_graphic()) =>
-        {
-            (t, None)
-        }
+        Ok(Some(t)) if is_trace_id(&t) => (t, None),
         Ok(Some(_)) => (
             auth::new_trace_id(),
             Some(format!(

@@ -25,7 +25,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::check::{authenticate, intake_from_json, trace_id};
+use super::check::{authenticate, intake_from_json, is_trace_id, trace_id};
 use super::{ApiError, ApiResult, json_response, read_body};
 use crate::clock;
 use crate::config::mode_str;
@@ -181,7 +181,7 @@ async fn store(
         return Err(ApiError::bad_request(p));
     }
     let trace = match r.trace_id {
-        Some(t) if !t.is_empty() && t.len() <= 128 && t.bytes().all(|b| b.is_ascii_graphic()) => t,
+        Some(t) if is_trace_id(&t) => t,
         Some(_) => {
             return Err(ApiError::bad_request(
                 "`traceId` must be 1 to 128 visible ASCII characters",
