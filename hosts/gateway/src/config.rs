@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Result, bail};
-use clap::{Parser, ValueEnum};
+use clap::parser::ValueSource;
+use clap::{CommandFactory, FromArgMatches, Parser, ValueEnum};
 use meshguard_core::{Effect, Mode};
 
 /// Every setting, as clap reads it.
@@ -108,6 +109,86 @@ pub struct Args {
     /// Log filter (`info`, `debug`, `meshguard_gateway=debug,warn`, …).
     #[arg(long, env = "LOG", default_value = "info")]
     pub log: String,
+}
+
+/// The product docs' names for settings this gateway reads under another name: (the
+/// docs' variable, ours, the flag's id). Read only when neither our flag nor our variable
+/// is set.
+const ALIASES: &[(&str, &str, &str)] = &[
+    ("AUDIT_RETENTION_DAYS", "RETENTION_DAYS", "retention_days"),
+    ("LOG_LEVEL", "LOG", "log"),
+];
+
+/// Variables the docs name for features this gateway does not have: said at start, so a
+/// setting is never ignored silently.
+const UNSUPPORTED: &[(&str, &str)] = &[
+    ("METRICS_ENABLED", "`/metrics` is always served"),
+    ("CORS_ORIGIN", "the gateway sends no CORS headers"),
+];
+
+impl Args {
+    /// Reads flags and environment (exiting with clap's message on bad usage, as
+    /// `Args::parse` does), then the docs' aliases; also returns what to warn about:
+    /// aliases used, documented settings not supported, `MESHGUARD_*` variables the
+    /// gateway does not read.
+    pub fn from_env() -> (Args, Vec<String>) {
+        let matches = Args::command().get_matches();
+        let mut args = Args::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+        let vars: Vec<(String, String)> = std::env::vars().collect();
+        let warnings = args.apply_env(&vars, |id| matches.value_source(id));
+        (args, warnings)
+    }
+
+    /// The aliases and warnings of [`Args::from_env`] over `vars`; `source` says where a
+    /// flag's value came from.
+    fn apply_env(
+        &mut self,
+        vars: &[(String, String)],
+        source: impl Fn(&str) -> Option<ValueSource>,
+    ) -> Vec<String> {
+        let var = |name: &str| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+        let mut warnings = Vec::new();
+        for (alias, ours, id) in ALIASES {
+            let Some(value) = var(alias) else { continue };
+            if source(id) != Some(ValueSource::DefaultValue) {
+                warnings.push(format!("{alias} is ignored: {ours} (or its flag) is set"));
+                continue;
+            }
+            match *id {
+                "retention_days" => match value.trim().parse() {
+                    Ok(days) => self.retention_days = days,
+                    Err(_) => {
+                        warnings.push(format!(
+                            "{alias}=`{value}` is not a number of days; ignored"
+                        ));
+                        continue;
+                    }
+                },
+                _ => self.log = value,
+            }
+            warnings.push(format!(
+                "{alias} read as {ours} (the name this gateway documents)"
+            ));
+        }
+        for (name, why) in UNSUPPORTED {
+            if var(name).is_some() {
+                warnings.push(format!("{name} is not supported and is ignored: {why}"));
+            }
+        }
+        let known: Vec<String> = Args::command()
+            .get_arguments()
+            .filter_map(|a| a.get_env())
+            .map(|e| e.to_string_lossy().into_owned())
+            .collect();
+        for (name, _) in vars {
+            if name.starts_with("MESHGUARD_") && !known.iter().any(|k| k == name) {
+                warnings.push(format!(
+                    "{name} is set but the gateway does not read it (see `meshguard-gateway --help`)"
+                ));
+            }
+        }
+        warnings
+    }
 }
 
 /// `--mode`.
@@ -350,6 +431,62 @@ pub fn mode_str(mode: Mode) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The docs' names are read when ours are unset, ignored (with a warning) when ours
+    /// are set; unsupported and unknown settings are each warned about.
+    #[test]
+    fn documented_aliases_and_unknown_settings() {
+        let vars = |list: &[(&str, &str)]| -> Vec<(String, String)> {
+            list.iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect()
+        };
+        let parse = |argv: &[&str]| {
+            let m = Args::command().try_get_matches_from(argv).unwrap();
+            (Args::from_arg_matches(&m).unwrap(), m)
+        };
+        let (mut args, m) = parse(&["gw"]);
+        let warnings = args.apply_env(
+            &vars(&[
+                ("AUDIT_RETENTION_DAYS", "30"),
+                ("LOG_LEVEL", "debug"),
+                ("CORS_ORIGIN", "*"),
+                ("MESHGUARD_MODEE", "audit"),
+                ("HOME", "/root"),
+            ]),
+            |id| m.value_source(id),
+        );
+        assert_eq!((args.retention_days, args.log.as_str()), (30, "debug"));
+        assert_eq!(warnings.len(), 4, "{warnings:?}");
+        assert!(
+            warnings
+                .iter()
+                .any(|w| w.starts_with("CORS_ORIGIN is not supported"))
+        );
+        assert!(
+            warnings
+                .iter()
+                .any(|w| w.starts_with("MESHGUARD_MODEE is set but"))
+        );
+
+        let (mut args, m) = parse(&["gw", "--retention-days", "7"]);
+        let warnings = args.apply_env(
+            &vars(&[("AUDIT_RETENTION_DAYS", "30"), ("LOG_LEVEL", "x")]),
+            |id| m.value_source(id),
+        );
+        assert_eq!(args.retention_days, 7, "the flag wins over the docs' name");
+        assert_eq!(args.log, "x");
+        assert!(
+            warnings[0].starts_with("AUDIT_RETENTION_DAYS is ignored"),
+            "{warnings:?}"
+        );
+        let (mut args, m) = parse(&["gw"]);
+        let warnings = args.apply_env(&vars(&[("AUDIT_RETENTION_DAYS", "soon")]), |id| {
+            m.value_source(id)
+        });
+        assert_eq!(args.retention_days, 90);
+        assert!(warnings[0].contains("not a number"), "{warnings:?}");
+    }
 
     #[test]
     fn targets() {

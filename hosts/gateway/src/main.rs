@@ -4,18 +4,20 @@
 use std::io::IsTerminal as _;
 use std::process::ExitCode;
 
-use clap::Parser as _;
 use meshguard_gateway::config::Args;
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
-    let args = Args::parse();
+    let (args, warnings) = Args::from_env();
     let filter = EnvFilter::try_new(&args.log).unwrap_or_else(|_| EnvFilter::new("info"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .init();
+    for w in &warnings {
+        tracing::warn!("configuration: {w}");
+    }
     let config = match args.into_config() {
         Ok(c) => c,
         Err(e) => {
