@@ -1303,8 +1303,22 @@ fn shellish(max: usize) -> impl Strategy<Value = String> {
     prop::collection::vec(prop::sample::select(SHELLISH), 0..max).prop_map(|v| v.concat())
 }
 
+/// The differential's configuration: a fixed seed, so CI replays the same 768 lines
+/// (brush-parser has known misreadings, and a new one found at random must not fail an
+/// unrelated change); explore new lines with `PROPTEST_RNG_SEED=<n>`.
+fn differential_config() -> ProptestConfig {
+    let mut config = ProptestConfig {
+        cases: 768,
+        ..crate::config()
+    };
+    if std::env::var_os("PROPTEST_RNG_SEED").is_none() {
+        config.rng_seed = proptest::test_runner::RngSeed::Fixed(0x6d65_7368_6775_6172);
+    }
+    config
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 768, ..crate::config() })]
+    #![proptest_config(differential_config())]
 
     /// (a) succeeds iff brush-parser parses and every command name is known; (b) then the
     /// parts equal the reference's.
