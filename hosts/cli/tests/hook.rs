@@ -199,6 +199,16 @@ fn require_approval_becomes_ask_and_audit_mode_answers_nothing() {
     assert_eq!(line["effect"], "require_approval");
     assert_eq!(line["permissionDecision"], "none");
     assert_eq!(line["mode"], "audit");
+
+    // `MESHGUARD_MODE` (the SDKs' variable) sets the mode too; the flag wins over it.
+    let hook = ["hook", "claude-code", "--policies", p(&policy)];
+    let audit = [("MESHGUARD_MODE", "audit")];
+    let out = common::run_env(&hook, &input, &audit);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(out.stdout.is_empty(), "{}", text(&out.stdout));
+    let flagged = [&hook[..], &["--mode", "enforce"]].concat();
+    let (decision, _) = answer(&common::run_env(&flagged, &input, &audit));
+    assert_eq!(decision, "ask");
 }
 
 /// `hook claude-code` with the shipped file policy only, an audit log, and `cwd`.

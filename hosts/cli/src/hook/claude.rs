@@ -58,8 +58,9 @@ pub struct Args {
     #[command(flatten)]
     agent: AgentFlags,
 
-    /// `enforce` answers Claude Code; `audit` only records.
-    #[arg(long, value_enum, default_value_t = HookMode::Enforce)]
+    /// `enforce` answers Claude Code; `audit` only records. Also read from
+    /// `MESHGUARD_MODE`, the SDKs' variable (the flag wins).
+    #[arg(long, env = "MESHGUARD_MODE", value_enum, default_value_t = HookMode::Enforce)]
     mode: HookMode,
 
     /// Answer `allow` when the policies allow, which skips Claude Code's permission

@@ -68,8 +68,14 @@ impl Drop for TempDir {
 
 /// Runs `meshguard args...` with `stdin`, without colour.
 pub fn run(args: &[&str], stdin: &[u8]) -> Output {
+    run_env(args, stdin, &[])
+}
+
+/// [`run`] with extra environment variables.
+pub fn run_env(args: &[&str], stdin: &[u8], env: &[(&str, &str)]) -> Output {
     let mut child = Command::new(BIN)
         .args(args)
+        .envs(env.iter().copied())
         .env("NO_COLOR", "1")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
