@@ -1,5 +1,5 @@
 //! How long splitting an `execute:shell` command line into its simple commands takes
-//! (`core/src/kinds/shell.rs`), next to brush-parser reading the same lines.
+//! (`core/src/kinds/shell/mod.rs`), next to brush-parser reading the same lines.
 //!
 //! - `shell/split/<line>`: `split` on one line of the mix, one line per iteration.
 //! - `shell/split/mix`: the six lines in turn, one per iteration (the per-line average).
@@ -24,7 +24,7 @@ use std::hint::black_box;
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 
 #[allow(dead_code)]
-#[path = "../src/kinds/shell.rs"]
+#[path = "../src/kinds/shell/mod.rs"]
 mod shell;
 
 /// The mix: (name, command line).

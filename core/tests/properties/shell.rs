@@ -1,4 +1,4 @@
-//! The bounded shell splitter (`core/src/kinds/shell.rs`) agrees with brush-parser, a full
+//! The bounded shell splitter (`core/src/kinds/shell/mod.rs`) agrees with brush-parser, a full
 //! bash parser, on command lines generated from a grammar; it never panics; and hostile
 //! input costs linear time.
 //!
@@ -65,7 +65,7 @@ use brush_parser::word::{WordPiece, WordPieceWithSource};
 use proptest::prelude::*;
 
 #[allow(dead_code)]
-#[path = "../../src/kinds/shell.rs"]
+#[path = "../../src/kinds/shell/mod.rs"]
 mod splitter;
 
 use splitter::{MAX_DEPTH, MAX_LEN, MAX_PARTS, ShellError, split};
