@@ -177,15 +177,26 @@ fn reports_are_audited_bounded_and_need_a_token() {
     assert_eq!(r.status, 400);
     assert!(r.json()["message"].as_str().unwrap().contains("`maybe`"));
     let big = json!({"action": "a", "decision": "allow", "metadata": {"blob": "y".repeat(20_000)}});
-    assert_eq!(bad("/v1/audit", &token, &big).status, 400);
-    assert_eq!(
-        bad(
-            "/proxy/governance/record",
-            &token,
-            &json!({"resource": "r"})
-        )
-        .status,
-        400
+    let r = bad("/v1/audit", &token, &big);
+    assert_eq!(r.status, 400);
+    let message = r.json()["message"].as_str().unwrap().to_owned();
+    assert!(
+        message.starts_with("`metadata` is 200") && message.ends_with("at most 16384 are kept"),
+        "{message}"
+    );
+    let r = bad(
+        "/proxy/governance/record",
+        &token,
+        &json!({"resource": "r"}),
+    );
+    assert_eq!(r.status, 400);
+    assert!(
+        r.json()["message"]
+            .as_str()
+            .unwrap()
+            .contains("missing field `action`"),
+        "{}",
+        r.body
     );
     assert_eq!(
         bad("/proxy/governance/record", "", &json!({"action": "a"})).status,
