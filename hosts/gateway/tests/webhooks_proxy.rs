@@ -239,3 +239,99 @@ fn the_proxy_forwards_allowed_requests_only() {
     assert_eq!(dead.status, 502, "{}", dead.body);
     assert_eq!(dead.json()["error"], "bad_gateway");
 }
+
+/// The decision is bound to what is forwarded (API.md, "The proxy"): the method and the
+/// decoded path are in the context whatever the agent's headers say, a path that could
+/// be read two ways is refused, and no `X-MeshGuard-*` spelling reaches the upstream.
+#[test]
+fn the_proxy_decides_on_what_it_forwards() {
+    if common::skip_in_debug("the_proxy_decides_on_what_it_forwards") {
+        return;
+    }
+    let upstream = TestServer::start(vec![200, 200, 200], "ok");
+    let policy = include_str!("../examples/proxy-policy.yaml");
+    let gw = Gateway::start(Options {
+        db: None,
+        policies: Some(vec![("proxy-policy.yaml", policy.to_owned())]),
+        env: vec![("PROXY_TARGET", upstream.url("/base"))],
+    });
+    let (_, token) = gw.agent("api", "verified", &["api-client"]);
+    let bearer = format!("Bearer {token}");
+    let call = |method: &str, path: &str, extra: &[(&str, &str)]| {
+        let mut headers = vec![("Authorization", bearer.as_str())];
+        headers.extend_from_slice(extra);
+        gw.request(method, path, &headers, None)
+    };
+    let read = ("X-MeshGuard-Action", "read:contacts");
+
+    // The issue's attack: an innocent action header on a destructive request.
+    let r = call("DELETE", "/proxy/admin/users/1", &[read]);
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert_eq!(r.json()["rule"], "no-admin");
+    // The method decides even with the resource the agent names and an `http` context
+    // of its own.
+    let r = call(
+        "DELETE",
+        "/proxy/api/contacts/7",
+        &[
+            read,
+            ("X-MeshGuard-Resource", "/api/contacts/7"),
+            ("X-MeshGuard-Context", r#"{"http":{"method":"GET"}}"#),
+        ],
+    );
+    assert_eq!(r.status, 403, "{}", r.body);
+    // Paths that could be read two ways never reach a decision, let alone the upstream.
+    for path in [
+        "/proxy/api/contacts/%2e%2e/%2e%2e/admin/users",
+        "/proxy/api/contacts/../../admin/users",
+        "/proxy/api/contacts%2f..%2f..%2fadmin",
+    ] {
+        let r = call("GET", path, &[read]);
+        assert_eq!(r.status, 400, "{path}: {}", r.body);
+        assert!(
+            r.json()["message"]
+                .as_str()
+                .unwrap()
+                .contains("path segment"),
+            "{}",
+            r.body
+        );
+    }
+    assert_eq!(upstream.requests().len(), 0);
+
+    // Allowed: forwarded with the path the policy saw, re-encoded, and without any header
+    // the upstream could take for the gateway's.
+    let r = call(
+        "GET",
+        "/proxy//api/contacts/%41da%20L?page=2",
+        &[
+            read,
+            ("X-MeshGuard_Agent-ID", "forged"),
+            ("x_meshguard_trace_id", "forged"),
+        ],
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = call(
+        "POST",
+        "/proxy/api/contacts",
+        &[("X-MeshGuard-Action", "write:contacts")],
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let got = upstream.requests();
+    assert_eq!(got.len(), 2);
+    assert_eq!(got[0].target, "/base/api/contacts/Ada%20L?page=2");
+    assert_eq!(got[1].method, "POST");
+    for req in &got {
+        let spoofed: Vec<_> = req
+            .headers
+            .iter()
+            .filter(|(k, v)| k.to_ascii_lowercase().contains("meshguard") && v == "forged")
+            .collect();
+        assert!(spoofed.is_empty(), "{spoofed:?}");
+    }
+    let entry = &gw.audit("action=read:contacts&decision=allow")[0];
+    assert_eq!(entry["resource"], "/api/contacts/Ada L");
+    assert_eq!(entry["context"]["http"]["method"], "GET");
+    assert_eq!(entry["context"]["http"]["path"], "/api/contacts/Ada L");
+    assert_eq!(entry["context"]["http"]["query"], "page=2");
+}

@@ -6,6 +6,7 @@ pub mod admin_audit;
 pub mod admin_policies;
 pub mod approvals;
 pub mod check;
+mod forwarded_path;
 pub mod governance;
 pub mod health;
 pub mod proxy;

@@ -1,11 +1,15 @@
 //! `ANY /proxy/{path}`: decide, then forward to `PROXY_TARGET`.
 //!
-//! The action comes from `X-MeshGuard-Action`; the resource from `X-MeshGuard-Resource`,
-//! else the forwarded path (`/api/contacts`). Only an allowed request is forwarded:
-//! method, path, query, headers (minus `Authorization`, the `X-MeshGuard-*` headers and
-//! hop-by-hop headers) and body, streamed both ways. The gateway adds
+//! The action comes from `X-MeshGuard-Action`. The decision is bound to what is
+//! forwarded: the path after `/proxy` is read once ([`forwarded_path`]: decoded, dot
+//! segments and encoded separators refused) and that reading is both decided on and
+//! forwarded; the method, the decoded path and the query are in the context as
+//! `http.method`, `http.path` and `http.query` whatever the caller sent; the resource is
+//! `X-MeshGuard-Resource`, else the decoded path. Only an allowed request is forwarded:
+//! method, path, query, headers (minus `Authorization`, every `X-MeshGuard-*` spelling
+//! and hop-by-hop headers) and body, streamed both ways. The gateway adds
 //! `X-MeshGuard-Trace-ID` and `X-MeshGuard-Agent-ID` so the upstream can correlate; the
-//! caller cannot forge them because its own `X-MeshGuard-*` headers are removed.
+//! caller cannot forge them because its own are removed.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
@@ -13,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use http_body_util::Limited;
 use hyper_util::client::legacy::Client;
@@ -22,9 +26,9 @@ use hyper_util::rt::TokioExecutor;
 use serde_json::json;
 
 use super::check::intake_from_headers;
-use super::{content_length, json_response};
+use super::{content_length, forwarded_path, json_response};
 use crate::config::HttpTarget;
-use crate::decide::{self, Refusal};
+use crate::decide::{self, Parts, Refusal};
 use crate::state::AppState;
 
 type ProxyBody = Limited<Body>;
@@ -79,18 +83,65 @@ fn strip_hop_by_hop(headers: &mut HeaderMap) {
     }
 }
 
+/// Whether an upstream could read `name` as one of the gateway's own headers: any
+/// `X-MeshGuard-*` spelling, `_` for `-` included (some servers fold `_` into `-`).
+fn is_gateway_header(name: &HeaderName) -> bool {
+    let n = name.as_str().as_bytes();
+    n.len() > 12
+        && n[..12]
+            .iter()
+            .zip(b"x-meshguard-")
+            .all(|(a, b)| a == b || (*a == b'_' && *b == b'-'))
+}
+
+/// Puts what is forwarded into the question: `http.method`, `http.path` (decoded) and,
+/// when there is one, `http.query` (as sent) in the context, replacing any `http` the
+/// caller sent, so a policy can tell `DELETE /admin/users/1` from `GET /api/contacts`
+/// whatever the agent's headers say.
+fn bind_to_request(p: &mut Parts, method: &Method, path: &str, query: Option<&str>) {
+    let mut http = serde_json::Map::new();
+    http.insert("method".to_owned(), method.as_str().into());
+    http.insert("path".to_owned(), path.into());
+    if let Some(q) = query {
+        http.insert("query".to_owned(), q.into());
+    }
+    p.context
+        .get_or_insert_with(serde_json::Map::new)
+        .insert("http".to_owned(), http.into());
+}
+
 /// Forwards after the decision.
 pub async fn forward(State(state): State<Arc<AppState>>, req: Request) -> Response {
     let started = Instant::now();
     let (parts, body) = req.into_parts();
-    let path = parts
+    let raw_path = parts
         .uri
         .path()
         .strip_prefix("/proxy")
         .filter(|p| p.starts_with('/'))
-        .unwrap_or("/")
-        .to_owned();
-    let mut intake = intake_from_headers(&state, &parts.headers, "proxy", Some(&path), started);
+        .unwrap_or("/");
+    let path = forwarded_path::read(raw_path);
+    let default_resource = path.as_ref().map_or(raw_path, |p| p.decoded.as_str());
+    let mut intake = intake_from_headers(
+        &state,
+        &parts.headers,
+        "proxy",
+        Some(default_resource),
+        started,
+    );
+    if let Ok(p) = &mut intake.parts {
+        match &path {
+            Ok(path) => bind_to_request(p, &parts.method, &path.decoded, parts.uri.query()),
+            Err(problem) => {
+                intake.parts = Err(Refusal {
+                    status: StatusCode::BAD_REQUEST,
+                    message: problem.clone(),
+                    action: p.action.clone(),
+                    resource: p.resource.clone(),
+                });
+            }
+        }
+    }
     let limit = state.config.max_body_bytes;
     if content_length(&parts.headers).is_some_and(|n| n > limit as u64)
         && let Ok(p) = &intake.parts
@@ -103,6 +154,11 @@ pub async fn forward(State(state): State<Arc<AppState>>, req: Request) -> Respon
         });
     }
     let answer = decide::decide(&state, intake).await;
+    let Ok(path) = path.map(|p| p.encoded) else {
+        // Refused above; `decide` answered 400 without allowing.
+        super::drain(body).await;
+        return answer.into_response();
+    };
     if !answer.allowed() {
         // Not forwarded: read what the client is still sending (bounded), or closing the
         // connection on unread data could reset it before the answer is read.
@@ -145,7 +201,7 @@ pub async fn forward(State(state): State<Arc<AppState>>, req: Request) -> Respon
     headers.remove(header::HOST);
     let own: Vec<HeaderName> = headers
         .keys()
-        .filter(|k| k.as_str().starts_with("x-meshguard-"))
+        .filter(|k| is_gateway_header(k))
         .cloned()
         .collect();
     for k in own {
