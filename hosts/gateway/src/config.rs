@@ -106,6 +106,19 @@ pub struct Args {
     /// is interrupted and the request denied (500, fail closed).
     #[arg(long, env = "DECIDE_DEADLINE_MS", default_value_t = 100)]
     pub decide_deadline_ms: u64,
+    /// How long a client has to send a request's headers, in seconds, counted from the
+    /// connection's accept or from the previous answer on a kept-alive connection (so it
+    /// is also the idle keep-alive timeout). Past it the connection is closed.
+    #[arg(long, env = "HEADER_TIMEOUT_SECS", default_value_t = 10)]
+    pub header_timeout_secs: u64,
+    /// How long a client has to send a request's body once its headers arrived, in
+    /// seconds; past it the request is answered 408 (a decision request is denied and
+    /// audited).
+    #[arg(long, env = "BODY_TIMEOUT_SECS", default_value_t = 10)]
+    pub body_timeout_secs: u64,
+    /// Connections served at once; one more is answered 503 and closed.
+    #[arg(long, env = "MAX_CONNECTIONS", default_value_t = 512)]
+    pub max_connections: usize,
     /// Log filter (`info`, `debug`, `meshguard_gateway=debug,warn`, …).
     #[arg(long, env = "LOG", default_value = "info")]
     pub log: String,
@@ -316,6 +329,12 @@ pub struct Config {
     pub evaluator_pool: usize,
     /// Per-decision deadline in the component.
     pub decide_deadline: Duration,
+    /// Time to send a request's headers (also the idle keep-alive timeout).
+    pub header_timeout: Duration,
+    /// Time to send a request's body.
+    pub body_timeout: Duration,
+    /// Connections served at once.
+    pub max_connections: usize,
 }
 
 /// Alert delivery settings.
@@ -416,6 +435,9 @@ impl Args {
             approval_ttl: Duration::from_secs(self.approval_ttl_secs),
             evaluator_pool: self.evaluator_pool.max(1),
             decide_deadline: Duration::from_millis(self.decide_deadline_ms.max(1)),
+            header_timeout: Duration::from_secs(self.header_timeout_secs.max(1)),
+            body_timeout: Duration::from_secs(self.body_timeout_secs.max(1)),
+            max_connections: self.max_connections.max(1),
         })
     }
 }

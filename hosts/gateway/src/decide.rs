@@ -34,6 +34,8 @@ use crate::store::audit::AuditEntry;
 /// Longest action or resource kept verbatim in the audit log (longer ones are cut, with a
 /// marker): the log records what happened, it is not a place to store megabytes.
 const AUDIT_TEXT_MAX: usize = 16 * 1024;
+/// The same bound for callers that did not authenticate (their context is not kept).
+const UNAUTHENTICATED_TEXT_MAX: usize = 256;
 
 /// The parsed question.
 #[derive(Debug, Clone)]
@@ -119,10 +121,6 @@ impl IntoResponse for Answer {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         resp
     }
-}
-
-fn clip(s: String) -> String {
-    clip_to(s, AUDIT_TEXT_MAX)
 }
 
 /// `s` cut to at most `max` bytes (on a character boundary), marked when cut.
@@ -267,10 +265,10 @@ fn unauthorized(e: AuthError, parts: &Result<Parts, Refusal>) -> Outcome {
 }
 
 fn refused(r: &Refusal) -> Outcome {
-    let (code, rule) = if r.status == StatusCode::PAYLOAD_TOO_LARGE {
-        ("payload_too_large", "payload-too-large")
-    } else {
-        ("bad_request", "invalid-request")
+    let (code, rule) = match r.status {
+        StatusCode::PAYLOAD_TOO_LARGE => ("payload_too_large", "payload-too-large"),
+        StatusCode::REQUEST_TIMEOUT => ("request_timeout", "request-timeout"),
+        _ => ("bad_request", "invalid-request"),
     };
     Outcome {
         status: r.status,
@@ -541,15 +539,25 @@ async fn finish(
         )),
         _ => None,
     };
-    let context_text = context.and_then(|c| serde_json::to_string(c).ok());
+    // An unauthenticated caller gets a bounded row: its context is not kept and its
+    // action and resource are cut short, so anonymous traffic cannot grow the database
+    // faster than a line per request.
+    let (context_text, text_max) = if agent.is_some() {
+        (
+            context.and_then(|c| serde_json::to_string(c).ok()),
+            AUDIT_TEXT_MAX,
+        )
+    } else {
+        (None, UNAUTHENTICATED_TEXT_MAX)
+    };
     let (status, effect, retry_after) = (outcome.status, outcome.effect, outcome.retry_after);
     let entry = AuditEntry {
         ts_ms: now_ms,
         trace_id: intake.trace_id.clone(),
         agent_id: agent.as_ref().map(|a| a.id.clone()),
         agent_name: agent.as_ref().map(|a| a.name.clone()),
-        action: clip(outcome.action),
-        resource: outcome.resource.map(clip),
+        action: clip_to(outcome.action, text_max),
+        resource: outcome.resource.map(|r| clip_to(r, text_max)),
         decision: effect.as_str(),
         allowed: outcome.allowed,
         policy: outcome.policy,

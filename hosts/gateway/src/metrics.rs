@@ -16,7 +16,7 @@ const BUCKETS: [f64; 14] = [
 ];
 
 /// HTTP statuses the decision endpoints answer, counted by status.
-const STATUSES: [u16; 8] = [200, 400, 401, 403, 413, 429, 500, 502];
+const STATUSES: [u16; 10] = [200, 400, 401, 403, 408, 413, 429, 500, 502, 503];
 
 /// Every counter the gateway keeps.
 #[derive(Debug, Default)]
@@ -54,6 +54,10 @@ pub struct Metrics {
     pub approvals_created: AtomicU64,
     /// Proxied requests the upstream failed.
     pub proxy_errors: AtomicU64,
+    /// Connections being served.
+    pub connections_open: AtomicU64,
+    /// Connections answered 503 because `MAX_CONNECTIONS` were open.
+    pub connections_refused: AtomicU64,
 }
 
 /// Values read at render time from elsewhere.
@@ -152,7 +156,7 @@ impl Metrics {
         let _ = writeln!(o, "meshguard_decision_seconds_sum {sum}");
         let _ = writeln!(o, "meshguard_decision_seconds_count {count}");
 
-        let counters: [(&str, &str, &AtomicU64); 14] = [
+        let counters: [(&str, &str, &AtomicU64); 15] = [
             (
                 "meshguard_rate_limited_total",
                 "Requests refused by a rate limit.",
@@ -223,6 +227,11 @@ impl Metrics {
                 "Proxied requests the upstream failed (502).",
                 &self.proxy_errors,
             ),
+            (
+                "meshguard_connections_refused_total",
+                "Connections answered 503 because MAX_CONNECTIONS were open.",
+                &self.connections_refused,
+            ),
         ];
         for (name, help, c) in counters {
             header(o, name, "counter", help);
@@ -253,6 +262,11 @@ impl Metrics {
                 "meshguard_policy_errors",
                 "Diagnostics of the last refused reload (0 when the directory loads).",
                 g.policy_errors,
+            ),
+            (
+                "meshguard_connections_open",
+                "Connections being served.",
+                usize::try_from(self.connections_open.load(Relaxed)).unwrap_or(usize::MAX),
             ),
         ];
         for (name, help, v) in gauges {

@@ -16,7 +16,6 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use arc_swap::ArcSwap;
-use axum::serve::ListenerExt as _;
 use meshguard_core::RateLimiter;
 use tokio::net::TcpListener;
 
@@ -32,7 +31,7 @@ use crate::store::agents::AgentStore;
 use crate::store::approvals::ApprovalStore;
 use crate::store::audit::{self, RetentionJob};
 use crate::store::audit_query::AuditReader;
-use crate::{clock, http, webhooks};
+use crate::{clock, http, listener, webhooks};
 
 /// How long in-flight requests get to finish after a shutdown signal.
 const DRAIN_GRACE: Duration = Duration::from_secs(30);
@@ -211,15 +210,20 @@ pub async fn run(config: Config) -> Result<()> {
     eprintln!("meshguard-gateway listening on http://{addr}");
 
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let app = http::router(state.clone());
-    // Answers are small and latency matters: no Nagle delay on accepted connections.
-    let listener = listener.tap_io(|tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
-    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
-        shutdown_signal().await;
-        let _ = stop_tx.send(());
-    });
+    let limits = listener::Limits {
+        max_connections: state.config.max_connections,
+        header_timeout: state.config.header_timeout,
+    };
+    let server = listener::serve(
+        listener,
+        http::router(state.clone()),
+        limits,
+        state.metrics.clone(),
+        async move {
+            shutdown_signal().await;
+            let _ = stop_tx.send(());
+        },
+    );
     let grace = async {
         if stop_rx.await.is_ok() {
             tokio::time::sleep(DRAIN_GRACE).await;
@@ -228,7 +232,7 @@ pub async fn run(config: Config) -> Result<()> {
         }
     };
     tokio::select! {
-        r = server => r.context("the HTTP server failed")?,
+        () = server => {}
         () = grace => tracing::warn!("requests still running after {DRAIN_GRACE:?}; closing anyway"),
     }
 

@@ -40,7 +40,7 @@ pub async fn create(
     headers: HeaderMap,
     body: Body,
 ) -> ApiResult {
-    let bytes = read_body(&headers, body, state.config.max_body_bytes).await?;
+    let bytes = read_body(&state, &headers, body).await?;
     let new: NewAgent = parse_json(&bytes)?;
     let st = state.clone();
     let (agent, token) = blocking(move || st.agents.create(new)).await??;
@@ -69,7 +69,7 @@ pub async fn update(
     headers: HeaderMap,
     body: Body,
 ) -> ApiResult {
-    let bytes = read_body(&headers, body, state.config.max_body_bytes).await?;
+    let bytes = read_body(&state, &headers, body).await?;
     let patch: AgentPatch = parse_json(&bytes)?;
     let agent = blocking(move || state.agents.update(&id, patch)).await??;
     tracing::info!(agent = %agent.id, "agent updated");

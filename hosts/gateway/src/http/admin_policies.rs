@@ -166,7 +166,7 @@ pub async fn validate(
     headers: HeaderMap,
     body: Body,
 ) -> ApiResult {
-    let bytes = read_body(&headers, body, state.config.max_body_bytes).await?;
+    let bytes = read_body(&state, &headers, body).await?;
     let (name, text) = policy_text(&bytes)?;
     let snapshot = state.policies.load_full();
     let dir = &state.config.policies_dir;
@@ -221,7 +221,7 @@ struct TestBody {
 /// `POST /admin/policies/test`: the full decision JSON for a hypothetical request (the
 /// agent by id, or described inline). A dry run: not rate limited, not audited.
 pub async fn test(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Body) -> ApiResult {
-    let bytes = read_body(&headers, body, state.config.max_body_bytes).await?;
+    let bytes = read_body(&state, &headers, body).await?;
     let t: TestBody = parse_json(&bytes)?;
     let agent = match (&t.agent_id, t.agent) {
         (Some(_), Some(_)) => {
@@ -278,7 +278,7 @@ pub async fn apply(
     body: Body,
 ) -> ApiResult {
     check_name(&name)?;
-    let bytes = read_body(&headers, body, state.config.max_body_bytes).await?;
+    let bytes = read_body(&state, &headers, body).await?;
     let (_, text) = policy_text(&bytes)?;
     let _guard = state.reload_lock.lock().await;
     let snapshot = state.policies.load_full();

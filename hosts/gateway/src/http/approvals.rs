@@ -76,7 +76,7 @@ async fn decide(
     body: Body,
     approve: bool,
 ) -> ApiResult {
-    let bytes = read_body(&headers, body, state.config.max_body_bytes).await?;
+    let bytes = read_body(&state, &headers, body).await?;
     let b: DecideBody = if bytes.iter().all(u8::is_ascii_whitespace) {
         DecideBody::default()
     } else {

@@ -220,7 +220,7 @@ pub async fn intake_from_json(
         super::drain(body).await;
         Err(refuse(StatusCode::UNAUTHORIZED, String::new()))
     } else {
-        match super::read_body(headers, body, state.config.max_body_bytes).await {
+        match super::read_body(state, headers, body).await {
             Err(e) => Err(refuse(e.status(), e.message().to_owned())),
             Ok(bytes) => match super::json_object::<CheckBody>(&bytes) {
                 Err(message) => Err(refuse(StatusCode::BAD_REQUEST, message)),

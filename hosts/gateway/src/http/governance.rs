@@ -160,7 +160,7 @@ async fn read_report<T: serde::de::DeserializeOwned>(
             ));
         }
     };
-    let bytes = read_body(headers, body, state.config.max_body_bytes).await?;
+    let bytes = read_body(state, headers, body).await?;
     let parsed = super::json_object::<T>(&bytes).map_err(ApiError::bad_request)?;
     Ok((agent, parsed))
 }

@@ -133,9 +133,27 @@ pub async fn drain(mut body: Body) {
     }
 }
 
-/// Reads a whole body, refusing more than `limit` bytes with 413 (checked against
-/// `Content-Length` first, so an honest huge upload is refused without being kept).
-pub async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> ApiResult<Bytes> {
+/// Reads a whole body, refusing more than `MAX_BODY_BYTES` with 413 (checked against
+/// `Content-Length` first, so an honest huge upload is refused without being kept) and a
+/// body still arriving after `BODY_TIMEOUT_SECS` with 408 (a client sending a byte now
+/// and then must not hold a connection and a task for ever).
+pub async fn read_body(state: &AppState, headers: &HeaderMap, body: Body) -> ApiResult<Bytes> {
+    let limit = state.config.max_body_bytes;
+    let timeout = state.config.body_timeout;
+    match tokio::time::timeout(timeout, read_limited(headers, body, limit)).await {
+        Ok(read) => read,
+        Err(_) => Err(ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "request_timeout",
+            format!(
+                "the request body did not arrive within {} s (BODY_TIMEOUT_SECS)",
+                timeout.as_secs()
+            ),
+        )),
+    }
+}
+
+async fn read_limited(headers: &HeaderMap, body: Body, limit: usize) -> ApiResult<Bytes> {
     let too_large = || {
         ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,

@@ -15,6 +15,7 @@ mod admin_policies;
 mod approvals;
 mod audit;
 mod check;
+mod connections;
 mod governance;
 mod limits;
 mod metrics;
