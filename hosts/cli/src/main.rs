@@ -30,6 +30,7 @@ mod hook;
 mod lint;
 mod load;
 mod mcp;
+mod net;
 mod paths;
 mod render;
 mod schema;

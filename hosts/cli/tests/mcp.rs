@@ -36,9 +36,11 @@ fn local_fetch_policy(root: &std::path::Path) -> std::path::PathBuf {
 }
 
 impl Client {
-    fn start(root: &std::path::Path) -> Client {
+    /// The server, trusting `ca` for https:// fetches (`MESHGUARD_CA_FILE`).
+    fn start(root: &std::path::Path, ca: &std::path::Path) -> Client {
         let policies = repo_policies();
         let mut child = Command::new(BIN)
+            .env("MESHGUARD_CA_FILE", ca)
             .args(["mcp-server", "--root", p(root), "--exec-timeout", "5"])
             .args(["--policy", p(&policies.join("claude-code-file.yaml"))])
             .args(["--policy", p(&policies.join("claude-code-shell.yaml"))])
@@ -95,17 +97,34 @@ impl Client {
 }
 
 /// Answers one HTTP request with a fixed body, on a thread; returns the port.
-fn http_server(body: &'static str) -> u16 {
+/// Answers one request with `body` (HTTP/1.0, the body ending at the close), over TLS
+/// when `tls` is given.
+fn http_server(
+    body: &'static str,
+    tls: Option<std::sync::Arc<meshguard_tls::rustls::ServerConfig>>,
+) -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     std::thread::spawn(move || {
-        if let Ok((mut conn, _)) = listener.accept() {
-            let mut buf = [0u8; 1024];
-            let _ = conn.read(&mut buf);
-            let _ = write!(
-                conn,
-                "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\n{body}"
-            );
+        let Ok((conn, _)) = listener.accept() else {
+            return;
+        };
+        let answer = format!("HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\n{body}");
+        let mut buf = [0u8; 1024];
+        match tls {
+            None => {
+                let mut conn = conn;
+                let _ = conn.read(&mut buf);
+                let _ = conn.write_all(answer.as_bytes());
+            }
+            Some(tls) => {
+                let server = meshguard_tls::rustls::ServerConnection::new(tls).unwrap();
+                let mut conn = meshguard_tls::rustls::StreamOwned::new(server, conn);
+                let _ = conn.read(&mut buf);
+                let _ = conn.write_all(answer.as_bytes());
+                conn.conn.send_close_notify();
+                let _ = conn.flush();
+            }
         }
     });
     port
@@ -125,7 +144,9 @@ fn serves_governed_tools_over_stdio() {
     )
     .unwrap();
 
-    let mut c = Client::start(root.path());
+    let pki_dir = TempDir::new("mcp-pki");
+    let pki = meshguard_tls::testing::Pki::create(pki_dir.path()).unwrap();
+    let mut c = Client::start(root.path(), &pki.ca);
     let init = c.request(
         "initialize",
         json!({"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "test", "version": "0"}}),
@@ -209,8 +230,9 @@ fn serves_governed_tools_over_stdio() {
     assert!(error);
     assert!(!root.path().join("pwned").exists());
 
-    // Web: a plain-HTTP fetch a policy allows (host `127.0.0.1`), a denied one, https.
-    let port = http_server("hello docs");
+    // Web: fetches a policy allows (host `127.0.0.1`) over HTTP and over TLS with the
+    // test CA, a denied one, a certificate nobody vouches for.
+    let port = http_server("hello docs", None);
     let (text, error) = c.call(
         "governed_web_fetch",
         json!({"url": format!("http://127.0.0.1:{port}/docs.txt")}),
@@ -219,16 +241,33 @@ fn serves_governed_tools_over_stdio() {
         !error && text.starts_with("HTTP/1.0 200 OK") && text.ends_with("hello docs"),
         "{text}"
     );
+    let tls = meshguard_tls::server_config(&pki.cert, &pki.key).unwrap();
+    let port = http_server("hello over tls", Some(tls));
+    let (text, error) = c.call(
+        "governed_web_fetch",
+        json!({"url": format!("https://127.0.0.1:{port}/docs.txt")}),
+    );
+    assert!(
+        !error && text.starts_with("HTTP/1.0 200 OK") && text.ends_with("hello over tls"),
+        "{text}"
+    );
+    let other_dir = TempDir::new("mcp-pki-other");
+    let other = meshguard_tls::testing::Pki::create(other_dir.path()).unwrap();
+    let port = http_server(
+        "never read",
+        Some(meshguard_tls::server_config(&other.cert, &other.key).unwrap()),
+    );
+    let (text, error) = c.call(
+        "governed_web_fetch",
+        json!({"url": format!("https://127.0.0.1:{port}/")}),
+    );
+    assert!(error && text.contains("cannot fetch"), "{text}");
+    assert!(!text.contains("never read"), "{text}");
     let (text, error) = c.call(
         "governed_web_fetch",
         json!({"url": "https://twitter.com/someone"}),
     );
     assert!(error && text.contains("Social media"), "{text}");
-    let (text, error) = c.call("governed_web_fetch", json!({"url": "https://docs.rs/rmcp"}));
-    assert!(
-        error && text.contains("https fetch is not available in this build"),
-        "{text}"
-    );
 
     // The log holds every governed call; policy_test decides without acting or logging.
     let (text, _) = c.call("audit_query", json!({}));

@@ -50,13 +50,13 @@ pub struct Args {
     /// Where the generated admin token is written (default: the database's directory).
     #[arg(long, env = "DATA_DIR")]
     pub data_dir: Option<PathBuf>,
-    /// Upstream base URL for `ANY /proxy/*` (plain `http://`).
+    /// Upstream base URL for `ANY /proxy/*` (`http://` or `https://`).
     #[arg(long, env = "PROXY_TARGET")]
     pub proxy_target: Option<String>,
     /// Upstream request timeout, in seconds.
     #[arg(long, env = "PROXY_TIMEOUT_SECS", default_value_t = 30)]
     pub proxy_timeout_secs: u64,
-    /// Where alerts are POSTed (plain `http://`).
+    /// Where alerts are POSTed (`http://` or `https://`).
     #[arg(long, env = "ALERT_WEBHOOK_URL")]
     pub alert_webhook_url: Option<String>,
     /// HMAC-SHA256 key for `X-MeshGuard-Signature`.
@@ -119,6 +119,16 @@ pub struct Args {
     /// Connections served at once; one more is answered 503 and closed.
     #[arg(long, env = "MAX_CONNECTIONS", default_value_t = 512)]
     pub max_connections: usize,
+    /// Serve HTTPS with this PEM certificate chain (leaf first); needs `TLS_KEY_FILE`.
+    #[arg(long, env = "TLS_CERT_FILE", requires = "tls_key_file")]
+    pub tls_cert_file: Option<PathBuf>,
+    /// The PEM private key of `TLS_CERT_FILE`.
+    #[arg(long, env = "TLS_KEY_FILE", requires = "tls_cert_file")]
+    pub tls_key_file: Option<PathBuf>,
+    /// A PEM file of CA certificates trusted for `https://` webhooks and upstreams, in
+    /// addition to the platform's (for a private PKI).
+    #[arg(long, env = "TLS_CA_FILE")]
+    pub tls_ca_file: Option<PathBuf>,
     /// Log filter (`info`, `debug`, `meshguard_gateway=debug,warn`, …).
     #[arg(long, env = "LOG", default_value = "info")]
     pub log: String,
@@ -250,6 +260,8 @@ impl AlertEvent {
 /// A plain-HTTP upstream: `http://authority` plus an optional path prefix.
 #[derive(Debug, Clone)]
 pub struct HttpTarget {
+    /// `http` or `https`.
+    pub scheme: &'static str,
     /// `host:port`.
     pub authority: String,
     /// Path prefix without a trailing `/` (empty for none).
@@ -259,19 +271,14 @@ pub struct HttpTarget {
 }
 
 impl HttpTarget {
-    /// Parses `http://host[:port][/path]`. TLS upstreams are not supported yet: the
-    /// gateway is built without a TLS stack, so an `https://` URL is refused at start
-    /// rather than failing on the first request.
+    /// Parses `http[s]://host[:port][/path]`.
     pub fn parse(what: &str, url: &str) -> Result<HttpTarget> {
-        let rest = if let Some(r) = url.strip_prefix("http://") {
-            r
-        } else if url.starts_with("https://") {
-            bail!(
-                "{what} `{url}`: https is not supported by this build; use http:// (for \
-                 example a local TLS-terminating proxy)"
-            );
+        let (scheme, rest) = if let Some(r) = url.strip_prefix("http://") {
+            ("http", r)
+        } else if let Some(r) = url.strip_prefix("https://") {
+            ("https", r)
         } else {
-            bail!("{what} `{url}` must start with http://");
+            bail!("{what} `{url}` must start with http:// or https://");
         };
         let (authority, path) = match rest.find('/') {
             Some(i) => rest.split_at(i),
@@ -285,10 +292,19 @@ impl HttpTarget {
             bail!("{what} `{url}` must not carry a query or fragment");
         }
         Ok(HttpTarget {
+            scheme,
             authority: authority.to_owned(),
             base_path,
             url: url.to_owned(),
         })
+    }
+
+    /// The absolute URL of `path_and_query` (starting with `/`) under this target.
+    pub fn join(&self, path_and_query: &str) -> String {
+        format!(
+            "{}://{}{}{path_and_query}",
+            self.scheme, self.authority, self.base_path
+        )
     }
 }
 
@@ -335,6 +351,10 @@ pub struct Config {
     pub body_timeout: Duration,
     /// Connections served at once.
     pub max_connections: usize,
+    /// The HTTPS listener's certificate chain and key, when serving HTTPS.
+    pub tls_identity: Option<(PathBuf, PathBuf)>,
+    /// Extra CA certificates for outbound TLS.
+    pub tls_ca_file: Option<PathBuf>,
 }
 
 /// Alert delivery settings.
@@ -438,6 +458,8 @@ impl Args {
             header_timeout: Duration::from_secs(self.header_timeout_secs.max(1)),
             body_timeout: Duration::from_secs(self.body_timeout_secs.max(1)),
             max_connections: self.max_connections.max(1),
+            tls_identity: self.tls_cert_file.zip(self.tls_key_file),
+            tls_ca_file: self.tls_ca_file,
         })
     }
 }
@@ -515,7 +537,12 @@ mod tests {
         let t = HttpTarget::parse("X", "http://127.0.0.1:8080/api/").unwrap();
         assert_eq!(t.authority, "127.0.0.1:8080");
         assert_eq!(t.base_path, "/api");
-        assert!(HttpTarget::parse("X", "https://a").is_err());
+        assert_eq!(t.join("/x?y=1"), "http://127.0.0.1:8080/api/x?y=1");
+        let t = HttpTarget::parse("X", "https://hooks.example.com").unwrap();
+        assert_eq!(
+            (t.scheme, t.join("/")),
+            ("https", "https://hooks.example.com/".to_owned())
+        );
         assert!(HttpTarget::parse("X", "ftp://a").is_err());
         assert!(HttpTarget::parse("X", "http:///x").is_err());
     }

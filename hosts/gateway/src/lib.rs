@@ -23,6 +23,7 @@ pub mod engine;
 pub mod http;
 pub mod listener;
 pub mod metrics;
+pub mod outbound;
 pub mod reload;
 pub mod server;
 pub mod state;

@@ -24,6 +24,7 @@ use hyper_util::service::TowerToHyperService;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
+use tokio_rustls::TlsAcceptor;
 
 use crate::metrics::Metrics;
 
@@ -34,13 +35,26 @@ const REFUSE_TIME: Duration = Duration::from_millis(500);
 /// Pause after a failed accept (out of file descriptors): retrying at once would spin.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 
-/// The connection limits.
-#[derive(Debug, Clone, Copy)]
+/// How connections are served.
+#[derive(Clone)]
 pub struct Limits {
     /// Connections served at once.
     pub max_connections: usize,
-    /// Time to send a request's headers (also the idle keep-alive timeout).
+    /// Time to send a request's headers (also the idle keep-alive timeout, and the time
+    /// a TLS handshake may take).
     pub header_timeout: Duration,
+    /// Serve HTTPS with this acceptor (`TLS_CERT_FILE`, `TLS_KEY_FILE`).
+    pub tls: Option<TlsAcceptor>,
+}
+
+impl std::fmt::Debug for Limits {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Limits")
+            .field("max_connections", &self.max_connections)
+            .field("header_timeout", &self.header_timeout)
+            .field("tls", &self.tls.is_some())
+            .finish()
+    }
 }
 
 /// Serves `app` on `listener` until `shutdown` completes, then waits for the requests in
@@ -88,7 +102,10 @@ pub async fn serve(
                     "MAX_CONNECTIONS connections open: new connection answered 503"
                 );
             }
-            if let Ok(permit) = refusers.clone().try_acquire_owned() {
+            // Over TLS a plain-text 503 would be garbage to the client: just close.
+            if limits.tls.is_none()
+                && let Ok(permit) = refusers.clone().try_acquire_owned()
+            {
                 tokio::spawn(async move {
                     refuse(tcp, limits.max_connections).await;
                     drop(permit);
@@ -96,12 +113,29 @@ pub async fn serve(
             }
             continue;
         };
-        let conn = graceful.watch(http.serve_connection(TokioIo::new(tcp), service.clone()));
-        let metrics = metrics.clone();
+        let (http, service, watcher) = (http.clone(), service.clone(), graceful.watcher());
+        let (metrics, tls) = (metrics.clone(), limits.tls.clone());
+        let handshake_timeout = limits.header_timeout;
         metrics.connections_open.fetch_add(1, Relaxed);
         tokio::spawn(async move {
-            // Errors here are the client's (reset, header timeout): nothing to report.
-            let _ = conn.await;
+            // Errors here are the client's (reset, header timeout, failed handshake):
+            // nothing to report.
+            match tls {
+                None => {
+                    let _ = watcher
+                        .watch(http.serve_connection(TokioIo::new(tcp), service))
+                        .await;
+                }
+                Some(tls) => {
+                    if let Ok(Ok(stream)) =
+                        tokio::time::timeout(handshake_timeout, tls.accept(tcp)).await
+                    {
+                        let _ = watcher
+                            .watch(http.serve_connection(TokioIo::new(stream), service))
+                            .await;
+                    }
+                }
+            }
             metrics.connections_open.fetch_sub(1, Relaxed);
             drop(slot);
         });

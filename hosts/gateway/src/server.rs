@@ -163,14 +163,36 @@ pub async fn run(config: Config) -> Result<()> {
         metrics.clone(),
     )?;
     let agents = AgentStore::new(db.connect()?)?;
+    let trust = meshguard_tls::Trust::load(config.tls_ca_file.as_deref())
+        .context("loading the CA certificates for outbound TLS (TLS_CA_FILE)")?;
+    for (what, target) in [
+        (
+            "ALERT_WEBHOOK_URL",
+            config.webhook.as_ref().map(|w| &w.target),
+        ),
+        ("PROXY_TARGET", config.proxy_target.as_ref()),
+    ] {
+        if let Some(t) = target.filter(|t| t.scheme == "https") {
+            trust.require(what)?;
+            tracing::info!(url = %t.url, trusted = %trust.origin, "{what}: TLS");
+        }
+    }
+    let client_tls = trust.client_config()?;
+    let inbound_tls = match &config.tls_identity {
+        Some((cert, key)) => Some(tokio_rustls::TlsAcceptor::from(
+            meshguard_tls::server_config(cert, key)
+                .context("setting up HTTPS (TLS_CERT_FILE, TLS_KEY_FILE)")?,
+        )),
+        None => None,
+    };
     let alerts = config
         .webhook
         .clone()
-        .map(|w| webhooks::start(w, metrics.clone()));
+        .map(|w| webhooks::start(w, metrics.clone(), client_tls.clone()));
     let upstream = config
         .proxy_target
         .clone()
-        .map(|t| Upstream::new(t, config.proxy_timeout));
+        .map(|t| Upstream::new(t, config.proxy_timeout, &client_tls));
     let listen = config.listen;
     let state = Arc::new(AppState {
         admin,
@@ -207,12 +229,18 @@ pub async fn run(config: Config) -> Result<()> {
         db = %db.path().display(),
         "gateway ready"
     );
-    eprintln!("meshguard-gateway listening on http://{addr}");
+    let scheme = if inbound_tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    eprintln!("meshguard-gateway listening on {scheme}://{addr}");
 
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let limits = listener::Limits {
         max_connections: state.config.max_connections,
         header_timeout: state.config.header_timeout,
+        tls: inbound_tls,
     };
     let server = listener::serve(
         listener,

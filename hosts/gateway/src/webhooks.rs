@@ -20,14 +20,13 @@ use bytes::Bytes;
 use hmac::{Hmac, KeyInit, Mac};
 use http_body_util::Full;
 use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
+use meshguard_tls::rustls::ClientConfig;
 use sha2::Sha256;
 use tokio::sync::{Semaphore, mpsc};
 
-use crate::auth;
 use crate::config::{AlertEvent, WebhookConfig};
 use crate::metrics::Metrics;
+use crate::{auth, outbound};
 
 /// Deliveries in flight at once.
 const CONCURRENCY: usize = 4;
@@ -93,7 +92,7 @@ pub fn signature(secret: &str, body: &[u8]) -> Result<String> {
 }
 
 /// Starts the delivery task.
-pub fn start(config: WebhookConfig, metrics: Arc<Metrics>) -> Alerts {
+pub fn start(config: WebhookConfig, metrics: Arc<Metrics>, tls: Arc<ClientConfig>) -> Alerts {
     let (tx, rx) = mpsc::channel(config.queue);
     if config.secret.is_none() {
         tracing::warn!("ALERT_WEBHOOK_SECRET is not set: alerts are sent unsigned");
@@ -104,7 +103,7 @@ pub fn start(config: WebhookConfig, metrics: Arc<Metrics>) -> Alerts {
         "webhook alerts enabled"
     );
     let events = config.events.clone();
-    tokio::spawn(run(rx, Arc::new(config), metrics.clone()));
+    tokio::spawn(run(rx, Arc::new(config), metrics.clone(), tls));
     Alerts {
         tx,
         events,
@@ -112,10 +111,15 @@ pub fn start(config: WebhookConfig, metrics: Arc<Metrics>) -> Alerts {
     }
 }
 
-type HttpClient = Client<HttpConnector, Full<Bytes>>;
+type HttpClient = Client<outbound::Connector, Full<Bytes>>;
 
-async fn run(mut rx: mpsc::Receiver<Alert>, config: Arc<WebhookConfig>, metrics: Arc<Metrics>) {
-    let client: HttpClient = Client::builder(TokioExecutor::new()).build_http();
+async fn run(
+    mut rx: mpsc::Receiver<Alert>,
+    config: Arc<WebhookConfig>,
+    metrics: Arc<Metrics>,
+    tls: Arc<ClientConfig>,
+) {
+    let client: HttpClient = outbound::client(&tls);
     let slots = Arc::new(Semaphore::new(CONCURRENCY));
     while let Some(alert) = rx.recv().await {
         let Ok(permit) = slots.clone().acquire_owned().await else {
@@ -201,11 +205,11 @@ async fn attempt_once(
     let path = if config.target.base_path.is_empty() {
         "/"
     } else {
-        config.target.base_path.as_str()
+        ""
     };
     let mut req = Request::builder()
         .method(Method::POST)
-        .uri(format!("http://{}{path}", config.target.authority))
+        .uri(config.target.join(path))
         .header(header::CONTENT_TYPE, "application/json")
         .header(
             header::USER_AGENT,

@@ -1,8 +1,9 @@
 //! The admin API client: where the gateway is, the admin token, one request at a time,
 //! and every failure turned into one line that names the problem (and its exit code).
 //!
-//! The gateway is plain HTTP (it is built without TLS, and so is this client). Its URL
-//! comes from `--gateway-url`, else `MESHGUARD_GATEWAY_URL`, else `http://127.0.0.1:3100`.
+//! The gateway's URL comes from `--gateway-url`, else `MESHGUARD_GATEWAY_URL`, else
+//! `http://127.0.0.1:3100`; an `https://` URL is verified against the platform's roots
+//! plus `--ca-file` / `MESHGUARD_CA_FILE` ([`crate::net`]).
 //! The admin token comes from `--admin-token`, else `MESHGUARD_ADMIN_TOKEN`, else — for a
 //! gateway on this machine only — the `admin-token` file a gateway started without
 //! `ADMIN_TOKEN` writes into its data directory (`DATA_DIR`, else the directory of
@@ -29,10 +30,15 @@ const MAX_ANSWER: u64 = 256 * 1024 * 1024;
 /// The flags every admin command takes (before or after the subcommand's name).
 #[derive(Debug, Clone, clap::Args)]
 pub struct Conn {
-    /// The gateway's base URL (plain http://). Default: $MESHGUARD_GATEWAY_URL, else
-    /// http://127.0.0.1:3100.
+    /// The gateway's base URL (http:// or https://). Default: $MESHGUARD_GATEWAY_URL,
+    /// else http://127.0.0.1:3100.
     #[arg(long = "gateway-url", value_name = "URL", global = true)]
     gateway_url: Option<String>,
+
+    /// A PEM file of CA certificates trusted for an https:// gateway, besides the
+    /// system's. Default: $MESHGUARD_CA_FILE.
+    #[arg(long = "ca-file", value_name = "PEM", global = true)]
+    ca_file: Option<PathBuf>,
 
     /// The admin token (sent as X-Admin-Token). Default: $MESHGUARD_ADMIN_TOKEN, else the
     /// `admin-token` file a local gateway wrote ($DATA_DIR, the directory of $DB_PATH, or
@@ -77,33 +83,31 @@ fn setting(flag: Option<&str>, var: &str) -> Option<String> {
     }
 }
 
-/// `http://host:port[/prefix]` without a trailing slash; a bare `host:port` gets
-/// `http://`. An `https://` URL is refused: this build has no TLS.
+/// `http[s]://host:port[/prefix]` without a trailing slash; a bare `host:port` gets
+/// `http://`.
 pub fn base_url(raw: &str) -> Result<String, String> {
     let raw = raw.trim();
-    let with_scheme = if raw.starts_with("https://") {
-        return Err(format!(
-            "`{raw}`: https is not supported by this build (no TLS); use http:// (for \
-             example through a local TLS-terminating proxy)"
-        ));
-    } else if raw.starts_with("http://") {
-        raw.to_owned()
+    let (scheme, rest) = if let Some(rest) = raw.strip_prefix("http://") {
+        ("http", rest)
+    } else if let Some(rest) = raw.strip_prefix("https://") {
+        ("https", rest)
     } else if raw.contains("://") {
-        return Err(format!("`{raw}`: the gateway URL must start with http://"));
+        return Err(format!(
+            "`{raw}`: the gateway URL must start with http:// or https://"
+        ));
     } else {
-        format!("http://{raw}")
+        ("http", raw)
     };
-    let rest = with_scheme.strip_prefix("http://").unwrap_or("");
     let host = rest.trim_end_matches('/');
     if host.is_empty() || host.starts_with('/') || host.contains(['?', '#', ' ']) {
         return Err(format!("`{raw}` is not a usable gateway URL"));
     }
-    Ok(format!("http://{host}"))
+    Ok(format!("{scheme}://{host}"))
 }
 
 /// Whether the URL's host is this machine (only then is a local token file offered).
 fn is_loopback(base: &str) -> bool {
-    let rest = base.strip_prefix("http://").unwrap_or(base);
+    let rest = base.split_once("://").map_or(base, |(_, r)| r);
     let authority = rest.split('/').next().unwrap_or("");
     let host = if let Some(v6) = authority.strip_prefix('[') {
         v6.split(']').next().unwrap_or("")
@@ -190,13 +194,14 @@ impl Client {
                 })?
             }
         };
-        let http: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_connect(Some(Duration::from_secs(10)))
-            .timeout_recv_response(Some(Duration::from_secs(120)))
-            .user_agent(format!("meshguard-cli/{}", meshguard_core::VERSION))
-            .build()
-            .into();
+        let ca_file = crate::net::ca_file(conn.ca_file.as_deref());
+        let http = crate::net::agent(
+            &base,
+            ca_file.as_deref(),
+            Duration::from_secs(10),
+            Duration::from_secs(120),
+        )
+        .map_err(|e| Problem::new(EXIT_BAD_INPUT, format!("{e:#}")))?;
         Ok(Client {
             base,
             token,
@@ -407,7 +412,9 @@ mod tests {
         );
         assert_eq!(base_url("localhost:8080").unwrap(), "http://localhost:8080");
         assert_eq!(base_url("http://gw/api").unwrap(), "http://gw/api");
-        assert!(base_url("https://gw").unwrap_err().contains("no TLS"));
+        assert_eq!(base_url("https://gw/").unwrap(), "https://gw");
+        assert!(is_loopback("https://127.0.0.1:3100"));
+        assert!(!is_loopback("https://gw.example"));
         assert!(base_url("ftp://gw").is_err());
         assert!(base_url("http://").is_err());
     }

@@ -2,13 +2,11 @@
 //! shell command, fetch a URL. Each is bounded (sizes, time) so one call cannot take the
 //! server down.
 //!
-//! `governed_web_fetch` speaks plain HTTP/1.0 over a `TcpStream` for `http://` URLs only:
-//! this build has no TLS stack, so an allowed `https://` URL is answered with the error
-//! "https fetch is not available in this build". Redirects are not followed (the
-//! policy decided about this URL, not wherever it points).
+//! `governed_web_fetch` fetches `http://` and `https://` URLs through the CLI's HTTP
+//! client ([`crate::net`]). Redirects are not followed (the policy decided about this URL,
+//! not wherever it points).
 
-use std::io::{Read, Write};
-use std::net::{TcpStream, ToSocketAddrs};
+use std::io::Read;
 use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
@@ -120,54 +118,43 @@ async fn capped(stream: Option<impl AsyncRead + Unpin>) -> String {
     text
 }
 
-/// Fetches an `http://` URL (already canonical); the status line and the body.
+/// Fetches an `http://` or `https://` URL (already canonical): the status line and the
+/// body (at most [`MAX_FETCH`] bytes). `https://` is verified against the platform's
+/// roots plus `MESHGUARD_CA_FILE`; redirects are not followed.
 pub fn fetch(url: &str) -> Result<String, String> {
-    let Some(rest) = url.strip_prefix("http://") else {
-        return Err(if url.starts_with("https://") {
-            "https fetch is not available in this build (no TLS); only http:// URLs are fetched"
-                .to_owned()
-        } else {
-            format!("cannot fetch `{url}`: only http:// URLs are supported")
-        });
-    };
-    let (authority, path) = match rest.find(['/', '?', '#']) {
-        Some(i) => rest.split_at(i),
-        None => (rest, "/"),
-    };
-    let path = path.split('#').next().unwrap_or("/");
-    let path = if path.starts_with('?') {
-        format!("/{path}")
-    } else {
-        path.to_owned()
-    };
-    let (host, port) = match authority.rsplit_once(':') {
-        Some((h, p)) if !p.contains(']') => (
-            h,
-            p.parse::<u16>()
-                .map_err(|_| format!("bad port in `{url}`"))?,
-        ),
-        _ => (authority, 80),
-    };
-    let bare = host.trim_start_matches('[').trim_end_matches(']');
-    let addr = (bare, port)
-        .to_socket_addrs()
-        .map_err(|e| format!("cannot resolve `{host}`: {e}"))?
-        .next()
-        .ok_or_else(|| format!("cannot resolve `{host}`"))?;
-    let mut stream = TcpStream::connect_timeout(&addr, FETCH_TIMEOUT)
-        .map_err(|e| format!("cannot connect to `{authority}`: {e}"))?;
-    let io = |e: std::io::Error| format!("fetching `{url}`: {e}");
-    stream.set_read_timeout(Some(FETCH_TIMEOUT)).map_err(io)?;
-    stream.set_write_timeout(Some(FETCH_TIMEOUT)).map_err(io)?;
-    let request = format!(
-        "GET {path} HTTP/1.0\r\nHost: {authority}\r\nUser-Agent: meshguard/{}\r\nAccept: */*\r\nConnection: close\r\n\r\n",
-        meshguard_core::VERSION
+    if !url.starts_with("http://") && !url.starts_with("https://") {
+        return Err(format!(
+            "cannot fetch `{url}`: only http:// and https:// URLs are fetched"
+        ));
+    }
+    let agent = crate::net::agent(
+        url,
+        crate::net::ca_file(None).as_deref(),
+        FETCH_TIMEOUT,
+        FETCH_TIMEOUT,
+    )
+    .map_err(|e| format!("{e:#}"))?;
+    let mut resp = agent
+        .get(url)
+        .header("Accept", "*/*")
+        .call()
+        .map_err(|e| format!("cannot fetch `{url}`: {e}"))?;
+    let status = resp.status();
+    let line = format!(
+        "{:?} {} {}",
+        resp.version(),
+        status.as_str(),
+        status.canonical_reason().unwrap_or("")
     );
-    stream.write_all(request.as_bytes()).map_err(io)?;
     let mut bytes = Vec::new();
-    stream.take(MAX_FETCH).read_to_end(&mut bytes).map_err(io)?;
-    let text = String::from_utf8_lossy(&bytes);
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let status = head.lines().next().unwrap_or("");
-    Ok(format!("{status}\n\n{body}"))
+    resp.body_mut()
+        .as_reader()
+        .take(MAX_FETCH)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("fetching `{url}`: {e}"))?;
+    Ok(format!(
+        "{}\n\n{}",
+        line.trim_end(),
+        String::from_utf8_lossy(&bytes)
+    ))
 }

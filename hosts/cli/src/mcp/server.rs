@@ -66,7 +66,7 @@ struct ExecParam {
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 struct FetchParam {
-    /// The URL (http:// only in this build).
+    /// The URL (http:// or https://).
     url: String,
 }
 
@@ -251,7 +251,7 @@ impl Governor {
     }
 
     #[tool(
-        description = "Fetch a URL (http:// only in this build) if MeshGuard policy allows `read:web_fetch` on it."
+        description = "Fetch an http:// or https:// URL if MeshGuard policy allows `read:web_fetch` on it."
     )]
     async fn governed_web_fetch(&self, Parameters(p): Parameters<FetchParam>) -> Answer {
         let url = meshguard_core::canonicalize(&p.url).into_owned();

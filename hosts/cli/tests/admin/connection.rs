@@ -1,6 +1,7 @@
 //! Connection and token problems are one line: the admin token read from the gateway's
 //! data directory, a missing or wrong token, `--admin-token` over the variable, nothing
-//! listening, https, and a URL that is not a gateway.
+//! listening, a bad CA file, and a URL that is not a gateway; an https:// gateway
+//! reached with its CA (`--ca-file`, `MESHGUARD_CA_FILE`) and refused without it.
 
 use crate::common::{p, text};
 use crate::support::{ADMIN, Gateway, both, code};
@@ -68,11 +69,19 @@ fn connection_and_token_problems_are_one_line() {
         )),
         "{err}"
     );
-    // https is refused before any connection (no TLS in this build).
-    let out = gw.cli(&["agent", "list", "--gateway-url", "https://gateway.example"]);
+    // A CA file that does not hold a certificate is refused before any connection.
+    gw.dir.write("not-a-ca.pem", "just text\n");
+    let out = gw.cli(&[
+        "agent",
+        "list",
+        "--gateway-url",
+        "https://gateway.example",
+        "--ca-file",
+        "not-a-ca.pem",
+    ]);
     assert_eq!(code(&out), Some(2), "{}", both(&out));
     assert!(
-        text(&out.stderr).contains("https is not supported"),
+        text(&out.stderr).contains("holds no `BEGIN CERTIFICATE` block"),
         "{}",
         both(&out)
     );
@@ -88,4 +97,38 @@ fn connection_and_token_problems_are_one_line() {
     );
     assert_eq!(code(&out), Some(1), "{}", both(&out));
     assert_eq!(text(&out.stderr).lines().count(), 1, "{}", both(&out));
+}
+
+#[test]
+fn an_https_gateway_is_reached_through_its_ca() {
+    let pki_dir = crate::common::TempDir::new("pki");
+    let pki = meshguard_tls::testing::Pki::create(pki_dir.path()).unwrap();
+    let gw = Gateway::start_tls(&pki);
+    assert!(gw.url.starts_with("https://"), "{}", gw.url);
+    let ca = p(&pki.ca).to_owned();
+    let admin = ("MESHGUARD_ADMIN_TOKEN", ADMIN);
+
+    // Without the CA: the certificate is not trusted, said in one line.
+    let out = gw.cli_env(&["agent", "list"], &[admin]);
+    assert_eq!(code(&out), Some(1), "{}", both(&out));
+    let err = text(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("cannot reach the gateway at https://"),
+        "{err}"
+    );
+    assert!(
+        err.to_lowercase().contains("certificate") || err.contains("UnknownIssuer"),
+        "{err}"
+    );
+
+    // With it, by flag or by variable.
+    let out = gw.cli_env(
+        &["agent", "create", "tls-agent", "--ca-file", &ca],
+        &[admin],
+    );
+    assert_eq!(code(&out), Some(0), "{}", both(&out));
+    let out = gw.cli_env(&["agent", "list"], &[admin, ("MESHGUARD_CA_FILE", &ca)]);
+    assert_eq!(code(&out), Some(0), "{}", both(&out));
+    assert!(text(&out.stdout).contains("tls-agent"), "{}", both(&out));
 }

@@ -21,34 +21,31 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, he
 use axum::response::{IntoResponse, Response};
 use http_body_util::Limited;
 use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
+use meshguard_tls::rustls::ClientConfig;
 use serde_json::json;
 
 use super::check::intake_from_headers;
 use super::{content_length, forwarded_path, json_response};
 use crate::config::HttpTarget;
 use crate::decide::{self, Parts, Refusal};
+use crate::outbound;
 use crate::state::AppState;
 
 type ProxyBody = Limited<Body>;
 
-/// The configured upstream and a pooled HTTP/1 client.
+/// The configured upstream and a pooled HTTP/1 client (TLS for `https://`).
 #[derive(Debug, Clone)]
 pub struct Upstream {
-    client: Client<HttpConnector, ProxyBody>,
+    client: Client<outbound::Connector, ProxyBody>,
     target: HttpTarget,
     timeout: Duration,
 }
 
 impl Upstream {
     /// A client for `target`.
-    pub fn new(target: HttpTarget, timeout: Duration) -> Upstream {
-        let mut connector = HttpConnector::new();
-        connector.set_nodelay(true);
-        connector.set_connect_timeout(Some(Duration::from_secs(5)));
+    pub fn new(target: HttpTarget, timeout: Duration, tls: &Arc<ClientConfig>) -> Upstream {
         Upstream {
-            client: Client::builder(TokioExecutor::new()).build(connector),
+            client: outbound::client(tls),
             target,
             timeout,
         }
@@ -181,12 +178,7 @@ pub async fn forward(State(state): State<Arc<AppState>>, req: Request) -> Respon
         .query()
         .map(|q| format!("?{q}"))
         .unwrap_or_default();
-    let uri: Uri = match format!(
-        "http://{}{}{path}{query}",
-        up.target.authority, up.target.base_path
-    )
-    .parse()
-    {
+    let uri: Uri = match up.target.join(&format!("{path}{query}")).parse() {
         Ok(u) => u,
         Err(e) => {
             return json_response(
@@ -230,7 +222,7 @@ pub async fn forward(State(state): State<Arc<AppState>>, req: Request) -> Respon
             }
             return Response::from_parts(rparts, Body::new(rbody));
         }
-        Ok(Err(e)) => format!("the upstream request failed: {e}"),
+        Ok(Err(e)) => format!("the upstream request failed: {}", outbound::describe(&e)),
         Err(_) => format!("the upstream did not answer within {:?}", up.timeout),
     };
     state.metrics.proxy_errors.fetch_add(1, Relaxed);

@@ -9,13 +9,14 @@
 
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use meshguard_tls::rustls;
 use serde_json::{Value, json};
 
 /// The repository's example policies.
@@ -109,11 +110,7 @@ impl Resp {
 }
 
 pub fn http_agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(60)))
-        .build()
-        .into()
+    tls_agent(None)
 }
 
 /// One request with raw header bytes allowed.
@@ -213,6 +210,13 @@ impl Gateway {
                 }
             });
         }
+        // A gateway serving HTTPS is reached trusting the CA it is given for outbound
+        // TLS (tests pass their test CA as TLS_CA_FILE).
+        let ca = opts
+            .env
+            .iter()
+            .find(|(k, _)| *k == "TLS_CA_FILE")
+            .map(|(_, v)| PathBuf::from(v));
         let mut gw = Gateway {
             child: Some(child),
             base: String::new(),
@@ -220,7 +224,7 @@ impl Gateway {
             policies,
             db,
             stderr,
-            http: http_agent(),
+            http: tls_agent(ca.as_deref()),
         };
         // Bounded readiness wait: the component compiles at start (longer in debug builds).
         match rx.recv_timeout(Duration::from_secs(240)) {
@@ -391,6 +395,23 @@ pub struct TestServer {
 
 impl TestServer {
     pub fn start(statuses: Vec<u16>, reply_body: &'static str) -> TestServer {
+        Self::start_with(statuses, reply_body, None)
+    }
+
+    /// The same server speaking HTTPS with `tls`.
+    pub fn start_tls(
+        statuses: Vec<u16>,
+        reply_body: &'static str,
+        tls: Arc<rustls::ServerConfig>,
+    ) -> TestServer {
+        Self::start_with(statuses, reply_body, Some(tls))
+    }
+
+    fn start_with(
+        statuses: Vec<u16>,
+        reply_body: &'static str,
+        tls: Option<Arc<rustls::ServerConfig>>,
+    ) -> TestServer {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         listener.set_nonblocking(true).unwrap();
         let addr = listener.local_addr().unwrap().to_string();
@@ -408,7 +429,19 @@ impl TestServer {
                         } else {
                             *script.front().unwrap_or(&200)
                         };
-                        serve_one(stream, status, reply_body, &rec);
+                        let _ = stream.set_nonblocking(false);
+                        let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+                        match &tls {
+                            None => serve_one(stream, status, reply_body, &rec),
+                            Some(tls) => {
+                                rustls::ServerConnection::new(tls.clone())
+                                    .ok()
+                                    .and_then(|conn| {
+                                        let tls_stream = rustls::StreamOwned::new(conn, stream);
+                                        serve_one(tls_stream, status, reply_body, &rec)
+                                    })
+                            }
+                        };
                     }
                     Err(_) => std::thread::sleep(Duration::from_millis(5)),
                 }
@@ -425,6 +458,13 @@ impl TestServer {
         format!("http://{}{path}", self.addr)
     }
 
+    /// The `https://` URL of `path` (for a server from [`TestServer::start_tls`]),
+    /// by name so the certificate's `localhost` is what is checked.
+    pub fn https_url(&self, path: &str) -> String {
+        let port = self.addr.rsplit(':').next().unwrap();
+        format!("https://localhost:{port}{path}")
+    }
+
     pub fn requests(&self) -> Vec<Received> {
         self.received.lock().unwrap().clone()
     }
@@ -439,16 +479,12 @@ impl Drop for TestServer {
 /// Reads one request, records it (before answering, so a client that saw the answer
 /// also sees the record), then answers.
 fn serve_one(
-    stream: TcpStream,
+    stream: impl Read + Write,
     status: u16,
     reply: &str,
     rec: &Mutex<Vec<Received>>,
 ) -> Option<()> {
-    stream.set_nonblocking(false).ok()?;
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .ok()?;
-    let mut reader = BufReader::new(stream.try_clone().ok()?);
+    let mut reader = BufReader::new(stream);
     let mut line = String::new();
     reader.read_line(&mut line).ok()?;
     let mut parts = line.split_whitespace();
@@ -498,7 +534,7 @@ fn serve_one(
         headers,
         body,
     });
-    let mut stream = stream;
+    let mut stream = reader.into_inner();
     let resp = format!(
         "HTTP/1.1 {status} X\r\nContent-Type: text/plain\r\nX-Upstream: yes\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{reply}",
         reply.len()
@@ -506,4 +542,66 @@ fn serve_one(
     stream.write_all(resp.as_bytes()).ok()?;
     stream.flush().ok()?;
     Some(())
+}
+
+/// A test CA and a certificate it signed for `localhost` and `127.0.0.1`, as PEM files
+/// in a temporary directory (removed on drop).
+pub struct TestPki {
+    pub dir: PathBuf,
+    pki: meshguard_tls::testing::Pki,
+}
+
+impl std::ops::Deref for TestPki {
+    type Target = meshguard_tls::testing::Pki;
+    fn deref(&self) -> &Self::Target {
+        &self.pki
+    }
+}
+
+impl TestPki {
+    pub fn new() -> TestPki {
+        let dir = temp_dir("pki");
+        let pki = meshguard_tls::testing::Pki::create(&dir).unwrap();
+        TestPki { dir, pki }
+    }
+
+    /// A server configuration presenting the leaf certificate.
+    pub fn server_config(&self) -> Arc<rustls::ServerConfig> {
+        meshguard_tls::server_config(&self.cert, &self.key).unwrap()
+    }
+
+    /// A client trusting only this CA.
+    pub fn client(&self) -> ureq::Agent {
+        tls_agent(Some(&self.ca))
+    }
+}
+
+impl Drop for TestPki {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// The test client, trusting `ca` for `https://` when given.
+pub fn tls_agent(ca: Option<&Path>) -> ureq::Agent {
+    let certs: Vec<ureq::tls::Certificate<'static>> = match ca {
+        Some(ca) => meshguard_tls::read_certs(ca)
+            .unwrap()
+            .iter()
+            .map(|c| ureq::tls::Certificate::from_der(c.as_ref()).to_owned())
+            .collect(),
+        None => Vec::new(),
+    };
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(60)))
+        .tls_config(
+            ureq::tls::TlsConfig::builder()
+                .provider(ureq::tls::TlsProvider::Rustls)
+                .root_certs(ureq::tls::RootCerts::new_with_certs(&certs))
+                .unversioned_rustls_crypto_provider(meshguard_tls::provider())
+                .build(),
+        )
+        .build()
+        .into()
 }
