@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Result, bail};
+use axum::http::{self, HeaderName, HeaderValue};
 use clap::parser::ValueSource;
 use clap::{CommandFactory, FromArgMatches, Parser, ValueEnum};
 use meshguard_core::{Effect, Mode};
@@ -62,14 +63,19 @@ pub struct Args {
     /// HMAC-SHA256 key for `X-MeshGuard-Signature`.
     #[arg(long, env = "ALERT_WEBHOOK_SECRET", hide_env_values = true)]
     pub alert_webhook_secret: Option<String>,
-    /// Events that raise an alert, comma separated: deny, rate_limit, error,
-    /// require_approval (`escalation` is accepted for require_approval).
+    /// Events that raise an alert, comma separated: deny, escalation (a require_approval
+    /// decision; `require_approval` is accepted), rate_limit, error, and anomaly (both of
+    /// the last two).
     #[arg(
         long,
         env = "ALERT_EVENTS",
-        default_value = "deny,rate_limit,error,require_approval"
+        default_value = "deny,escalation,rate_limit,error"
     )]
     pub alert_events: String,
+    /// Extra headers sent with every alert, as a JSON object
+    /// (`{"X-Custom-Header": "value"}`, the docs' webhook `headers`).
+    #[arg(long, env = "ALERT_WEBHOOK_HEADERS")]
+    pub alert_webhook_headers: Option<String>,
     /// Delivery attempts per alert (the first try included).
     #[arg(long, env = "ALERT_WEBHOOK_ATTEMPTS", default_value_t = 5)]
     pub alert_webhook_attempts: u32,
@@ -119,6 +125,10 @@ pub struct Args {
     /// Connections served at once; one more is answered 503 and closed.
     #[arg(long, env = "MAX_CONNECTIONS", default_value_t = 512)]
     pub max_connections: usize,
+    /// One more header a caller's trace id is read from (after `X-MeshGuard-Trace-ID`,
+    /// before `X-Trace-ID`), e.g. `X-Request-ID` or `traceparent`.
+    #[arg(long, env = "TRACE_HEADER")]
+    pub trace_header: Option<String>,
     /// Serve HTTPS with this PEM certificate chain (leaf first); needs `TLS_KEY_FILE`.
     #[arg(long, env = "TLS_CERT_FILE", requires = "tls_key_file")]
     pub tls_cert_file: Option<PathBuf>,
@@ -252,7 +262,7 @@ impl AlertEvent {
             AlertEvent::Deny => "deny",
             AlertEvent::RateLimit => "rate_limit",
             AlertEvent::Error => "error",
-            AlertEvent::RequireApproval => "require_approval",
+            AlertEvent::RequireApproval => "escalation",
         }
     }
 }
@@ -351,6 +361,8 @@ pub struct Config {
     pub body_timeout: Duration,
     /// Connections served at once.
     pub max_connections: usize,
+    /// An extra trace id header (lower case).
+    pub trace_header: Option<String>,
     /// The HTTPS listener's certificate chain and key, when serving HTTPS.
     pub tls_identity: Option<(PathBuf, PathBuf)>,
     /// Extra CA certificates for outbound TLS.
@@ -372,24 +384,61 @@ pub struct WebhookConfig {
     pub backoff: Duration,
     /// Queue capacity.
     pub queue: usize,
+    /// Extra headers on every delivery.
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+}
+
+/// Parses `ALERT_WEBHOOK_HEADERS`: a JSON object of header names to string values.
+pub fn parse_headers(text: &str) -> Result<Vec<(HeaderName, HeaderValue)>> {
+    let map: serde_json::Map<String, serde_json::Value> = match serde_json::from_str(text) {
+        Ok(serde_json::Value::Object(m)) => m,
+        Ok(_) => bail!("ALERT_WEBHOOK_HEADERS must be a JSON object of header names to values"),
+        Err(e) => bail!("ALERT_WEBHOOK_HEADERS is not valid JSON: {e}"),
+    };
+    let mut headers = Vec::with_capacity(map.len());
+    for (name, value) in map {
+        let Some(text) = value.as_str() else {
+            bail!("ALERT_WEBHOOK_HEADERS: the value of `{name}` must be a string");
+        };
+        let Ok(header) = HeaderName::from_bytes(name.as_bytes()) else {
+            bail!("ALERT_WEBHOOK_HEADERS: `{name}` is not a valid header name");
+        };
+        if header.as_str().starts_with("x-meshguard-")
+            || header == http::header::CONTENT_TYPE
+            || header == http::header::CONTENT_LENGTH
+            || header == http::header::HOST
+        {
+            bail!("ALERT_WEBHOOK_HEADERS: `{name}` is set by the gateway itself");
+        }
+        let Ok(value) = HeaderValue::from_str(text) else {
+            bail!("ALERT_WEBHOOK_HEADERS: the value of `{name}` is not a valid header value");
+        };
+        headers.push((header, value));
+    }
+    Ok(headers)
 }
 
 /// Parses `ALERT_EVENTS`.
 pub fn parse_events(s: &str) -> Result<Vec<AlertEvent>> {
     let mut events = Vec::new();
     for word in s.split(',').map(str::trim).filter(|w| !w.is_empty()) {
-        let e = match word {
-            "deny" => AlertEvent::Deny,
-            "rate_limit" | "rate-limit" => AlertEvent::RateLimit,
-            "error" => AlertEvent::Error,
-            "require_approval" | "require-approval" | "escalation" => AlertEvent::RequireApproval,
+        let named: &[AlertEvent] = match word {
+            "deny" => &[AlertEvent::Deny],
+            "rate_limit" | "rate-limit" => &[AlertEvent::RateLimit],
+            "error" => &[AlertEvent::Error],
+            "anomaly" => &[AlertEvent::RateLimit, AlertEvent::Error],
+            "require_approval" | "require-approval" | "escalation" => {
+                &[AlertEvent::RequireApproval]
+            }
             other => bail!(
-                "unknown alert event `{other}` in ALERT_EVENTS; expected deny, rate_limit, \
-                 error or require_approval"
+                "unknown alert event `{other}` in ALERT_EVENTS; expected deny, escalation, \
+                 rate_limit, error or anomaly"
             ),
         };
-        if !events.contains(&e) {
-            events.push(e);
+        for e in named {
+            if !events.contains(e) {
+                events.push(*e);
+            }
         }
     }
     Ok(events)
@@ -417,6 +466,14 @@ impl Args {
                 attempts: self.alert_webhook_attempts.clamp(1, 20),
                 backoff: Duration::from_millis(self.alert_webhook_backoff_ms),
                 queue: self.alert_queue.max(1),
+                headers: match self
+                    .alert_webhook_headers
+                    .as_deref()
+                    .filter(|s| !s.is_empty())
+                {
+                    Some(text) => parse_headers(text)?,
+                    None => Vec::new(),
+                },
             }),
         };
         let data_dir = match self.data_dir {
@@ -458,6 +515,13 @@ impl Args {
             header_timeout: Duration::from_secs(self.header_timeout_secs.max(1)),
             body_timeout: Duration::from_secs(self.body_timeout_secs.max(1)),
             max_connections: self.max_connections.max(1),
+            trace_header: match self.trace_header.as_deref().map(str::trim) {
+                None | Some("") => None,
+                Some(name) => match HeaderName::from_bytes(name.as_bytes()) {
+                    Ok(h) => Some(h.as_str().to_owned()),
+                    Err(_) => bail!("TRACE_HEADER `{name}` is not a valid header name"),
+                },
+            },
             tls_identity: self.tls_cert_file.zip(self.tls_key_file),
             tls_ca_file: self.tls_ca_file,
         })
@@ -553,6 +617,26 @@ mod tests {
             parse_events("deny, escalation").unwrap(),
             vec![AlertEvent::Deny, AlertEvent::RequireApproval]
         );
+        assert_eq!(
+            parse_events("anomaly,require_approval,error").unwrap(),
+            vec![
+                AlertEvent::RateLimit,
+                AlertEvent::Error,
+                AlertEvent::RequireApproval
+            ]
+        );
         assert!(parse_events("nope").is_err());
+        let h = parse_headers(r#"{"X-Custom-Header": "value"}"#).unwrap();
+        assert_eq!(h[0].0.as_str(), "x-custom-header");
+        assert_eq!(h[0].1, "value");
+        for bad in [
+            r#"["x"]"#,
+            r#"{"X-A": 1}"#,
+            r#"{"bad name": "v"}"#,
+            r#"{"X-MeshGuard-Event": "x"}"#,
+            r#"{"X-A": "a\nb"}"#,
+        ] {
+            assert!(parse_headers(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -306,9 +306,17 @@ fn outcome_of(d: Decision, status: StatusCode, event: Option<AlertEvent>) -> Out
         reason: d.reason.to_string(),
         approval_id: None,
         retry_after: None,
-        explanation: d.explanation,
+        explanation: d.explanation.map(scoped),
         event,
     }
+}
+
+/// An explanation for an agent's own eyes: the policies that do not apply to it are
+/// left out (their names, and why they do not select it, are other tenants' business).
+/// The admin API's `POST /admin/policies/test` shows the whole set.
+fn scoped(mut e: Explanation) -> Explanation {
+    e.policies.retain(|p| p.applies);
+    e
 }
 
 async fn evaluate(

@@ -54,6 +54,9 @@ pub struct Metrics {
     pub approvals_created: AtomicU64,
     /// Proxied requests the upstream failed.
     pub proxy_errors: AtomicU64,
+    /// Whether the last audit write failed (cleared by the next success): `/health`
+    /// reports the gateway unhealthy meanwhile.
+    pub audit_failing: std::sync::atomic::AtomicBool,
     /// Connections being served.
     pub connections_open: AtomicU64,
     /// Connections answered 503 because `MAX_CONNECTIONS` were open.

@@ -221,6 +221,9 @@ async fn attempt_once(
     if let Some(sig) = signature {
         req = req.header("x-meshguard-signature", sig);
     }
+    for (name, value) in &config.headers {
+        req = req.header(name, value);
+    }
     let req = req
         .body(Full::new(alert.body.clone()))
         .context("building the webhook request")?;

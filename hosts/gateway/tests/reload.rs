@@ -44,9 +44,19 @@ fn a_bad_file_keeps_the_last_good_set_serving_until_it_is_fixed() {
     assert_eq!(err["line"], 7);
     assert_eq!(err["column"], 5);
     assert_eq!(err["code"], "unknown-key");
-    let health = gw.get("/health", &[]).json();
-    assert_eq!(health["status"], "healthy");
+    // Unhealthy (503, for readiness checks) while edits are not taking effect.
+    let health = gw.get("/health", &[]);
+    assert_eq!(health.status, 503, "{}", health.body);
+    let health = health.json();
+    assert_eq!(health["status"], "unhealthy");
     assert_eq!(health["policyErrors"].as_array().unwrap().len(), 1);
+    assert!(
+        health["problems"][0]
+            .as_str()
+            .unwrap()
+            .contains("the policy directory does not load"),
+        "{health}"
+    );
     assert!(gw.log().contains("b-writer.yaml:7:5"), "{}", gw.log());
     // Still the old set: reading is allowed, and only one policy is listed.
     assert_eq!(gw.check(&token, "read:x", None).status, 200);
@@ -72,10 +82,10 @@ fn a_bad_file_keeps_the_last_good_set_serving_until_it_is_fixed() {
         ],
     );
     assert_eq!(sandboxed.status, 200, "{}", sandboxed.body);
-    assert_eq!(
-        gw.get("/health", &[]).json()["policyErrors"],
-        Value::Array(vec![])
-    );
+    let health = gw.get("/health", &[]);
+    assert_eq!(health.status, 200, "{}", health.body);
+    assert_eq!(health.json()["status"], "healthy");
+    assert_eq!(health.json()["policyErrors"], Value::Array(vec![]));
     let metrics = gw.get("/metrics", &[]).body;
     assert!(
         metrics.contains("meshguard_policy_reload_failures_total 1"),

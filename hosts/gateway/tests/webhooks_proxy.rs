@@ -335,3 +335,41 @@ fn the_proxy_decides_on_what_it_forwards() {
     assert_eq!(entry["context"]["http"]["path"], "/api/contacts/Ada L");
     assert_eq!(entry["context"]["http"]["query"], "page=2");
 }
+
+/// The docs' webhook vocabulary: a require_approval decision alerts as `escalation`, and
+/// the configured `headers` go with every delivery.
+#[test]
+fn escalations_carry_the_docs_event_name_and_custom_headers() {
+    if common::skip_in_debug("escalations_carry_the_docs_event_name_and_custom_headers") {
+        return;
+    }
+    let hook = TestServer::start(vec![200], "ok");
+    let gw = Gateway::start(Options {
+        db: None,
+        policies: Some(vec![("p.yaml", POLICY.to_owned())]),
+        env: vec![
+            ("ALERT_WEBHOOK_URL", hook.url("/alerts")),
+            ("ALERT_EVENTS", "escalation".to_owned()),
+            (
+                "ALERT_WEBHOOK_HEADERS",
+                r#"{"X-Custom-Header": "value", "Authorization": "Bearer hook-token"}"#.to_owned(),
+            ),
+        ],
+    });
+    let (_, token) = gw.agent("payer", "verified", &["app"]);
+    assert_eq!(gw.check(&token, "send:email", None).status, 403);
+    assert_eq!(gw.check(&token, "pay:bill", None).status, 403);
+    gw.wait_until("the escalation alert", Duration::from_secs(30), || {
+        !hook.requests().is_empty()
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    let got = hook.requests();
+    assert_eq!(got.len(), 1, "only the escalation is configured: {got:?}");
+    assert_eq!(got[0].header("x-meshguard-event"), Some("escalation"));
+    assert_eq!(got[0].header("x-custom-header"), Some("value"));
+    assert_eq!(got[0].header("authorization"), Some("Bearer hook-token"));
+    let payload: Value = serde_json::from_slice(&got[0].body).unwrap();
+    assert_eq!(payload["event"], "escalation");
+    assert_eq!(payload["action"], "pay:bill");
+    assert!(payload["approvalId"].as_str().is_some(), "{payload}");
+}

@@ -317,24 +317,27 @@ fn agent_of(e: &Value) -> String {
     }
 }
 
+/// An entry's sequence number: its `id`, a string of digits (a number from gateways
+/// before the SDKs' string ids).
+fn seq(e: &Value) -> Option<i64> {
+    match e.get("id")? {
+        Value::String(s) => s.parse().ok(),
+        v => v.as_i64(),
+    }
+}
+
 /// Entries the page has after `last` (ids grow with time), oldest first.
 fn newer(page: &[Value], last: i64) -> Vec<&Value> {
     let mut new: Vec<&Value> = page
         .iter()
-        .filter(|e| {
-            e.get("id")
-                .and_then(Value::as_i64)
-                .is_some_and(|id| id > last)
-        })
+        .filter(|e| seq(e).is_some_and(|id| id > last))
         .collect();
-    new.sort_by_key(|e| e.get("id").and_then(Value::as_i64).unwrap_or(0));
+    new.sort_by_key(|e| seq(e).unwrap_or(0));
     new
 }
 
 fn max_id(page: &[Value], last: i64) -> i64 {
-    page.iter()
-        .filter_map(|e| e.get("id").and_then(Value::as_i64))
-        .fold(last, i64::max)
+    page.iter().filter_map(seq).fold(last, i64::max)
 }
 
 /// Largest page fetched per poll.

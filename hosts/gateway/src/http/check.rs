@@ -64,28 +64,53 @@ fn lossy(headers: &HeaderMap, name: &str) -> Option<String> {
         .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
 }
 
-/// Whether a caller's trace id is usable: 1 to 128 visible ASCII characters.
-pub fn is_trace_id(t: &str) -> bool {
-    !t.is_empty() && t.len() <= 128 && t.bytes().all(|b| b.is_ascii_graphic())
+/// Longest trace id accepted, in characters (before encoding).
+const TRACE_MAX_CHARS: usize = 128;
+
+/// A caller's trace id as the gateway keeps it, or why it is refused. Any text of 1 to
+/// [`TRACE_MAX_CHARS`] characters without control characters is accepted (the SDKs
+/// send UUIDs, `trace_…` ids, and whatever a caller's tracing system made); spaces,
+/// `%` and non-ASCII characters are percent-encoded (UTF-8), so the id stays one visible
+/// ASCII token in headers, URLs and CSV.
+pub fn normalize_trace_id(raw: &str, what: &str) -> Result<String, String> {
+    let chars = raw.chars().count();
+    if chars == 0 || chars > TRACE_MAX_CHARS || raw.chars().any(char::is_control) {
+        return Err(format!(
+            "{what} must be 1 to {TRACE_MAX_CHARS} characters without control characters"
+        ));
+    }
+    let mut out = String::with_capacity(raw.len());
+    for c in raw.chars() {
+        if c.is_ascii_graphic() && c != '%' {
+            out.push(c);
+        } else {
+            let mut buf = [0u8; 4];
+            for b in c.encode_utf8(&mut buf).bytes() {
+                out.push_str(&format!("%{b:02X}"));
+            }
+        }
+    }
+    Ok(out)
 }
 
-/// The caller's trace id if it is usable (1–128 visible ASCII characters), else a new
-/// one and the problem.
-pub fn trace_id(headers: &HeaderMap) -> (String, Option<String>) {
-    let name = if headers.contains_key(TRACE) {
-        TRACE
-    } else {
-        TRACE_SHORT
+/// The trace id headers read, first found wins: `X-MeshGuard-Trace-ID`, the configured
+/// `TRACE_HEADER`, `X-Trace-ID`.
+fn trace_header<'a>(headers: &HeaderMap, configured: Option<&'a str>) -> Option<&'a str> {
+    [Some(TRACE), configured, Some(TRACE_SHORT)]
+        .into_iter()
+        .flatten()
+        .find(|name| headers.contains_key(*name))
+}
+
+/// The caller's trace id if it is usable, else a new one and the problem.
+pub fn trace_id(headers: &HeaderMap, configured: Option<&str>) -> (String, Option<String>) {
+    let Some(name) = trace_header(headers, configured) else {
+        return (auth::new_trace_id(), None);
     };
-    match header_text(headers, name) {
-        Ok(None) => (auth::new_trace_id(), None),
-        Ok(Some(t)) if is_trace_id(&t) => (t, None),
-        Ok(Some(_)) => (
-            auth::new_trace_id(),
-            Some(format!(
-                "`{name}` must be 1 to 128 visible ASCII characters"
-            )),
-        ),
+    match header_text(headers, name)
+        .and_then(|t| normalize_trace_id(t.as_deref().unwrap_or(""), &format!("`{name}`")))
+    {
+        Ok(t) => (t, None),
         Err(e) => (auth::new_trace_id(), Some(e)),
     }
 }
@@ -137,7 +162,7 @@ pub fn intake_from_headers(
     default_resource: Option<&str>,
     started: Instant,
 ) -> Intake {
-    let (trace_id, trace_problem) = trace_id(headers);
+    let (trace_id, trace_problem) = trace_id(headers, state.config.trace_header.as_deref());
     let mut parts = parts_from_headers(headers, default_resource);
     if let (Some(problem), Ok(p)) = (trace_problem, &parts) {
         parts = Err(Refusal {
@@ -205,7 +230,7 @@ pub async fn intake_from_json(
     endpoint: &'static str,
 ) -> Intake {
     let started = Instant::now();
-    let (mut trace_id, mut trace_problem) = trace_id(headers);
+    let (mut trace_id, mut trace_problem) = trace_id(headers, state.config.trace_header.as_deref());
     let auth = authenticate(state, headers);
     let mut explain = false;
     let refuse = |status: StatusCode, message: String| Refusal {
@@ -229,14 +254,9 @@ pub async fn intake_from_json(
                     if headers.get(TRACE).is_none()
                         && let Some(t) = b.trace_id
                     {
-                        let mut h = HeaderMap::new();
-                        if let Ok(v) = t.parse() {
-                            h.insert(TRACE, v);
-                            (trace_id, trace_problem) = self::trace_id(&h);
-                        } else {
-                            trace_problem = Some(
-                                "`traceId` must be 1 to 128 visible ASCII characters".to_owned(),
-                            );
+                        match normalize_trace_id(&t, "`traceId`") {
+                            Ok(t) => (trace_id, trace_problem) = (t, None),
+                            Err(e) => trace_problem = Some(e),
                         }
                     }
                     let context = match b.context {
@@ -311,10 +331,32 @@ mod tests {
     #[test]
     fn trace_ids() {
         let mut h = HeaderMap::new();
-        assert!(trace_id(&h).1.is_none());
+        assert!(trace_id(&h, None).1.is_none());
+        h.insert("x-request-id", HeaderValue::from_static("req-1"));
+        assert_eq!(
+            trace_id(&h, Some("x-request-id")),
+            ("req-1".to_owned(), None)
+        );
+        h.insert(TRACE_SHORT, HeaderValue::from_static("short-1"));
+        assert_eq!(trace_id(&h, None).0, "short-1");
+        assert_eq!(trace_id(&h, Some("x-request-id")).0, "req-1");
         h.insert(TRACE, HeaderValue::from_static("abc-123"));
-        assert_eq!(trace_id(&h), ("abc-123".to_owned(), None));
+        assert_eq!(
+            trace_id(&h, Some("x-request-id")),
+            ("abc-123".to_owned(), None)
+        );
         h.insert(TRACE, HeaderValue::from_static("a b"));
-        assert!(trace_id(&h).1.is_some());
+        assert_eq!(trace_id(&h, None), ("a%20b".to_owned(), None));
+        h.insert(
+            TRACE,
+            HeaderValue::from_bytes("tr\u{e9}ce 50%".as_bytes()).unwrap(),
+        );
+        assert_eq!(trace_id(&h, None).0, "tr%C3%A9ce%2050%25");
+        h.insert(TRACE, HeaderValue::from_bytes(b"a\tb").unwrap());
+        assert!(trace_id(&h, None).1.unwrap().contains("control"));
+        h.insert(TRACE, HeaderValue::from_str(&"x".repeat(129)).unwrap());
+        assert!(trace_id(&h, None).1.is_some());
+        h.insert(TRACE, HeaderValue::from_str(&"\u{e9}".repeat(128)).unwrap());
+        assert!(trace_id(&h, None).1.is_none());
     }
 }

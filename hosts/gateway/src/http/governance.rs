@@ -25,7 +25,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::check::{authenticate, intake_from_json, is_trace_id, trace_id};
+use super::check::{authenticate, intake_from_json, normalize_trace_id, trace_id};
 use super::{ApiError, ApiResult, json_response, read_body};
 use crate::clock;
 use crate::config::mode_str;
@@ -176,17 +176,12 @@ async fn store(
     if r.action.trim().is_empty() {
         return Err(ApiError::bad_request("`action` is empty"));
     }
-    let (header_trace, problem) = trace_id(headers);
+    let (header_trace, problem) = trace_id(headers, state.config.trace_header.as_deref());
     if let Some(p) = problem {
         return Err(ApiError::bad_request(p));
     }
     let trace = match r.trace_id {
-        Some(t) if is_trace_id(&t) => t,
-        Some(_) => {
-            return Err(ApiError::bad_request(
-                "`traceId` must be 1 to 128 visible ASCII characters",
-            ));
-        }
+        Some(t) => normalize_trace_id(&t, "`traceId`").map_err(ApiError::bad_request)?,
         None => header_trace,
     };
     // Metadata is kept whole or refused: cut JSON would be unreadable.

@@ -265,6 +265,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/approvals/{id}/deny", post(approvals::deny))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_admin));
     Router::new()
+        .route("/", get(health::info))
         .route("/health", get(health::health))
         .route("/metrics", get(health::metrics))
         .route("/proxy/check", any(check::proxy_check))

@@ -168,7 +168,12 @@ impl AuditSink {
         let _ = self.tx.send(Msg::Shutdown).await;
     }
 
-    /// Entries (and markers) waiting.
+    /// Whether the writer is gone (nothing can be audited, so nothing is decided).
+    pub fn is_closed(&self) -> bool {
+        self.tx.is_closed()
+    }
+
+    /// Entries waiting for the writer.
     pub fn depth(&self) -> usize {
         self.tx.max_capacity().saturating_sub(self.tx.capacity())
     }
@@ -315,6 +320,7 @@ impl Writer {
             attempts += 1;
             match insert(&mut self.conn, &self.batch) {
                 Ok(()) => {
+                    self.metrics.audit_failing.store(false, Relaxed);
                     self.metrics
                         .audit_written
                         .fetch_add(self.batch.len() as u64, Relaxed);
@@ -327,6 +333,7 @@ impl Writer {
                 }
                 Err(e) => {
                     self.metrics.audit_write_errors.fetch_add(1, Relaxed);
+                    self.metrics.audit_failing.store(true, Relaxed);
                     if self.shutting_down && attempts >= 20 {
                         tracing::error!(
                             lost = self.batch.len(),

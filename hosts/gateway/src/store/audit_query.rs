@@ -102,7 +102,9 @@ impl AuditRow {
     pub fn to_json(&self) -> Value {
         let e = &self.entry;
         json!({
-            "id": self.id,
+            // A string, as the SDKs type it (`AuditEntry.id: string`); the digits of
+            // the row's sequence number, so it still sorts and pages numerically.
+            "id": self.id.to_string(),
             "timestamp": clock::rfc3339_ms(e.ts_ms),
             "traceId": e.trace_id,
             "agentId": e.agent_id,

@@ -84,7 +84,9 @@ fn policies_through_the_admin_api() {
         .json();
     assert_eq!(t["effect"], "deny");
     assert_eq!(t["rule"], "clawdbot-email-policy#3");
-    assert!(t["explanation"]["policies"].is_array());
+    // The admin sees the whole set, the policies that do not apply included.
+    let all = t["explanation"]["policies"].as_array().unwrap();
+    assert!(all.iter().any(|p| p["applies"] == false), "{all:?}");
     assert_eq!(
         gw.admin(
             "POST",

@@ -43,7 +43,14 @@ fn audit_exports_csv_and_json() {
     assert!(deny_lines[1].contains("=cmd|0,"));
     let json = gw.admin("GET", "/admin/audit?format=json&limit=7", None);
     assert_eq!(json.status, 200);
-    assert_eq!(json.json()["entries"].as_array().unwrap().len(), 7);
+    let page = json.json()["entries"].as_array().unwrap().clone();
+    assert_eq!(page.len(), 7);
+    // Ids are strings (the SDKs' `AuditEntry.id`), the digits of a sequence: newest first.
+    let ids: Vec<u64> = page
+        .iter()
+        .map(|e| e["id"].as_str().expect("a string id").parse().unwrap())
+        .collect();
+    assert!(ids.windows(2).all(|w| w[0] > w[1]), "{ids:?}");
     let today = gw.admin(
         "GET",
         "/admin/audit?from=2020-01-01&to=2999-12-31&limit=100",

@@ -114,10 +114,18 @@ fn every_check_outcome_is_answered_and_audited() {
         &[
             ("Authorization", &bearer),
             ("X-MeshGuard-Action", "read:email"),
-            ("X-MeshGuard-Trace-ID", "has space"),
+            ("X-MeshGuard-Trace-ID", &"x".repeat(129)),
         ],
     );
     assert_eq!(bad_trace.status, 400);
+    assert!(
+        bad_trace.json()["message"]
+            .as_str()
+            .unwrap()
+            .contains("1 to 128 characters"),
+        "{}",
+        bad_trace.body
+    );
     let twice = send(
         &common::http_agent(),
         "GET",
@@ -152,6 +160,14 @@ fn every_check_outcome_is_answered_and_audited() {
     assert_eq!(e["resource"], "/etc/passwd");
     assert_eq!(e["reason"], "System file access is prohibited");
     assert!(e["explanation"]["rules"].as_array().unwrap().len() > 3);
+    // The agent sees the policies that apply to it, not the rest of the set.
+    let listed = e["explanation"]["policies"].as_array().unwrap();
+    assert!(!listed.is_empty() && listed.len() < 11, "{listed:?}");
+    assert!(listed.iter().all(|p| p["applies"] == true), "{listed:?}");
+    assert!(
+        listed.iter().any(|p| p["policy"] == e["policy"]),
+        "{listed:?}"
+    );
     let unknown_field = gw.request(
         "POST",
         "/v1/check",
@@ -325,4 +341,45 @@ fn a_shell_line_answers_with_its_deciding_part() {
             .ends_with("(in `rm -rf /`)")),
         "{entries:?}"
     );
+}
+
+/// Trace ids as the SDKs and tracing systems send them: any text without control
+/// characters (spaces and non-ASCII percent-encoded), from `X-MeshGuard-Trace-ID`, the
+/// configured `TRACE_HEADER` or `X-Trace-ID`, in that order.
+#[test]
+fn trace_ids_are_accepted_as_sent_and_kept_encoded() {
+    if common::skip_in_debug("trace_ids_are_accepted_as_sent_and_kept_encoded") {
+        return;
+    }
+    let gw = test_gateway(vec![("TRACE_HEADER", "X-Request-ID".to_owned())]);
+    let (_, token) = gw.agent("tracer", "verified", &["tester"]);
+    let bearer = format!("Bearer {token}");
+    let agent = common::http_agent();
+    let check = |headers: &[(&str, &[u8])]| {
+        let mut all: Vec<(&str, &[u8])> = vec![
+            ("Authorization", bearer.as_bytes()),
+            ("X-MeshGuard-Action", b"read:thing"),
+        ];
+        all.extend_from_slice(headers);
+        send(&agent, "GET", &gw.url("/proxy/check"), &all, None)
+    };
+    let r = check(&[("X-MeshGuard-Trace-ID", "span été 1".as_bytes())]);
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["traceId"], "span%20%C3%A9t%C3%A9%201");
+    assert_eq!(
+        r.header("x-meshguard-trace-id"),
+        Some("span%20%C3%A9t%C3%A9%201")
+    );
+    let r = check(&[("X-Request-ID", b"req-42"), ("X-Trace-ID", b"short-42")]);
+    assert_eq!(r.json()["traceId"], "req-42");
+    let r = check(&[("X-Trace-ID", b"short-43")]);
+    assert_eq!(r.json()["traceId"], "short-43");
+    let r = check(&[("X-MeshGuard-Trace-ID", b"a\tb")]);
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert_eq!(
+        gw.audit("traceId=span%2520%25C3%25A9t%25C3%25A9%25201")
+            .len(),
+        1
+    );
+    assert_eq!(gw.audit("traceId=req-42").len(), 1);
 }

@@ -1,4 +1,7 @@
-//! `/health` and `/metrics`: the mode, loaded policies and the Prometheus counters.
+//! `/health`, `/` and `/metrics`: the mode, loaded policies, the store's health and the
+//! Prometheus counters.
+
+use std::time::Duration;
 
 use serde_json::json;
 
@@ -34,4 +37,60 @@ fn metrics_and_health() {
     ] {
         assert!(m.body.contains(needle), "missing {needle}:\n{}", m.body);
     }
+}
+
+/// `/health` is 503 `unhealthy` while the audit log cannot be written (here another
+/// process holds the database's write lock), the check waiting meanwhile is answered
+/// once the write goes through, and the gateway is healthy again; `GET /` says what it is.
+#[test]
+fn health_follows_the_audit_store() {
+    if common::skip_in_debug("health_follows_the_audit_store") {
+        return;
+    }
+    let gw = test_gateway(vec![]);
+    let info = gw.get("/", &[]);
+    assert_eq!(info.status, 200);
+    assert_eq!(info.json()["name"], "meshguard-gateway");
+    assert_eq!(info.json()["endpoints"]["check"], "/proxy/check");
+    let (_, token) = gw.agent("h", "verified", &["tester"]);
+
+    let lock = rusqlite::Connection::open(&gw.db).unwrap();
+    lock.execute_batch("BEGIN EXCLUSIVE").unwrap();
+    let waiting = {
+        let (base, token) = (gw.base.clone(), token.clone());
+        std::thread::spawn(move || {
+            let bearer = format!("Bearer {token}");
+            common::send(
+                &common::http_agent(),
+                "GET",
+                &format!("{base}/proxy/check"),
+                &[
+                    ("Authorization", bearer.as_bytes()),
+                    ("X-MeshGuard-Action", b"read:during-outage"),
+                ],
+                None,
+            )
+        })
+    };
+    gw.wait_until(
+        "health to see the failing writes",
+        Duration::from_secs(60),
+        || gw.get("/health", &[]).status == 503,
+    );
+    let h = gw.get("/health", &[]).json();
+    assert_eq!(h["status"], "unhealthy");
+    assert!(
+        h["problems"][0]
+            .as_str()
+            .unwrap()
+            .contains("audit write failed"),
+        "{h}"
+    );
+    lock.execute_batch("ROLLBACK").unwrap();
+    let answered = waiting.join().unwrap();
+    assert_eq!(answered.status, 200, "{}", answered.body);
+    gw.wait_until("health to recover", Duration::from_secs(30), || {
+        gw.get("/health", &[]).status == 200
+    });
+    assert_eq!(gw.audit("action=read:during-outage").len(), 1);
 }
