@@ -9,6 +9,28 @@ use std::time::Duration;
 use anyhow::Result;
 use ureq::tls::{Certificate, RootCerts, TlsConfig, TlsProvider};
 
+/// `http[s]://host:port[/prefix]` without a trailing slash; a bare `host:port` gets
+/// `http://`.
+pub fn base_url(raw: &str) -> Result<String, String> {
+    let raw = raw.trim();
+    let (scheme, rest) = if let Some(rest) = raw.strip_prefix("http://") {
+        ("http", rest)
+    } else if let Some(rest) = raw.strip_prefix("https://") {
+        ("https", rest)
+    } else if raw.contains("://") {
+        return Err(format!(
+            "`{raw}`: the gateway URL must start with http:// or https://"
+        ));
+    } else {
+        ("http", raw)
+    };
+    let host = rest.trim_end_matches('/');
+    if host.is_empty() || host.starts_with('/') || host.contains(['?', '#', ' ']) {
+        return Err(format!("`{raw}` is not a usable gateway URL"));
+    }
+    Ok(format!("{scheme}://{host}"))
+}
+
 /// The extra CA file: the flag, else `MESHGUARD_CA_FILE`.
 pub fn ca_file(flag: Option<&Path>) -> Option<PathBuf> {
     flag.map(Path::to_path_buf).or_else(|| {

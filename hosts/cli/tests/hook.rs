@@ -477,6 +477,30 @@ fn install_writes_and_merges_settings() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "empty stdin must block");
+    assert!(s["hooks"].get("PostToolUse").is_none(), "{s:#}");
+
+    // Through a gateway: the command names it, and finished calls are recorded too; a
+    // later install without it takes the PostToolUse entry away again.
+    let out = meshguard(&[&args[..], &["--gateway", "http://127.0.0.1:3100/"][..]].concat());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).starts_with("updated: PreToolUse and PostToolUse hook in "),
+        "{}",
+        text(&out.stdout)
+    );
+    let s: Value = serde_json::from_str(&std::fs::read_to_string(&settings).unwrap()).unwrap();
+    let pre = s["hooks"]["PreToolUse"].as_array().unwrap();
+    assert_eq!(pre.len(), 2, "{s:#}");
+    let command = pre[1]["hooks"][0]["command"].as_str().unwrap();
+    assert!(
+        command.ends_with(" --gateway http://127.0.0.1:3100"),
+        "{command}"
+    );
+    assert_eq!(s["hooks"]["PostToolUse"][0]["hooks"][0]["command"], command);
+    let out = meshguard(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let s: Value = serde_json::from_str(&std::fs::read_to_string(&settings).unwrap()).unwrap();
+    assert!(s["hooks"].get("PostToolUse").is_none(), "{s:#}");
 
     let broken = dir.write("broken.json", "{not json");
     let out = meshguard(&[

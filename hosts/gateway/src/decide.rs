@@ -12,6 +12,7 @@
 //!
 //! Every outcome, including 400, 401, 413, 429 and evaluation errors, is audited.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Instant;
@@ -19,6 +20,7 @@ use std::time::Instant;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
+use meshguard_api::CheckAnswer;
 use meshguard_core::{self as core, Decision, Effect, Explanation, Mode};
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -133,45 +135,6 @@ pub fn clip_to(s: String, max: usize) -> String {
         end -= 1;
     }
     format!("{}…[{} bytes cut]", &s[..end], s.len() - end)
-}
-
-/// The body of every decision answer, in this field order. Fields that do not apply are
-/// left out: a 401 carries only `error`, `message` and `traceId` (nothing about the
-/// request is echoed to a caller who is not authenticated).
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Body<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    error: Option<&'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    message: Option<&'a str>,
-    /// snake_case, as the docs' 429 answer spells it.
-    #[serde(rename = "retry_after", skip_serializing_if = "Option::is_none")]
-    retry_after: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    allowed: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    decision: Option<&'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    action: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    resource: Option<Option<&'a str>>,
-    /// The part of a compound resource that decided (`docs/semantics.md` §2.8).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    part: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    policy: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    rule: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    reason: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    mode: Option<&'static str>,
-    trace_id: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    approval_id: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    explanation: Option<&'a Explanation>,
 }
 
 /// The webhook payload of the product docs (plus `mode`, `status`, `approvalId`).
@@ -480,22 +443,25 @@ async fn settle_approval(
 
 fn body_bytes(o: &Outcome, trace_id: &str, mode: Mode) -> Bytes {
     let d = o.describe;
-    let body = Body {
-        error: o.error,
-        message: o.message.as_deref(),
+    fn text(s: &str) -> Cow<'_, str> {
+        Cow::Borrowed(s)
+    }
+    let body = CheckAnswer {
+        error: o.error.map(Cow::Borrowed),
+        message: o.message.as_deref().map(text),
         retry_after: o.retry_after,
         allowed: d.then_some(o.allowed),
-        decision: d.then_some(o.effect.as_str()),
-        action: d.then_some(o.action.as_str()),
-        resource: d.then_some(o.resource.as_deref()),
-        part: o.part.as_deref().filter(|_| d),
-        policy: o.policy.as_deref().filter(|_| d),
-        rule: o.rule.as_deref().filter(|_| d),
-        reason: d.then_some(o.reason.as_str()),
-        mode: d.then_some(mode_str(mode)),
-        trace_id,
-        approval_id: o.approval_id.as_deref(),
-        explanation: o.explanation.as_ref(),
+        decision: d.then_some(o.effect),
+        action: d.then(|| text(&o.action)),
+        resource: d.then(|| o.resource.as_deref().map(text)),
+        part: o.part.as_deref().filter(|_| d).map(text),
+        policy: o.policy.as_deref().filter(|_| d).map(text),
+        rule: o.rule.as_deref().filter(|_| d).map(text),
+        reason: d.then(|| text(&o.reason)),
+        mode: d.then_some(mode),
+        trace_id: text(trace_id),
+        approval_id: o.approval_id.as_deref().map(text),
+        explanation: o.explanation.as_ref().map(Cow::Borrowed),
     };
     match serde_json::to_vec(&body) {
         Ok(v) => Bytes::from(v),
@@ -583,22 +549,13 @@ async fn finish(
     if state.audit.record(entry).await.is_err() {
         // No audit, no decision: the writer is gone (shutting down or failed).
         tracing::error!(trace_id = %intake.trace_id, "audit queue closed; refusing to decide");
-        let body = Body {
-            error: Some("audit_unavailable"),
-            message: Some("the audit log is not accepting entries; the request was not decided"),
-            retry_after: None,
-            allowed: None,
-            decision: None,
-            action: None,
-            resource: None,
-            part: None,
-            policy: None,
-            rule: None,
-            reason: None,
-            mode: None,
-            trace_id: &intake.trace_id,
-            approval_id: None,
-            explanation: None,
+        let body = CheckAnswer {
+            error: Some("audit_unavailable".into()),
+            message: Some(
+                "the audit log is not accepting entries; the request was not decided".into(),
+            ),
+            trace_id: Cow::Borrowed(&intake.trace_id),
+            ..CheckAnswer::default()
         };
         return Answer {
             status: intake

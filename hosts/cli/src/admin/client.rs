@@ -83,28 +83,6 @@ fn setting(flag: Option<&str>, var: &str) -> Option<String> {
     }
 }
 
-/// `http[s]://host:port[/prefix]` without a trailing slash; a bare `host:port` gets
-/// `http://`.
-pub fn base_url(raw: &str) -> Result<String, String> {
-    let raw = raw.trim();
-    let (scheme, rest) = if let Some(rest) = raw.strip_prefix("http://") {
-        ("http", rest)
-    } else if let Some(rest) = raw.strip_prefix("https://") {
-        ("https", rest)
-    } else if raw.contains("://") {
-        return Err(format!(
-            "`{raw}`: the gateway URL must start with http:// or https://"
-        ));
-    } else {
-        ("http", raw)
-    };
-    let host = rest.trim_end_matches('/');
-    if host.is_empty() || host.starts_with('/') || host.contains(['?', '#', ' ']) {
-        return Err(format!("`{raw}` is not a usable gateway URL"));
-    }
-    Ok(format!("{scheme}://{host}"))
-}
-
 /// Whether the URL's host is this machine (only then is a local token file offered).
 fn is_loopback(base: &str) -> bool {
     let rest = base.split_once("://").map_or(base, |(_, r)| r);
@@ -172,7 +150,7 @@ impl Client {
     pub fn new(conn: &Conn, json: bool) -> Result<Client> {
         let raw = setting(conn.gateway_url.as_deref(), "MESHGUARD_GATEWAY_URL")
             .unwrap_or_else(|| DEFAULT_URL.to_owned());
-        let base = base_url(&raw).map_err(|m| Problem::new(EXIT_BAD_INPUT, m))?;
+        let base = crate::net::base_url(&raw).map_err(|m| Problem::new(EXIT_BAD_INPUT, m))?;
         let token = match setting(conn.admin_token.as_deref(), "MESHGUARD_ADMIN_TOKEN") {
             Some(t) => t.trim().to_owned(),
             None => {
@@ -406,6 +384,7 @@ mod tests {
 
     #[test]
     fn urls() {
+        use crate::net::base_url;
         assert_eq!(
             base_url("http://127.0.0.1:3100/").unwrap(),
             "http://127.0.0.1:3100"

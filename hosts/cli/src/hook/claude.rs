@@ -30,13 +30,15 @@
 use std::io::{self, Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
+use meshguard_api::RecordRequest;
 use meshguard_core::{Decision, Effect, Request};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::audit::{self, Record};
 use super::failsafe;
+use super::gateway::{Failure, Gateway};
 use super::tools::{self, HookInput, Mapped};
 use crate::flags::AgentFlags;
 use crate::{EXIT_BAD_INPUT, clock, load, paths};
@@ -47,9 +49,30 @@ const MAX_INPUT: u64 = 1024 * 1024;
 /// Arguments of `meshguard hook claude-code`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// A policy file or directory; repeat to load several, in the order given.
-    #[arg(long = "policies", required = true, value_name = "PATH")]
+    /// A policy file or directory; repeat to load several, in the order given. With
+    /// `--gateway`, what decides when the gateway cannot be reached.
+    #[arg(
+        long = "policies",
+        required_unless_present = "gateway",
+        value_name = "PATH"
+    )]
     policies: Vec<PathBuf>,
+
+    /// Decide through this gateway (`http[s]://host:port`) with the agent token in
+    /// MESHGUARD_API_KEY or MESHGUARD_AGENT_TOKEN: its revocations, rate limits and
+    /// audit log apply, and PostToolUse events are recorded there.
+    #[arg(long, value_name = "URL")]
+    gateway: Option<String>,
+
+    /// With `--gateway`, when it cannot be reached: `local` decides with `--policies`,
+    /// `block` blocks the call. Default: `local` when `--policies` is given, else `block`.
+    #[arg(long, value_enum, requires = "gateway")]
+    on_unreachable: Option<Unreachable>,
+
+    /// A PEM file of CA certificates trusted for an https:// gateway, besides the
+    /// system's. Default: $MESHGUARD_CA_FILE.
+    #[arg(long = "ca-file", value_name = "PEM", requires = "gateway")]
+    ca_file: Option<PathBuf>,
 
     /// Append every decision to this JSON Lines file.
     #[arg(long = "audit-log", value_name = "FILE.jsonl")]
@@ -78,6 +101,13 @@ pub struct Args {
         value_parser = clap::value_parser!(u64).range(1..=3600)
     )]
     pub timeout: u64,
+}
+
+/// `--on-unreachable` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Unreachable {
+    Local,
+    Block,
 }
 
 /// `--mode` values.
@@ -156,10 +186,17 @@ impl Blocker {
     }
 }
 
-/// Decides one tool call and answers it; never returns an error, because every error
-/// must become a block.
+/// Decides one tool call and answers it (or records one that ran); never returns an
+/// error, because every error must become a block.
 pub fn run(args: &Args, blocker: &Blocker) -> ExitCode {
-    let outcome = match decide(args) {
+    let input = match read_input() {
+        Ok(i) => i,
+        Err(problem) => return blocker.block(&problem),
+    };
+    if input.hook_event_name.as_deref() == Some("PostToolUse") {
+        return record(args, &input, blocker);
+    }
+    let outcome = match decide(args, input) {
         Ok(o) => o,
         Err(problem) => return blocker.block(&problem),
     };
@@ -203,29 +240,76 @@ pub fn run(args: &Args, blocker: &Blocker) -> ExitCode {
     }
 }
 
-/// Reads, maps and decides the tool call: each of its resources, the strictest
-/// decision standing.
-fn decide(args: &Args) -> Result<Outcome, String> {
-    let input = read_input()?;
+/// Maps and decides the tool call: each of its resources, the strictest decision
+/// standing; through the gateway when there is one.
+fn decide(args: &Args, input: HookInput) -> Result<Outcome, String> {
     failsafe::inject_fault()?;
     if let Some(event) = &input.hook_event_name
         && event != "PreToolUse"
     {
         return Err(format!(
-            "this hook answers `PreToolUse` events, not `{event}`; register it under hooks.PreToolUse"
+            "this hook answers `PreToolUse` (and records `PostToolUse`) events, not \
+             `{event}`; register it under hooks.PreToolUse"
         ));
     }
     if !std::path::Path::new(&input.cwd).is_absolute() {
         return Err(format!("`cwd` is not an absolute path: `{}`", input.cwd));
     }
     let mapped = tools::map(&input)?;
+    let context = tools::context(&input);
+    let decision = match gateway(args)? {
+        None => decide_locally(args, &mapped, context)?,
+        Some(gw) => match decide_remotely(&gw, &mapped, &context) {
+            Ok(d) => d,
+            Err(Failure::Refused(problem)) => return Err(problem),
+            Err(Failure::Unreachable(problem)) => match on_unreachable(args) {
+                Unreachable::Block => {
+                    return Err(format!("{problem} (--on-unreachable block)"));
+                }
+                Unreachable::Local => {
+                    eprintln!("meshguard: {problem}; deciding with the local policies");
+                    decide_locally(args, &mapped, context)?
+                }
+            },
+        },
+    };
+    Ok(Outcome {
+        input,
+        mapped,
+        decision,
+    })
+}
+
+/// The gateway of `--gateway`, if any.
+fn gateway(args: &Args) -> Result<Option<Gateway>, String> {
+    let Some(url) = &args.gateway else {
+        return Ok(None);
+    };
+    if on_unreachable(args) == Unreachable::Local && args.policies.is_empty() {
+        return Err("--on-unreachable local needs --policies to decide with".to_owned());
+    }
+    // Leave the supervisor a second to block before Claude Code gives up on the hook.
+    let timeout = Duration::from_secs(args.timeout.saturating_sub(1).max(1));
+    Gateway::new(url, args.ca_file.as_deref(), timeout).map(Some)
+}
+
+fn on_unreachable(args: &Args) -> Unreachable {
+    args.on_unreachable.unwrap_or(if args.policies.is_empty() {
+        Unreachable::Block
+    } else {
+        Unreachable::Local
+    })
+}
+
+/// Decides every target with the local policies.
+fn decide_locally(args: &Args, mapped: &Mapped, context: Value) -> Result<Decision, String> {
     let agent = args.agent.agent()?;
     let set = load::load_set(&args.policies)
         .map_err(|f| format!("cannot load the policies: {}", f.summary()))?;
     let base = Request {
         action: mapped.action.clone(),
         resource: None,
-        context: Some(tools::context(&input)),
+        context: Some(context),
         agent,
         time: Some(clock::now_rfc3339()),
         mode: None,
@@ -234,23 +318,95 @@ fn decide(args: &Args) -> Result<Outcome, String> {
         resource: Some(resource.to_owned()),
         ..base.clone()
     };
+    strictest(mapped, |resource| Ok(set.decide(&about(resource), false)))
+}
+
+/// Decides every target through the gateway.
+fn decide_remotely(gw: &Gateway, mapped: &Mapped, context: &Value) -> Result<Decision, Failure> {
+    strictest(mapped, |resource| {
+        gw.check(&mapped.action, resource, context)
+    })
+}
+
+/// The strictest decision over a call's targets, each decided by `decide` (a path's
+/// absolute spelling may only make its decision stricter).
+fn strictest<E: From<&'static str>>(
+    mapped: &Mapped,
+    mut decide: impl FnMut(&str) -> Result<Decision, E>,
+) -> Result<Decision, E> {
     let mut strictest: Option<Decision> = None;
     for target in &mapped.targets {
-        let mut d = set.decide(&about(&target.resource), false);
+        let mut d = decide(&target.resource)?;
         if let Some(absolute) = &target.absolute {
-            d = paths::stricter(d, set.decide(&about(absolute), false));
+            d = paths::stricter(d, decide(absolute)?);
         }
         strictest = match strictest {
             Some(so_far) if !outranks(&d, &so_far) => Some(so_far),
             _ => Some(d),
         };
     }
-    let decision = strictest.ok_or("the tool call names nothing to decide")?;
-    Ok(Outcome {
-        input,
-        mapped,
-        decision,
-    })
+    strictest.ok_or_else(|| E::from("the tool call names nothing to decide"))
+}
+
+/// `PostToolUse`: the call ran; record it with the gateway (`POST
+/// /proxy/governance/record`) and in `--audit-log`. Nothing is answered (a tool that ran
+/// cannot be blocked); a record that cannot be made is said on stderr and, when the
+/// gateway is unreachable, kept in `--audit-log`.
+fn record(args: &Args, input: &HookInput, blocker: &Blocker) -> ExitCode {
+    let mapped = match tools::map(input) {
+        Ok(m) => m,
+        Err(problem) => {
+            eprintln!("meshguard: cannot record the tool call: {problem}");
+            return ExitCode::SUCCESS;
+        }
+    };
+    let resource = mapped.targets.first().map(|t| t.resource.clone());
+    let (status, result) = tools::outcome(input);
+    let mut problem = None;
+    match gateway(args) {
+        Ok(Some(gw)) => {
+            let report = RecordRequest {
+                action: mapped.action.clone(),
+                resource: resource.clone(),
+                status: Some(status.to_owned()),
+                result,
+                trace_id: None,
+            };
+            if let Err(e) = gw.record(&report) {
+                problem = Some(e);
+            }
+        }
+        Ok(None) => {}
+        Err(e) => problem = Some(e),
+    }
+    if let Some(p) = &problem {
+        eprintln!("meshguard: the tool call was not recorded with the gateway: {p}");
+    }
+    if let Some(path) = &args.audit_log {
+        let time = clock::now_rfc3339();
+        let reason = match &problem {
+            Some(p) => format!("{status}; not recorded with the gateway: {p}"),
+            None => status.to_owned(),
+        };
+        let record = Record {
+            time: &time,
+            session_id: input.session_id.as_deref(),
+            tool: Some(&input.tool_name),
+            action: Some(&mapped.action),
+            resource: resource.as_deref(),
+            effect: "recorded",
+            permission_decision: "none",
+            policy: None,
+            rule: "post-tool-use",
+            reason: &reason,
+            mode: args.mode.as_str(),
+            latency_us: micros(blocker.started),
+        };
+        if let Err(e) = audit::append(path, &record) {
+            eprintln!("meshguard: {e}");
+        }
+    }
+    ExitCode::SUCCESS
 }
 
 /// Whether `a` is stricter than `b`: deny over approval over allow, and among equal

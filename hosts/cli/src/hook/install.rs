@@ -39,6 +39,13 @@ pub struct Args {
     /// Also pass `--audit-log FILE` to the hook.
     #[arg(long = "audit-log", value_name = "FILE.jsonl")]
     audit_log: Option<PathBuf>,
+
+    /// Decide through this gateway (`--gateway URL`; the policies decide when it cannot
+    /// be reached) and record finished calls there (a `PostToolUse` entry too). The
+    /// agent token comes from MESHGUARD_API_KEY in Claude Code's environment; it is
+    /// never written to the settings file.
+    #[arg(long, value_name = "URL")]
+    gateway: Option<String>,
 }
 
 /// Checks the policies, then writes the settings entry.
@@ -76,12 +83,25 @@ pub fn run(args: &Args, json_out: bool) -> Result<ExitCode> {
             _ => words.extend(["--audit-log".to_owned(), q]),
         }
     }
+    if let Some(url) = &args.gateway {
+        let base = match crate::net::base_url(url) {
+            Ok(b) => b,
+            Err(problem) => return fail(problem),
+        };
+        match quoted(Path::new(&base)) {
+            Ok(q) => words.extend(["--gateway".to_owned(), q]),
+            Err(problem) => return fail(problem),
+        }
+    }
     let command = words.join(" ");
     let mut settings = match read_settings(&args.settings) {
         Ok(s) => s,
         Err(problem) => return fail(problem),
     };
-    let replaced = merge(&mut settings, &command);
+    let replaced = merge(&mut settings, "PreToolUse", Some(&command));
+    // Finished calls are recorded only through a gateway; an earlier entry goes otherwise.
+    let post = args.gateway.is_some().then_some(command.as_str());
+    merge(&mut settings, "PostToolUse", post);
     if let Err(problem) = write_settings(&args.settings, &settings) {
         return fail(problem);
     }
@@ -97,7 +117,12 @@ pub fn run(args: &Args, json_out: bool) -> Result<ExitCode> {
         let verb = if replaced { "updated" } else { "installed" };
         writeln!(
             out,
-            "{verb}: PreToolUse hook in {}",
+            "{verb}: {} hook in {}",
+            if args.gateway.is_some() {
+                "PreToolUse and PostToolUse"
+            } else {
+                "PreToolUse"
+            },
             args.settings.display()
         )
         .and_then(|()| writeln!(out, "  command: {command}"))
@@ -148,9 +173,9 @@ fn read_settings(path: &Path) -> Result<Map<String, Value>, String> {
     }
 }
 
-/// Puts the entry in `hooks.PreToolUse`, replacing earlier MeshGuard entries. Returns
-/// whether one was replaced.
-fn merge(settings: &mut Map<String, Value>, command: &str) -> bool {
+/// Puts the entry in `hooks.<event>`, replacing earlier MeshGuard entries (or only
+/// removes them when `command` is `None`). Returns whether one was replaced.
+fn merge(settings: &mut Map<String, Value>, event: &str, command: Option<&str>) -> bool {
     let hooks = settings
         .entry("hooks")
         .or_insert_with(|| Value::Object(Map::new()));
@@ -160,8 +185,11 @@ fn merge(settings: &mut Map<String, Value>, command: &str) -> bool {
     let Some(hooks) = hooks.as_object_mut() else {
         return false;
     };
+    if command.is_none() && !hooks.contains_key(event) {
+        return false;
+    }
     let list = hooks
-        .entry("PreToolUse")
+        .entry(event)
         .or_insert_with(|| Value::Array(Vec::new()));
     if !list.is_array() {
         *list = Value::Array(Vec::new());
@@ -172,14 +200,20 @@ fn merge(settings: &mut Map<String, Value>, command: &str) -> bool {
     let before = list.len();
     list.retain(|entry| !is_ours(entry));
     let replaced = list.len() != before;
-    list.push(json!({
-        "matcher": "*",
-        "hooks": [{ "type": "command", "command": command }],
-    }));
+    match command {
+        Some(command) => list.push(json!({
+            "matcher": "*",
+            "hooks": [{ "type": "command", "command": command }],
+        })),
+        None if list.is_empty() => {
+            hooks.remove(event);
+        }
+        None => {}
+    }
     replaced
 }
 
-/// Whether a `PreToolUse` entry runs `meshguard hook claude-code`.
+/// Whether a hook entry runs `meshguard hook claude-code`.
 fn is_ours(entry: &Value) -> bool {
     entry["hooks"].as_array().is_some_and(|hooks| {
         hooks.iter().any(|h| {

@@ -5,6 +5,7 @@
 mod audit;
 mod claude;
 mod failsafe;
+mod gateway;
 mod install;
 mod tools;
 

@@ -23,5 +23,6 @@ mod agents;
 mod approvals;
 mod audit;
 mod connection;
+mod hook_gateway;
 mod policies;
 mod support;

@@ -14,7 +14,7 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
+use meshguard_api::CheckRequest;
 use serde_json::{Map, Value};
 
 use crate::auth::{self, AuthError};
@@ -196,21 +196,6 @@ pub async fn proxy_check(
     answer.into_response()
 }
 
-/// `POST /v1/check`'s body.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct CheckBody {
-    action: String,
-    #[serde(default)]
-    resource: Option<String>,
-    #[serde(default)]
-    context: Option<Value>,
-    #[serde(default)]
-    explain: bool,
-    #[serde(default)]
-    trace_id: Option<String>,
-}
-
 /// `POST /v1/check`: `{action, resource?, context?, explain?, traceId?}`.
 pub async fn v1_check(
     State(state): State<Arc<AppState>>,
@@ -247,7 +232,7 @@ pub async fn intake_from_json(
     } else {
         match super::read_body(state, headers, body).await {
             Err(e) => Err(refuse(e.status(), e.message().to_owned())),
-            Ok(bytes) => match super::json_object::<CheckBody>(&bytes) {
+            Ok(bytes) => match super::json_object::<CheckRequest>(&bytes) {
                 Err(message) => Err(refuse(StatusCode::BAD_REQUEST, message)),
                 Ok(b) => {
                     explain = b.explain;

@@ -22,7 +22,7 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
+use meshguard_api::{RecordRequest, Recorded, ReportRequest};
 use serde_json::{Map, Value, json};
 
 use super::check::{authenticate, intake_from_json, normalize_trace_id, trace_id};
@@ -48,35 +48,6 @@ pub async fn check(State(state): State<Arc<AppState>>, headers: HeaderMap, body:
     decide::decide(&state, intake).await.into_response()
 }
 
-/// `POST /proxy/governance/record`'s body.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct RecordBody {
-    action: String,
-    #[serde(default)]
-    resource: Option<String>,
-    #[serde(default)]
-    status: Option<String>,
-    #[serde(default)]
-    result: Option<Value>,
-    #[serde(default)]
-    trace_id: Option<String>,
-}
-
-/// `POST /v1/audit`'s body.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct ReportBody {
-    action: String,
-    decision: String,
-    #[serde(default)]
-    resource: Option<String>,
-    #[serde(default)]
-    metadata: Option<Map<String, Value>>,
-    #[serde(default)]
-    trace_id: Option<String>,
-}
-
 /// What a report stores, whichever endpoint it came through.
 struct Report {
     endpoint: &'static str,
@@ -95,7 +66,7 @@ pub async fn record(
     headers: HeaderMap,
     body: Body,
 ) -> ApiResult<Response> {
-    let (agent, b): (Arc<AgentRecord>, RecordBody) = read_report(&state, &headers, body).await?;
+    let (agent, b): (Arc<AgentRecord>, RecordRequest) = read_report(&state, &headers, body).await?;
     let result = b.result.map(|r| match r {
         Value::String(s) => s,
         other => other.to_string(),
@@ -119,7 +90,7 @@ pub async fn report(
     headers: HeaderMap,
     body: Body,
 ) -> ApiResult<Response> {
-    let (agent, b): (Arc<AgentRecord>, ReportBody) = read_report(&state, &headers, body).await?;
+    let (agent, b): (Arc<AgentRecord>, ReportRequest) = read_report(&state, &headers, body).await?;
     let decision = match b.decision.as_str() {
         "allow" => "allow",
         "deny" => "deny",
@@ -222,6 +193,9 @@ async fn store(
     }
     Ok(json_response(
         StatusCode::CREATED,
-        json!({"recorded": true, "traceId": trace}),
+        json!(Recorded {
+            recorded: true,
+            trace_id: trace,
+        }),
     ))
 }

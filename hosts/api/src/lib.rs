@@ -1,0 +1,27 @@
+//! The gateway's HTTP API as Rust types: what `hosts/gateway/API.md` describes, in one
+//! place. The gateway serialises these and the CLI deserialises the same types, so a
+//! field renamed on one side is a compile error on the other, not a silent `null`.
+//!
+//! Answer types borrow (`Cow<'a, str>`) so the gateway serialises without copying; read
+//! back with `serde_json::from_*` they own their text.
+//!
+//! Only shapes live here: no I/O, no validation beyond what serde does. What a value
+//! means (a trace id's bounds, which actions exist) is the gateway's and the core's.
+
+#![forbid(unsafe_code)]
+
+mod check;
+mod report;
+
+pub use check::{CheckAnswer, CheckRequest};
+pub use report::{RecordRequest, Recorded, ReportRequest};
+
+/// Deserialises a field that is present-and-null differently from absent:
+/// `Some(None)` for `null`, `None` (through `#[serde(default)]`) when missing.
+fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    serde::Deserialize::deserialize(d).map(Some)
+}
