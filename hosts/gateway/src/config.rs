@@ -125,6 +125,14 @@ pub struct Args {
     /// Connections served at once; one more is answered 503 and closed.
     #[arg(long, env = "MAX_CONNECTIONS", default_value_t = 512)]
     pub max_connections: usize,
+    /// Serve `GET /metrics` (`false` answers it 404, for deployments that must not
+    /// expose counters).
+    #[arg(long, env = "METRICS_ENABLED", default_value_t = true, action = clap::ArgAction::Set)]
+    pub metrics_enabled: bool,
+    /// Origins browsers may call the API from (CORS), comma separated, or `*` for any;
+    /// none by default (browsers then refuse cross-origin calls).
+    #[arg(long, env = "CORS_ORIGIN")]
+    pub cors_origin: Option<String>,
     /// One more header a caller's trace id is read from (after `X-MeshGuard-Trace-ID`,
     /// before `X-Trace-ID`), e.g. `X-Request-ID` or `traceparent`.
     #[arg(long, env = "TRACE_HEADER")]
@@ -150,13 +158,6 @@ pub struct Args {
 const ALIASES: &[(&str, &str, &str)] = &[
     ("AUDIT_RETENTION_DAYS", "RETENTION_DAYS", "retention_days"),
     ("LOG_LEVEL", "LOG", "log"),
-];
-
-/// Variables the docs name for features this gateway does not have: said at start, so a
-/// setting is never ignored silently.
-const UNSUPPORTED: &[(&str, &str)] = &[
-    ("METRICS_ENABLED", "`/metrics` is always served"),
-    ("CORS_ORIGIN", "the gateway sends no CORS headers"),
 ];
 
 impl Args {
@@ -202,11 +203,6 @@ impl Args {
             warnings.push(format!(
                 "{alias} read as {ours} (the name this gateway documents)"
             ));
-        }
-        for (name, why) in UNSUPPORTED {
-            if var(name).is_some() {
-                warnings.push(format!("{name} is not supported and is ignored: {why}"));
-            }
         }
         let known: Vec<String> = Args::command()
             .get_arguments()
@@ -363,6 +359,10 @@ pub struct Config {
     pub max_connections: usize,
     /// An extra trace id header (lower case).
     pub trace_header: Option<String>,
+    /// Whether `/metrics` is served.
+    pub metrics_enabled: bool,
+    /// Origins allowed by CORS.
+    pub cors: Option<CorsOrigins>,
     /// The HTTPS listener's certificate chain and key, when serving HTTPS.
     pub tls_identity: Option<(PathBuf, PathBuf)>,
     /// Extra CA certificates for outbound TLS.
@@ -386,6 +386,44 @@ pub struct WebhookConfig {
     pub queue: usize,
     /// Extra headers on every delivery.
     pub headers: Vec<(HeaderName, HeaderValue)>,
+}
+
+/// `CORS_ORIGIN`: any origin, or a list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CorsOrigins {
+    /// `*`.
+    Any,
+    /// Exact origins (`https://console.example.com`).
+    List(Vec<HeaderValue>),
+}
+
+impl CorsOrigins {
+    /// Parses `*` or a comma-separated list of `scheme://host[:port]` origins.
+    pub fn parse(text: &str) -> Result<CorsOrigins> {
+        if text.trim() == "*" {
+            return Ok(CorsOrigins::Any);
+        }
+        let mut list = Vec::new();
+        for origin in text.split(',').map(str::trim).filter(|o| !o.is_empty()) {
+            let well_formed = (origin.starts_with("http://") || origin.starts_with("https://"))
+                && !origin.trim_end_matches('/').contains(['?', '#', ' '])
+                && origin
+                    .split("://")
+                    .nth(1)
+                    .is_some_and(|h| !h.is_empty() && !h.contains('/'));
+            let Ok(value) = HeaderValue::from_str(origin) else {
+                bail!("CORS_ORIGIN: `{origin}` is not a valid origin");
+            };
+            if !well_formed {
+                bail!(
+                    "CORS_ORIGIN: `{origin}` is not an origin; expected `*` or \
+                     `scheme://host[:port]` (no path), comma separated"
+                );
+            }
+            list.push(value);
+        }
+        Ok(CorsOrigins::List(list))
+    }
 }
 
 /// Parses `ALERT_WEBHOOK_HEADERS`: a JSON object of header names to string values.
@@ -522,6 +560,13 @@ impl Args {
                     Err(_) => bail!("TRACE_HEADER `{name}` is not a valid header name"),
                 },
             },
+            metrics_enabled: self.metrics_enabled,
+            cors: self
+                .cors_origin
+                .as_deref()
+                .filter(|s| !s.trim().is_empty())
+                .map(CorsOrigins::parse)
+                .transpose()?,
             tls_identity: self.tls_cert_file.zip(self.tls_key_file),
             tls_ca_file: self.tls_ca_file,
         })
@@ -558,19 +603,13 @@ mod tests {
             &vars(&[
                 ("AUDIT_RETENTION_DAYS", "30"),
                 ("LOG_LEVEL", "debug"),
-                ("CORS_ORIGIN", "*"),
                 ("MESHGUARD_MODEE", "audit"),
                 ("HOME", "/root"),
             ]),
             |id| m.value_source(id),
         );
         assert_eq!((args.retention_days, args.log.as_str()), (30, "debug"));
-        assert_eq!(warnings.len(), 4, "{warnings:?}");
-        assert!(
-            warnings
-                .iter()
-                .any(|w| w.starts_with("CORS_ORIGIN is not supported"))
-        );
+        assert_eq!(warnings.len(), 3, "{warnings:?}");
         assert!(
             warnings
                 .iter()
@@ -626,6 +665,17 @@ mod tests {
             ]
         );
         assert!(parse_events("nope").is_err());
+        assert_eq!(CorsOrigins::parse(" * ").unwrap(), CorsOrigins::Any);
+        assert_eq!(
+            CorsOrigins::parse("https://a.example, http://localhost:5173").unwrap(),
+            CorsOrigins::List(vec![
+                HeaderValue::from_static("https://a.example"),
+                HeaderValue::from_static("http://localhost:5173")
+            ])
+        );
+        for bad in ["a.example", "https://a.example/path", "https://"] {
+            assert!(CorsOrigins::parse(bad).is_err(), "{bad}");
+        }
         let h = parse_headers(r#"{"X-Custom-Header": "value"}"#).unwrap();
         assert_eq!(h[0].0.as_str(), "x-custom-header");
         assert_eq!(h[0].1, "value");

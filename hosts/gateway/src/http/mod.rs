@@ -17,7 +17,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
@@ -25,6 +25,9 @@ use http_body_util::BodyExt as _;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
+use tower_http::cors::{AllowOrigin, CorsLayer};
+
+use crate::config::CorsOrigins;
 use crate::state::AppState;
 
 /// An error answer: `{error, message}` plus optional extra fields.
@@ -264,10 +267,15 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/approvals/{id}/approve", post(approvals::approve))
         .route("/approvals/{id}/deny", post(approvals::deny))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_admin));
-    Router::new()
+    let mut router = Router::new()
         .route("/", get(health::info))
-        .route("/health", get(health::health))
-        .route("/metrics", get(health::metrics))
+        .route("/health", get(health::health));
+    if state.config.metrics_enabled {
+        router = router.route("/metrics", get(health::metrics));
+    }
+    let cors = state.config.cors.clone();
+    let trace_header = state.config.trace_header.clone();
+    let router = router
         .route("/proxy/check", any(check::proxy_check))
         .route("/proxy/governance/check", post(governance::check))
         .route("/proxy/governance/record", post(governance::record))
@@ -276,5 +284,44 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/check", post(check::v1_check))
         .nest("/admin", admin)
         .fallback(not_found)
-        .with_state(state)
+        .with_state(state);
+    match cors {
+        Some(origins) => router.layer(cors_layer(origins, trace_header.as_deref())),
+        None => router,
+    }
+}
+
+/// The CORS layer for `CORS_ORIGIN`: the origins allowed, the methods and headers the
+/// API uses, and the headers a browser script may read from an answer.
+fn cors_layer(origins: CorsOrigins, trace_header: Option<&str>) -> CorsLayer {
+    let allow = match origins {
+        CorsOrigins::Any => AllowOrigin::any(),
+        CorsOrigins::List(list) => AllowOrigin::list(list),
+    };
+    let mut headers = vec![
+        header::AUTHORIZATION,
+        header::CONTENT_TYPE,
+        HeaderName::from_static("x-admin-token"),
+        HeaderName::from_static("x-meshguard-action"),
+        HeaderName::from_static("x-meshguard-resource"),
+        HeaderName::from_static("x-meshguard-context"),
+        HeaderName::from_static("x-meshguard-trace-id"),
+        HeaderName::from_static("x-trace-id"),
+    ];
+    headers.extend(trace_header.and_then(|h| HeaderName::from_bytes(h.as_bytes()).ok()));
+    CorsLayer::new()
+        .allow_origin(allow)
+        .allow_methods([
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+        ])
+        .allow_headers(headers)
+        .expose_headers([
+            HeaderName::from_static("x-meshguard-trace-id"),
+            header::RETRY_AFTER,
+        ])
+        .max_age(Duration::from_secs(600))
 }

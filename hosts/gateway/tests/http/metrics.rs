@@ -94,3 +94,62 @@ fn health_follows_the_audit_store() {
     });
     assert_eq!(gw.audit("action=read:during-outage").len(), 1);
 }
+
+/// `METRICS_ENABLED=false` takes `/metrics` away; `CORS_ORIGIN` lets the listed origins'
+/// browsers call the API (preflight included) and no other.
+#[test]
+fn metrics_switch_and_cors_origins() {
+    if common::skip_in_debug("metrics_switch_and_cors_origins") {
+        return;
+    }
+    let gw = test_gateway(vec![
+        ("METRICS_ENABLED", "false".to_owned()),
+        (
+            "CORS_ORIGIN",
+            "https://console.example, http://localhost:5173".to_owned(),
+        ),
+    ]);
+    assert_eq!(gw.get("/metrics", &[]).status, 404);
+    let agent = common::http_agent();
+    let preflight = common::send(
+        &agent,
+        "OPTIONS",
+        &gw.url("/v1/check"),
+        &[
+            ("Origin", b"https://console.example"),
+            ("Access-Control-Request-Method", b"POST"),
+            (
+                "Access-Control-Request-Headers",
+                b"authorization, content-type",
+            ),
+        ],
+        None,
+    );
+    assert_eq!(preflight.status, 200, "{}", preflight.body);
+    assert_eq!(
+        preflight.header("access-control-allow-origin"),
+        Some("https://console.example")
+    );
+    assert!(
+        preflight
+            .header("access-control-allow-headers")
+            .unwrap()
+            .contains("authorization"),
+        "{:?}",
+        preflight.headers
+    );
+    let health = gw.get("/health", &[("Origin", "http://localhost:5173")]);
+    assert_eq!(
+        health.header("access-control-allow-origin"),
+        Some("http://localhost:5173")
+    );
+    let stranger = gw.get("/health", &[("Origin", "https://evil.example")]);
+    assert_eq!(stranger.status, 200);
+    assert_eq!(stranger.header("access-control-allow-origin"), None);
+    // Without CORS_ORIGIN, no CORS header at all (the test gateway above is the only one
+    // configured); metrics are served by default.
+    let plain = test_gateway(vec![]);
+    let h = plain.get("/health", &[("Origin", "https://console.example")]);
+    assert_eq!(h.header("access-control-allow-origin"), None);
+    assert_eq!(plain.get("/metrics", &[]).status, 200);
+}
