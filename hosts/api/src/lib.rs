@@ -10,9 +10,14 @@
 
 #![forbid(unsafe_code)]
 
+mod admin;
 mod check;
 mod report;
 
+pub use admin::{
+    Agent, AgentCreated, AgentList, AgentPatch, AgentRevoked, Approval, ApprovalList,
+    ApprovalVerdict, AuditEntry, AuditExport, AuditPage, NewAgent, TokenRotated,
+};
 pub use check::{CheckAnswer, CheckRequest};
 pub use report::{RecordRequest, Recorded, ReportRequest};
 

@@ -396,12 +396,28 @@ fn bad_input_blocks_with_exit_2() {
         ("`cwd` is not an absolute path", call("Bash", json!({"command": "ls"}), "work")),
         ("is a string in `tool_input`", call("Read", json!({"file_path": 7}), "/w")),
         ("not valid", b"\xff\xfe".to_vec()),
-        ("`PostToolUse`", br#"{"hook_event_name":"PostToolUse","tool_name":"Bash","tool_input":{"command":"ls"},"cwd":"/w"}"#.to_vec()),
+        ("`Stop`", br#"{"hook_event_name":"Stop","tool_name":"Bash","tool_input":{"command":"ls"},"cwd":"/w"}"#.to_vec()),
     ];
     for (words, input) in cases {
         let reason = blocked(&hook(&[], &input));
         assert!(reason.contains(words), "{words}: {reason}");
     }
+    // PostToolUse is a record, never a block: the tool has run. Without a gateway it
+    // only goes to the audit log.
+    let dir = TempDir::new("hook-post");
+    let log = dir.path().join("post.jsonl");
+    let ran = br#"{"hook_event_name":"PostToolUse","tool_name":"Bash","tool_input":{"command":"ls"},"cwd":"/w","tool_response":{"stdout":"a","stderr":"","interrupted":false}}"#;
+    let out = hook(&["--audit-log", p(&log)], ran);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        out.stdout.is_empty() && out.stderr.is_empty(),
+        "{}",
+        text(&out.stderr)
+    );
+    let record = json(std::fs::read_to_string(&log).unwrap().trim().as_bytes());
+    assert_eq!(record["effect"], "recorded");
+    assert_eq!(record["action"], "execute:shell");
+    assert_eq!(record["reason"], "success");
     let out = run(
         &["hook", "claude-code", "--policies", "/nonexistent/policies"],
         &call("Bash", json!({"command": "ls"}), "/w"),

@@ -29,35 +29,31 @@ fn policies() -> Option<Vec<(&'static str, String)>> {
     Some(vec![("p.yaml", POLICY.to_owned())])
 }
 
-#[test]
-fn alerts_and_proxied_requests_go_out_over_tls() {
-    if common::skip_in_debug("alerts_and_proxied_requests_go_out_over_tls") {
-        return;
-    }
-    let pki = TestPki::new();
-    let hook = TestServer::start_tls(vec![200], "ok", pki.server_config());
-    let upstream = TestServer::start_tls(vec![200], "from upstream", pki.server_config());
+/// A webhook receiver and an upstream with certificates `signer` issued, and a gateway
+/// that alerts on denials and proxies to them trusting `trusted`'s CA; an app agent's
+/// token.
+fn tls_endpoints(signer: &TestPki, trusted: &TestPki) -> (TestServer, TestServer, Gateway, String) {
+    let hook = TestServer::start_tls(vec![200], "ok", signer.server_config());
+    let upstream = TestServer::start_tls(vec![200], "from upstream", signer.server_config());
     let gw = Gateway::start(Options {
         db: None,
         policies: policies(),
         env: vec![
             ("ALERT_WEBHOOK_URL", hook.https_url("/alerts")),
-            ("ALERT_WEBHOOK_SECRET", "s3cret".to_owned()),
+            ("ALERT_WEBHOOK_ATTEMPTS", "1".to_owned()),
             ("PROXY_TARGET", upstream.https_url("/base")),
-            ("TLS_CA_FILE", pki.ca.display().to_string()),
+            ("TLS_CA_FILE", trusted.ca.display().to_string()),
         ],
     });
     let (_, token) = gw.agent("app", "verified", &["app"]);
-    assert_eq!(gw.check(&token, "send:email", None).status, 403);
-    gw.wait_until("the alert over TLS", Duration::from_secs(30), || {
-        !hook.requests().is_empty()
-    });
-    let alert = &hook.requests()[0];
-    assert_eq!(alert.target, "/alerts");
-    assert_eq!(alert.header("x-meshguard-event"), Some("deny"));
+    (hook, upstream, gw, token)
+}
 
+/// A denial (which alerts) and a proxied read.
+fn deny_then_proxy(gw: &Gateway, token: &str) -> common::Resp {
+    assert_eq!(gw.check(token, "send:email", None).status, 403);
     let bearer = format!("Bearer {token}");
-    let r = gw.request(
+    gw.request(
         "GET",
         "/proxy/api/contacts",
         &[
@@ -65,10 +61,26 @@ fn alerts_and_proxied_requests_go_out_over_tls() {
             ("X-MeshGuard-Action", "read:contacts"),
         ],
         None,
-    );
+    )
+}
+
+#[test]
+fn alerts_and_proxied_requests_go_out_over_tls() {
+    if common::skip_in_debug("alerts_and_proxied_requests_go_out_over_tls") {
+        return;
+    }
+    let pki = TestPki::new();
+    let (hook, upstream, gw, token) = tls_endpoints(&pki, &pki);
+    let r = deny_then_proxy(&gw, &token);
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body, "from upstream");
     assert_eq!(upstream.requests()[0].target, "/base/api/contacts");
+    gw.wait_until("the alert over TLS", Duration::from_secs(30), || {
+        !hook.requests().is_empty()
+    });
+    let alert = &hook.requests()[0];
+    assert_eq!(alert.target, "/alerts");
+    assert_eq!(alert.header("x-meshguard-event"), Some("deny"));
 }
 
 #[test]
@@ -76,40 +88,17 @@ fn an_endpoint_the_trusted_cas_do_not_vouch_for_gets_nothing() {
     if common::skip_in_debug("an_endpoint_the_trusted_cas_do_not_vouch_for_gets_nothing") {
         return;
     }
-    let pki = TestPki::new();
-    let other = TestPki::new();
-    let hook = TestServer::start_tls(vec![200], "ok", pki.server_config());
-    let upstream = TestServer::start_tls(vec![200], "from upstream", pki.server_config());
     // The gateway trusts another CA than the one that signed the endpoints' certificate.
-    let gw = Gateway::start(Options {
-        db: None,
-        policies: policies(),
-        env: vec![
-            ("ALERT_WEBHOOK_URL", hook.https_url("/alerts")),
-            ("ALERT_WEBHOOK_ATTEMPTS", "1".to_owned()),
-            ("PROXY_TARGET", upstream.https_url("/")),
-            ("TLS_CA_FILE", other.ca.display().to_string()),
-        ],
-    });
-    let (_, token) = gw.agent("app", "verified", &["app"]);
-    assert_eq!(gw.check(&token, "send:email", None).status, 403);
+    let (pki, other) = (TestPki::new(), TestPki::new());
+    let (hook, upstream, gw, token) = tls_endpoints(&pki, &other);
+    let r = deny_then_proxy(&gw, &token);
+    assert_eq!(r.status, 502, "{}", r.body);
+    assert!(r.body.contains("certificate"), "{}", r.body);
     gw.wait_until("the failed delivery", Duration::from_secs(30), || {
         gw.get("/metrics", &[])
             .body
             .contains("meshguard_webhook_failures_total 1")
     });
-    let bearer = format!("Bearer {token}");
-    let r = gw.request(
-        "GET",
-        "/proxy/api/contacts",
-        &[
-            ("Authorization", &bearer),
-            ("X-MeshGuard-Action", "read:contacts"),
-        ],
-        None,
-    );
-    assert_eq!(r.status, 502, "{}", r.body);
-    assert!(r.body.contains("certificate"), "{}", r.body);
     assert!(hook.requests().is_empty() && upstream.requests().is_empty());
 }
 

@@ -4,13 +4,16 @@
 use std::process::ExitCode;
 
 use anyhow::Result;
-use serde_json::{Map, Value, json};
+use meshguard_api::{
+    Agent, AgentCreated, AgentList, AgentPatch, AgentRevoked, NewAgent, TokenRotated,
+};
+use serde_json::{Value, json};
 
 use super::Problem;
 use super::client::{Body, encode};
-use super::output::{field, items, print_answer, show};
+use super::output::{list, opt, print_answer, show, text};
 use super::table::Table;
-use crate::render::{GREEN, RED, Renderer, YELLOW, clean};
+use crate::render::{GREEN, RED, Renderer, YELLOW};
 use crate::{EXIT_BAD_INPUT, flags};
 
 /// `meshguard agent ...`.
@@ -87,50 +90,50 @@ pub fn run(args: Args, json: bool) -> Result<ExitCode> {
             org,
             metadata,
         } => {
-            let mut body = Map::new();
-            body.insert("name".into(), json!(name));
-            if let Some(t) = trust {
-                body.insert("trustTier".into(), json!(t));
-            }
-            let tags: Vec<String> = tags.into_iter().filter(|t| !t.is_empty()).collect();
-            if !tags.is_empty() {
-                body.insert("tags".into(), json!(tags));
-            }
-            if let Some(o) = org {
-                body.insert("orgId".into(), json!(o));
-            }
-            if let Some(m) = metadata {
-                let m = flags::json_object(&m, "--metadata")
-                    .map_err(|m| Problem::new(EXIT_BAD_INPUT, m))?;
-                body.insert("metadata".into(), m);
-            }
-            let agent = client.expect("POST", "/admin/agents", Body::Json(Value::Object(body)))?;
-            print_answer(json, &agent, |a| {
+            let metadata = match metadata {
+                Some(m) => match flags::json_object(&m, "--metadata")
+                    .map_err(|m| Problem::new(EXIT_BAD_INPUT, m))?
+                {
+                    Value::Object(m) => Some(m),
+                    _ => None,
+                },
+                None => None,
+            };
+            let new = NewAgent {
+                name,
+                trust_tier: trust,
+                tags: tags.into_iter().filter(|t| !t.is_empty()).collect(),
+                org_id: org,
+                metadata,
+            };
+            let (answer, created): (Value, AgentCreated) =
+                client.expect_as("POST", "/admin/agents", Body::Json(json!(new)))?;
+            print_answer(json, &answer, |_| {
                 format!(
                     "created agent {}\n{}  token    {}\n",
-                    field(a, "name"),
-                    details(a, &r),
-                    field(a, "token")
+                    text(&created.agent.name),
+                    details(&created.agent, &r),
+                    text(&created.token)
                 )
             })?;
             token_note(json);
         }
         Command::List => {
-            let answer = client.get("/admin/agents")?;
-            print_answer(json, &answer, |answer| {
+            let (answer, listed): (Value, AgentList) =
+                client.expect_as("GET", "/admin/agents", Body::Empty)?;
+            print_answer(json, &answer, |_| {
                 let mut t =
                     Table::new(&["ID", "NAME", "STATUS", "TRUST", "TAGS", "ORG", "CREATED"]);
-                for a in items(answer, "agents") {
-                    let status = field(a, "status");
-                    let style = if status == "revoked" { RED } else { "" };
+                for a in &listed.agents {
+                    let style = if a.status == "revoked" { RED } else { "" };
                     t.styled_row(vec![
-                        (field(a, "id"), ""),
-                        (field(a, "name"), ""),
-                        (status, style),
-                        (field(a, "trustTier"), ""),
-                        (field(a, "tags"), ""),
-                        (field(a, "orgId"), ""),
-                        (field(a, "createdAt"), ""),
+                        (text(&a.id), ""),
+                        (text(&a.name), ""),
+                        (text(&a.status), style),
+                        (text(&a.trust_tier), ""),
+                        (list(&a.tags), ""),
+                        (opt(a.org_id.as_deref()), ""),
+                        (text(&a.created_at), ""),
                     ]);
                 }
                 t.render_or(
@@ -140,33 +143,34 @@ pub fn run(args: Args, json: bool) -> Result<ExitCode> {
             })?;
         }
         Command::Show { id } => {
-            let agent = client.get(&format!("/admin/agents/{}", encode(&id)))?;
-            print_answer(json, &agent, |a| {
-                format!("agent {}\n{}", field(a, "name"), details(a, &r))
+            let path = format!("/admin/agents/{}", encode(&id));
+            let (answer, agent): (Value, Agent) = client.expect_as("GET", &path, Body::Empty)?;
+            print_answer(json, &answer, |_| {
+                format!("agent {}\n{}", text(&agent.name), details(&agent, &r))
             })?;
         }
         Command::Revoke { id } => {
             let path = format!("/admin/agents/{}", encode(&id));
-            let answer = client.expect("DELETE", &path, Body::Empty)?;
-            print_answer(json, &answer, |answer| {
-                let name = answer
-                    .get("agent")
-                    .map_or_else(|| clean(&id), |a| field(a, "name"));
+            let (answer, revoked): (Value, AgentRevoked) =
+                client.expect_as("DELETE", &path, Body::Empty)?;
+            print_answer(json, &answer, |_| {
                 format!(
-                    "{} agent {name} ({}): its token no longer works\n",
+                    "{} agent {} ({}): its token no longer works\n",
                     r.paint(RED, "revoked"),
-                    field(answer, "id")
+                    text(&revoked.agent.name),
+                    text(&revoked.id)
                 )
             })?;
         }
         Command::Token { id } => {
             let path = format!("/admin/agents/{}/token", encode(&id));
-            let answer = client.expect("POST", &path, Body::Empty)?;
-            print_answer(json, &answer, |a| {
+            let (answer, rotated): (Value, TokenRotated) =
+                client.expect_as("POST", &path, Body::Empty)?;
+            print_answer(json, &answer, |_| {
                 format!(
                     "new token for agent {} (the old one stopped working):\n{}\n",
-                    field(a, "id"),
-                    field(a, "token")
+                    text(&rotated.id),
+                    text(&rotated.token)
                 )
             })?;
             token_note(json);
@@ -178,24 +182,14 @@ pub fn run(args: Args, json: bool) -> Result<ExitCode> {
             tags,
             org,
         } => {
-            let mut body = Map::new();
-            if let Some(n) = name {
-                body.insert("name".into(), json!(n));
-            }
-            if let Some(t) = trust {
-                body.insert("trustTier".into(), json!(t));
-            }
-            if let Some(tags) = tags {
-                let tags: Vec<String> = tags.into_iter().filter(|t| !t.is_empty()).collect();
-                body.insert("tags".into(), json!(tags));
-            }
-            if let Some(o) = org {
-                body.insert(
-                    "orgId".into(),
-                    if o.is_empty() { Value::Null } else { json!(o) },
-                );
-            }
-            if body.is_empty() {
+            let patch = AgentPatch {
+                name,
+                trust_tier: trust,
+                tags: tags.map(|t| t.into_iter().filter(|t| !t.is_empty()).collect()),
+                org_id: org.map(|o| (!o.is_empty()).then_some(o)),
+                metadata: None,
+            };
+            if patch.is_empty() {
                 return Err(Problem::new(
                     EXIT_BAD_INPUT,
                     "nothing to change: give --name, --trust, --tags or --org",
@@ -203,9 +197,14 @@ pub fn run(args: Args, json: bool) -> Result<ExitCode> {
                 .into());
             }
             let path = format!("/admin/agents/{}", encode(&id));
-            let agent = client.expect("PATCH", &path, Body::Json(Value::Object(body)))?;
-            print_answer(json, &agent, |a| {
-                format!("updated agent {}\n{}", field(a, "name"), details(a, &r))
+            let (answer, agent): (Value, Agent) =
+                client.expect_as("PATCH", &path, Body::Json(json!(patch)))?;
+            print_answer(json, &answer, |_| {
+                format!(
+                    "updated agent {}\n{}",
+                    text(&agent.name),
+                    details(&agent, &r)
+                )
             })?;
         }
     }
@@ -221,29 +220,29 @@ fn token_note(json: bool) {
 }
 
 /// An agent's fields, one per line, indented.
-fn details(a: &Value, r: &Renderer) -> String {
-    let status = field(a, "status");
-    let style = match status.as_str() {
+fn details(a: &Agent, r: &Renderer) -> String {
+    let style = match a.status.as_str() {
         "revoked" => RED,
         "active" => GREEN,
         _ => YELLOW,
     };
-    let mut out = format!("  id       {}\n", field(a, "id"));
-    if a.get("status").is_some() {
-        out.push_str(&format!("  status   {}\n", r.paint(style, &status)));
+    let mut out = format!("  id       {}\n", text(&a.id));
+    out.push_str(&format!(
+        "  status   {}\n",
+        r.paint(style, &text(&a.status))
+    ));
+    out.push_str(&format!("  trust    {}\n", text(&a.trust_tier)));
+    out.push_str(&format!("  tags     {}\n", list(&a.tags)));
+    out.push_str(&format!("  org      {}\n", opt(a.org_id.as_deref())));
+    if !a.metadata.is_empty() {
+        out.push_str(&format!(
+            "  metadata {}\n",
+            show(&Value::Object(a.metadata.clone()))
+        ));
     }
-    out.push_str(&format!("  trust    {}\n", field(a, "trustTier")));
-    out.push_str(&format!("  tags     {}\n", field(a, "tags")));
-    out.push_str(&format!("  org      {}\n", field(a, "orgId")));
-    if let Some(m) = a
-        .get("metadata")
-        .filter(|m| m.as_object().is_some_and(|o| !o.is_empty()))
-    {
-        out.push_str(&format!("  metadata {}\n", show(m)));
-    }
-    out.push_str(&format!("  created  {}\n", field(a, "createdAt")));
-    if a.get("revokedAt").is_some_and(|v| !v.is_null()) {
-        out.push_str(&format!("  revoked  {}\n", field(a, "revokedAt")));
+    out.push_str(&format!("  created  {}\n", text(&a.created_at)));
+    if let Some(revoked) = &a.revoked_at {
+        out.push_str(&format!("  revoked  {}\n", text(revoked)));
     }
     out
 }

@@ -6,10 +6,11 @@
 use std::process::ExitCode;
 
 use anyhow::Result;
-use serde_json::{Map, Value, json};
+use meshguard_api::{Approval, ApprovalList, ApprovalVerdict};
+use serde_json::{Value, json};
 
 use super::client::{Body, Client, encode, with_query};
-use super::output::{field, items, print_answer};
+use super::output::{opt, print_answer, text};
 use super::table::Table;
 use crate::render::{GREEN, RED, Renderer, YELLOW};
 
@@ -54,8 +55,10 @@ pub fn run(args: Args, json: bool) -> Result<ExitCode> {
     match command {
         Command::List { status, limit } => {
             let q = [("status", status), ("limit", Some(limit.to_string()))];
-            let answer = client.get(&with_query("/admin/approvals", &q))?;
-            print_answer(json, &answer, |answer| list(answer, &r))?;
+            let path = with_query("/admin/approvals", &q);
+            let (answer, listed): (Value, ApprovalList) =
+                client.expect_as("GET", &path, Body::Empty)?;
+            print_answer(json, &answer, |_| list(&listed, &r))?;
         }
         Command::Approve(d) => decide(&client, &d, "approve", json, &r)?,
         Command::Deny(d) => decide(&client, &d, "deny", json, &r)?,
@@ -64,25 +67,23 @@ pub fn run(args: Args, json: bool) -> Result<ExitCode> {
 }
 
 /// The approvals as a table.
-fn list(answer: &Value, r: &Renderer) -> String {
+fn list(listed: &ApprovalList, r: &Renderer) -> String {
     let mut t = Table::new(&[
         "ID", "STATUS", "AGENT", "ACTION", "RESOURCE", "RULE", "CREATED",
     ]);
-    for a in items(answer, "approvals") {
-        let status = field(a, "status");
-        let style = status_style(&status);
-        let agent = match field(a, "agentName").as_str() {
-            "-" => field(a, "agentId"),
-            name => name.to_owned(),
+    for a in &listed.approvals {
+        let agent = match a.agent_name.as_deref() {
+            Some(name) if !name.is_empty() => text(name),
+            _ => text(&a.agent_id),
         };
         t.styled_row(vec![
-            (field(a, "id"), ""),
-            (status, style),
+            (text(&a.id), ""),
+            (text(&a.status), status_style(&a.status)),
             (agent, ""),
-            (field(a, "action"), ""),
-            (field(a, "resource"), ""),
-            (field(a, "rule"), ""),
-            (field(a, "createdAt"), ""),
+            (text(&a.action), ""),
+            (opt(a.resource.as_deref()), ""),
+            (text(&a.rule), ""),
+            (text(&a.created_at), ""),
         ]);
     }
     t.render_or(r, "no approvals\n")
@@ -100,29 +101,26 @@ fn status_style(status: &str) -> &'static str {
 
 /// Approves or denies (`verb`) one request and prints the approval as it now stands.
 fn decide(client: &Client, d: &Decide, verb: &str, json: bool, r: &Renderer) -> Result<()> {
-    let mut body = Map::new();
-    if let Some(by) = &d.by {
-        body.insert("by".into(), json!(by));
-    }
-    if let Some(note) = &d.note {
-        body.insert("note".into(), json!(note));
-    }
-    let a = client.expect(
+    let verdict = ApprovalVerdict {
+        by: d.by.clone(),
+        note: d.note.clone(),
+        any_context: false,
+    };
+    let (answer, a): (Value, Approval) = client.expect_as(
         "POST",
         &format!("/admin/approvals/{}/{verb}", encode(&d.id)),
-        Body::Json(Value::Object(body)),
+        Body::Json(json!(verdict)),
     )?;
-    print_answer(json, &a, |a| {
-        let status = field(a, "status");
+    print_answer(json, &answer, |_| {
         let mut out = format!(
             "{} {}: {} {} for agent {}\n",
-            r.paint(status_style(&status), &status),
-            field(a, "id"),
-            field(a, "action"),
-            field(a, "resource"),
-            field(a, "agentId"),
+            r.paint(status_style(&a.status), &text(&a.status)),
+            text(&a.id),
+            text(&a.action),
+            opt(a.resource.as_deref()),
+            text(&a.agent_id),
         );
-        if status == "approved" {
+        if a.status == "approved" {
             out.push_str(
                 "the agent may now do this once (its next identical request is allowed)\n",
             );

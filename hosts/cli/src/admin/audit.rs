@@ -9,12 +9,13 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
+use meshguard_api::{AuditEntry, AuditExport, AuditPage};
 use meshguard_core::parse_instant_ms;
 use serde_json::{Value, json};
 
 use super::Problem;
-use super::client::{Client, with_query};
-use super::output::{field, items, print_answer, print_json, print_text};
+use super::client::{Body, Client, with_query};
+use super::output::{field, items, opt, print_answer, print_json, print_text, show, text};
 use super::table::Table;
 use crate::explain::effect_style;
 use crate::render::{BOLD, Renderer, clean};
@@ -152,8 +153,9 @@ pub fn run(args: Args, json: bool) -> Result<ExitCode> {
                 ("traceId", trace),
                 ("limit", Some(limit.to_string())),
             ]);
-            let answer = client.get(&with_query("/admin/audit", &q))?;
-            print_answer(json, &answer, |a| table(items(a, "entries")))?;
+            let path = with_query("/admin/audit", &q);
+            let (answer, page): (Value, AuditPage) = client.expect_as("GET", &path, Body::Empty)?;
+            print_answer(json, &answer, |_| table(&page.entries))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Tail {
@@ -193,16 +195,16 @@ pub fn run(args: Args, json: bool) -> Result<ExitCode> {
                 ("order", Some("asc".to_owned())),
                 ("limit", Some("10000".to_owned())),
             ];
-            let answer = client.get(&with_query("/admin/audit", &q))?;
-            let entries = items(&answer, "entries");
+            let path = with_query("/admin/audit", &q);
+            let (answer, page): (Value, AuditPage) = client.expect_as("GET", &path, Body::Empty)?;
             if json {
                 print_json(&answer)?;
-            } else if !entries.is_empty() {
+            } else if !page.entries.is_empty() {
                 let r = Renderer::for_stdout();
-                let blocks: Vec<String> = entries.iter().map(|e| detail(e, &r)).collect();
+                let blocks: Vec<String> = page.entries.iter().map(|e| detail(e, &r)).collect();
                 print_text(&blocks.join("\n"))?;
             }
-            if entries.is_empty() {
+            if page.entries.is_empty() {
                 return Err(Problem::new(
                     EXIT_FAILED,
                     format!("no audit entry has trace id `{}`", clean(&trace_id)),
@@ -215,21 +217,20 @@ pub fn run(args: Args, json: bool) -> Result<ExitCode> {
 }
 
 /// Entries as an aligned table.
-fn table(entries: &[Value]) -> String {
+fn table(entries: &[AuditEntry]) -> String {
     let r = Renderer::for_stdout();
     let mut t = Table::new(&[
         "TIME", "DECISION", "AGENT", "ACTION", "RESOURCE", "RULE", "REASON",
     ]);
     for e in entries {
-        let decision = field(e, "decision");
         t.styled_row(vec![
-            (field(e, "timestamp"), ""),
-            (decision.clone(), style_of(&decision)),
+            (text(&e.timestamp), ""),
+            (text(&e.decision), style_of(&e.decision)),
             (agent_of(e), ""),
-            (field(e, "action"), ""),
-            (field(e, "resource"), ""),
-            (field(e, "rule"), ""),
-            (field(e, "reason"), ""),
+            (text(&e.action), ""),
+            (opt(e.resource.as_deref()), ""),
+            (opt(e.rule.as_deref()), ""),
+            (text(&e.reason), ""),
         ]);
     }
     t.render_or(&r, "no audit entries match\n")
@@ -237,58 +238,62 @@ fn table(entries: &[Value]) -> String {
 
 /// One entry on one line (for `tail`, where later entries cannot be aligned with
 /// earlier ones).
-fn line(e: &Value, r: &Renderer) -> String {
-    let decision = field(e, "decision");
+fn line(e: &AuditEntry, r: &Renderer) -> String {
+    let decision = text(&e.decision);
     format!(
         "{}  {}  {}  {} {}  ({}: {})\n",
-        field(e, "timestamp"),
+        text(&e.timestamp),
         r.paint(style_of(&decision), &format!("{decision:<16}")),
         agent_of(e),
-        r.paint(BOLD, &field(e, "action")),
-        field(e, "resource"),
-        field(e, "rule"),
-        field(e, "reason"),
+        r.paint(BOLD, &text(&e.action)),
+        opt(e.resource.as_deref()),
+        opt(e.rule.as_deref()),
+        text(&e.reason),
     )
 }
 
 /// One entry in full.
-fn detail(e: &Value, r: &Renderer) -> String {
-    let decision = field(e, "decision");
+fn detail(e: &AuditEntry, r: &Renderer) -> String {
+    let decision = text(&e.decision);
     let mut out = format!(
         "{}  {}  {}",
-        field(e, "timestamp"),
+        text(&e.timestamp),
         r.paint(style_of(&decision), &decision),
-        r.paint(BOLD, &field(e, "action")),
+        r.paint(BOLD, &text(&e.action)),
     );
-    if e.get("resource").is_some_and(|v| !v.is_null()) {
-        out.push_str(&format!(" on {}", field(e, "resource")));
+    if let Some(resource) = &e.resource {
+        out.push_str(&format!(" on {}", text(resource)));
     }
     out.push('\n');
     let mut rows = vec![
         ("agent", agent_of(e)),
-        ("policy", field(e, "policy")),
-        ("rule", field(e, "rule")),
-        ("reason", field(e, "reason")),
+        ("policy", opt(e.policy.as_deref())),
+        ("rule", opt(e.rule.as_deref())),
+        ("reason", text(&e.reason)),
         (
             "answer",
             format!(
                 "{} ({} mode, {}, {} µs)",
-                field(e, "status"),
-                field(e, "mode"),
-                field(e, "endpoint"),
-                field(e, "latencyUs")
+                e.status,
+                text(&e.mode),
+                text(&e.endpoint),
+                e.latency_us
             ),
         ),
-        ("trace", field(e, "traceId")),
-        ("entry", field(e, "id")),
+        ("trace", text(&e.trace_id)),
+        ("entry", text(&e.id)),
     ];
-    if e.get("approvalId").is_some_and(|v| !v.is_null()) {
-        rows.push(("approval", field(e, "approvalId")));
+    if let Some(approval) = &e.approval_id {
+        rows.push(("approval", text(approval)));
     }
-    for key in ["context", "outcome", "result"] {
-        if e.get(key).is_some_and(|v| !v.is_null()) {
-            rows.push((key, field(e, key)));
-        }
+    if let Some(context) = &e.context {
+        rows.push(("context", show(context)));
+    }
+    if let Some(outcome) = &e.outcome {
+        rows.push(("outcome", text(outcome)));
+    }
+    if let Some(result) = &e.result {
+        rows.push(("result", text(result)));
     }
     for (k, v) in rows {
         out.push_str(&format!("  {k:<9}{v}\n"));
@@ -306,38 +311,26 @@ fn style_of(decision: &str) -> &'static str {
 }
 
 /// The agent's name, else its id, else `-` (a request without a valid token).
-fn agent_of(e: &Value) -> String {
-    match (
-        e.get("agentName").and_then(Value::as_str),
-        e.get("agentId").and_then(Value::as_str),
-    ) {
-        (Some(n), _) if !n.is_empty() => clean(n),
-        (_, Some(id)) if !id.is_empty() => clean(id),
+fn agent_of(e: &AuditEntry) -> String {
+    match (e.agent_name.as_deref(), e.agent_id.as_deref()) {
+        (Some(n), _) if !n.is_empty() => text(n),
+        (_, Some(id)) if !id.is_empty() => text(id),
         _ => "-".to_owned(),
     }
 }
 
-/// An entry's sequence number: its `id`, a string of digits (a number from gateways
-/// before the SDKs' string ids).
-fn seq(e: &Value) -> Option<i64> {
-    match e.get("id")? {
-        Value::String(s) => s.parse().ok(),
-        v => v.as_i64(),
-    }
-}
-
 /// Entries the page has after `last` (ids grow with time), oldest first.
-fn newer(page: &[Value], last: i64) -> Vec<&Value> {
-    let mut new: Vec<&Value> = page
+fn newer(page: &[AuditEntry], last: i64) -> Vec<&AuditEntry> {
+    let mut new: Vec<&AuditEntry> = page
         .iter()
-        .filter(|e| seq(e).is_some_and(|id| id > last))
+        .filter(|e| e.seq().is_some_and(|id| id > last))
         .collect();
-    new.sort_by_key(|e| seq(e).unwrap_or(0));
+    new.sort_by_key(|e| e.seq().unwrap_or(0));
     new
 }
 
-fn max_id(page: &[Value], last: i64) -> i64 {
-    page.iter().filter_map(seq).fold(last, i64::max)
+fn max_id(page: &[AuditEntry], last: i64) -> i64 {
+    page.iter().filter_map(AuditEntry::seq).fold(last, i64::max)
 }
 
 /// Largest page fetched per poll.
@@ -352,18 +345,18 @@ fn tail(
     json: bool,
 ) -> Result<ExitCode> {
     let r = Renderer::for_stdout();
-    let fetch = |limit: usize| -> Result<Value> {
+    let fetch = |limit: usize| -> Result<(Value, AuditPage)> {
         let mut q = filter.query();
         q.push(("limit", Some(limit.to_string())));
-        client.get(&with_query("/admin/audit", &q))
+        client.expect_as("GET", &with_query("/admin/audit", &q), Body::Empty)
     };
-    let first = fetch((lines as usize).max(1))?;
-    let page = items(&first, "entries");
+    let (first, page) = fetch((lines as usize).max(1))?;
+    let page = page.entries;
     if json && !follow {
         print_json(&first)?;
         return Ok(ExitCode::SUCCESS);
     }
-    let shown: Vec<&Value> = newer(page, i64::MIN)
+    let shown: Vec<&AuditEntry> = newer(&page, i64::MIN)
         .into_iter()
         .rev()
         .take(lines as usize)
@@ -373,13 +366,12 @@ fn tail(
     if !follow {
         return Ok(ExitCode::SUCCESS);
     }
-    let mut last = max_id(page, 0);
+    let mut last = max_id(&page, 0);
     let pause = Duration::from_secs_f64(every);
     loop {
         std::thread::sleep(pause);
-        let answer = fetch(POLL_PAGE)?;
-        let page = items(&answer, "entries");
-        let new = newer(page, last);
+        let page = fetch(POLL_PAGE)?.1.entries;
+        let new = newer(&page, last);
         if new.len() == POLL_PAGE && last > 0 {
             eprintln!(
                 "note: more than {POLL_PAGE} new entries since the last poll; older ones were \
@@ -387,22 +379,22 @@ fn tail(
             );
         }
         emit(&new, &r, json)?;
-        last = max_id(page, last);
+        last = max_id(&page, last);
     }
 }
 
-fn emit(entries: &[&Value], r: &Renderer, json: bool) -> Result<()> {
-    let mut text = String::new();
+fn emit(entries: &[&AuditEntry], r: &Renderer, json: bool) -> Result<()> {
+    let mut out = String::new();
     for e in entries {
         if json {
-            text.push_str(&e.to_string());
-            text.push('\n');
+            out.push_str(&serde_json::to_string(e).context("writing an entry as JSON")?);
+            out.push('\n');
         } else {
-            text.push_str(&line(e, r));
+            out.push_str(&line(e, r));
         }
     }
-    if !text.is_empty() {
-        print_text(&text)?;
+    if !out.is_empty() {
+        print_text(&out)?;
     }
     Ok(())
 }
@@ -511,18 +503,14 @@ fn hourly_counts(client: &Client, agent: Option<&str>, since_ms: i64) -> Result<
     ];
     let mut bytes = Vec::new();
     client.stream(&with_query("/admin/audit", &q), &mut bytes)?;
-    let export: Value =
+    let export: AuditExport =
         serde_json::from_slice(&bytes).context("reading the gateway's JSON export")?;
     let first = since_ms.div_euclid(HOUR_MS);
     let last = clock::now_ms().div_euclid(HOUR_MS).max(first);
     let hours = usize::try_from(last - first + 1).unwrap_or(1);
     let mut counts = vec![[0u64; 4]; hours];
-    for e in items(&export, "entries") {
-        let Some(ms) = e
-            .get("timestamp")
-            .and_then(Value::as_str)
-            .and_then(|t| parse_instant_ms(t).ok())
-        else {
+    for e in &export.entries {
+        let Ok(ms) = parse_instant_ms(&e.timestamp) else {
             continue;
         };
         let Ok(i) = usize::try_from(ms.div_euclid(HOUR_MS) - first) else {
@@ -530,10 +518,10 @@ fn hourly_counts(client: &Client, agent: Option<&str>, since_ms: i64) -> Result<
         };
         let Some(c) = counts.get_mut(i) else { continue };
         c[0] += 1;
-        match e.get("decision").and_then(Value::as_str) {
-            Some("allow") => c[1] += 1,
-            Some("deny") => c[2] += 1,
-            Some("require_approval") => c[3] += 1,
+        match e.decision.as_str() {
+            "allow" => c[1] += 1,
+            "deny" => c[2] += 1,
+            "require_approval" => c[3] += 1,
             _ => {}
         }
     }

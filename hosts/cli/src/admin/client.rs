@@ -231,6 +231,28 @@ impl Client {
         }
     }
 
+    /// A request whose answer must be a success of type `T`: the answer as it came (for
+    /// `--json`) and read as `T`. An answer that is not a `T` is a [`Problem`] naming
+    /// the field (a gateway of another version, or not a MeshGuard gateway).
+    pub fn expect_as<T: serde::de::DeserializeOwned>(
+        &self,
+        method: &str,
+        path: &str,
+        body: Body,
+    ) -> Result<(Value, T)> {
+        let value = self.expect(method, path, body)?;
+        let typed = serde_json::from_value(value.clone()).map_err(|e| {
+            Problem::new(
+                EXIT_FAILED,
+                format!(
+                    "{} answered {method} {path} with JSON this CLI does not read: {e}",
+                    self.base
+                ),
+            )
+        })?;
+        Ok((value, typed))
+    }
+
     /// `GET path`, which must succeed.
     pub fn get(&self, path: &str) -> Result<Value> {
         self.expect("GET", path, Body::Empty)

@@ -29,6 +29,29 @@ pub fn show(v: &Value) -> String {
     }
 }
 
+/// Text for a person, as [`show`] writes a JSON string: cleaned, `-` when empty.
+pub fn text(s: &str) -> String {
+    if s.is_empty() {
+        "-".to_owned()
+    } else {
+        clean(s)
+    }
+}
+
+/// An optional text (`-` when absent), as [`show`] writes `null`.
+pub fn opt(s: Option<&str>) -> String {
+    s.map_or_else(|| "-".to_owned(), text)
+}
+
+/// A list, as [`show`] writes a JSON list: joined with `, `, `-` when empty.
+pub fn list(items: &[String]) -> String {
+    if items.is_empty() {
+        "-".to_owned()
+    } else {
+        items.iter().map(|i| text(i)).collect::<Vec<_>>().join(", ")
+    }
+}
+
 /// The items of a list field (empty when it is missing or not a list).
 pub fn items<'a>(v: &'a Value, key: &str) -> &'a [Value] {
     v.get(key)

@@ -26,7 +26,7 @@ pub struct Record<'a> {
     pub action: Option<&'a str>,
     /// The resource as the policies saw it.
     pub resource: Option<&'a str>,
-    /// `allow`, `deny` or `require_approval`.
+    /// `allow`, `deny` or `require_approval`; `recorded` for a `PostToolUse` record.
     pub effect: &'a str,
     /// What Claude Code was told: `deny`, `ask`, `allow` (only with `--allow-explicitly`),
     /// or `none` when nothing was answered (an allow by default, and audit mode).

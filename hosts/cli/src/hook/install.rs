@@ -176,6 +176,9 @@ fn read_settings(path: &Path) -> Result<Map<String, Value>, String> {
 /// Puts the entry in `hooks.<event>`, replacing earlier MeshGuard entries (or only
 /// removes them when `command` is `None`). Returns whether one was replaced.
 fn merge(settings: &mut Map<String, Value>, event: &str, command: Option<&str>) -> bool {
+    if command.is_none() && settings.get("hooks").and_then(|h| h.get(event)).is_none() {
+        return false;
+    }
     let hooks = settings
         .entry("hooks")
         .or_insert_with(|| Value::Object(Map::new()));
@@ -185,9 +188,6 @@ fn merge(settings: &mut Map<String, Value>, event: &str, command: Option<&str>) 
     let Some(hooks) = hooks.as_object_mut() else {
         return false;
     };
-    if command.is_none() && !hooks.contains_key(event) {
-        return false;
-    }
     let list = hooks
         .entry(event)
         .or_insert_with(|| Value::Array(Vec::new()));
@@ -257,7 +257,8 @@ mod tests {
         .unwrap();
         assert!(merge(
             &mut s,
-            "/new/meshguard hook claude-code --policies /q"
+            "PreToolUse",
+            Some("/new/meshguard hook claude-code --policies /q")
         ));
         let list = s["hooks"]["PreToolUse"].as_array().unwrap();
         assert_eq!(list.len(), 2);
@@ -269,7 +270,11 @@ mod tests {
         assert_eq!(s["permissions"]["allow"][0], "Read");
         assert!(s["hooks"]["PostToolUse"].is_array());
         let mut empty = Map::new();
-        assert!(!merge(&mut empty, "x"));
+        assert!(!merge(&mut empty, "PreToolUse", Some("x")));
+        // Removing from an event that has no entry leaves the settings alone.
+        let mut none = Map::new();
+        assert!(!merge(&mut none, "PostToolUse", None));
+        assert!(none.is_empty(), "{none:?}");
     }
 
     #[test]

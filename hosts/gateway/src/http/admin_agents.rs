@@ -6,11 +6,13 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::{ApiError, ApiResult, blocking, json_response, parse_json, read_body};
 use crate::state::AppState;
-use crate::store::agents::{AgentError, AgentPatch, NewAgent};
+use meshguard_api::{AgentCreated, AgentList, AgentPatch, AgentRevoked, NewAgent, TokenRotated};
+
+use crate::store::agents::AgentError;
 
 impl From<AgentError> for ApiError {
     fn from(e: AgentError) -> Self {
@@ -30,8 +32,8 @@ impl From<AgentError> for ApiError {
 /// `GET /admin/agents`.
 pub async fn list(State(state): State<Arc<AppState>>) -> ApiResult {
     let agents = blocking(move || state.agents.list()).await??;
-    let agents: Vec<Value> = agents.iter().map(|a| a.to_json()).collect();
-    Ok(json_response(StatusCode::OK, json!({ "agents": agents })))
+    let agents = agents.iter().map(|a| a.to_api()).collect();
+    Ok(json_response(StatusCode::OK, AgentList { agents }))
 }
 
 /// `POST /admin/agents` → 201 with the token.
@@ -45,11 +47,13 @@ pub async fn create(
     let st = state.clone();
     let (agent, token) = blocking(move || st.agents.create(new)).await??;
     tracing::info!(agent = %agent.id, name = %agent.name, tier = %agent.trust_tier, "agent created");
-    let mut body = agent.to_json();
-    if let Some(obj) = body.as_object_mut() {
-        obj.insert("token".into(), json!(token));
-    }
-    Ok(json_response(StatusCode::CREATED, body))
+    Ok(json_response(
+        StatusCode::CREATED,
+        AgentCreated {
+            agent: agent.to_api(),
+            token,
+        },
+    ))
 }
 
 /// `GET /admin/agents/{id}`.
@@ -57,7 +61,7 @@ pub async fn get(State(state): State<Arc<AppState>>, Path(id): Path<String>) -> 
     let key = id.clone();
     let agent = blocking(move || state.agents.get(&key)).await??;
     match agent {
-        Some(a) => Ok(json_response(StatusCode::OK, a.to_json())),
+        Some(a) => Ok(json_response(StatusCode::OK, a.to_api())),
         None => Err(ApiError::not_found(format!("no agent `{id}`"))),
     }
 }
@@ -73,7 +77,7 @@ pub async fn update(
     let patch: AgentPatch = parse_json(&bytes)?;
     let agent = blocking(move || state.agents.update(&id, patch)).await??;
     tracing::info!(agent = %agent.id, "agent updated");
-    Ok(json_response(StatusCode::OK, agent.to_json()))
+    Ok(json_response(StatusCode::OK, agent.to_api()))
 }
 
 /// `DELETE /admin/agents/{id}`: revokes; the token fails from the next request on.
@@ -82,7 +86,11 @@ pub async fn revoke(State(state): State<Arc<AppState>>, Path(id): Path<String>) 
     tracing::warn!(agent = %agent.id, name = %agent.name, "agent revoked");
     Ok(json_response(
         StatusCode::OK,
-        json!({"id": agent.id, "revoked": true, "agent": agent.to_json()}),
+        AgentRevoked {
+            id: agent.id.clone(),
+            revoked: true,
+            agent: agent.to_api(),
+        },
     ))
 }
 
@@ -92,6 +100,9 @@ pub async fn rotate(State(state): State<Arc<AppState>>, Path(id): Path<String>) 
     tracing::warn!(agent = %agent.id, "agent token rotated");
     Ok(json_response(
         StatusCode::OK,
-        json!({"id": agent.id, "token": token}),
+        TokenRotated {
+            id: agent.id,
+            token,
+        },
     ))
 }

@@ -14,8 +14,9 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use meshguard_api::AuditPage;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
 use tokio::sync::mpsc;
 
 use super::{ApiError, ApiResult, blocking, json_response};
@@ -103,10 +104,14 @@ pub async fn query(
             let limit = params.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
             let st = state.clone();
             let rows = blocking(move || st.audit_reader.page(&f, None, limit)).await??;
-            let entries: Vec<Value> = rows.iter().map(|r| r.to_json()).collect();
+            let entries: Vec<_> = rows.iter().map(|r| r.to_api()).collect();
             Ok(json_response(
                 StatusCode::OK,
-                json!({"entries": entries, "count": entries.len(), "limit": limit}),
+                AuditPage {
+                    count: entries.len(),
+                    entries,
+                    limit,
+                },
             ))
         }
         Some(format @ ("json" | "csv")) => {
@@ -158,7 +163,7 @@ fn export(state: Arc<AppState>, f: AuditFilter, limit: Option<usize>, csv: bool)
                         chunk.push(',');
                     }
                     first = false;
-                    chunk.push_str(&r.to_json().to_string());
+                    chunk.push_str(&serde_json::to_string(&r.to_api()).unwrap_or_default());
                 }
             }
             if tx.blocking_send(Ok(Bytes::from(chunk))).is_err() {

@@ -10,8 +10,9 @@ use axum::body::Body;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
+use meshguard_api::{ApprovalList, ApprovalVerdict};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::{ApiError, ApiResult, blocking, json_response, parse_json, read_body};
 use crate::clock;
@@ -41,32 +42,17 @@ pub async fn list(
     }
     let limit = p.limit.unwrap_or(100).clamp(1, 1000);
     let items = blocking(move || state.approvals.list(p.status.as_deref(), limit)).await??;
-    let approvals: Vec<Value> = items.iter().map(|a| a.to_json()).collect();
-    Ok(json_response(
-        StatusCode::OK,
-        json!({ "approvals": approvals }),
-    ))
+    let approvals = items.iter().map(|a| a.to_api()).collect();
+    Ok(json_response(StatusCode::OK, ApprovalList { approvals }))
 }
 
 /// `GET /admin/approvals/{id}`.
 pub async fn get(State(state): State<Arc<AppState>>, Path(id): Path<String>) -> ApiResult {
     let key = id.clone();
     match blocking(move || state.approvals.get(&key)).await?? {
-        Some(a) => Ok(json_response(StatusCode::OK, a.to_json())),
+        Some(a) => Ok(json_response(StatusCode::OK, a.to_api())),
         None => Err(ApiError::not_found(format!("no approval `{id}`"))),
     }
-}
-
-/// The optional body of approve / deny.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-#[serde(rename_all = "camelCase")]
-struct DecideBody {
-    by: Option<String>,
-    note: Option<String>,
-    /// Approve for any context, not only the one the request was made with.
-    #[serde(default)]
-    any_context: bool,
 }
 
 async fn decide(
@@ -77,8 +63,8 @@ async fn decide(
     approve: bool,
 ) -> ApiResult {
     let bytes = read_body(&state, &headers, body).await?;
-    let b: DecideBody = if bytes.iter().all(u8::is_ascii_whitespace) {
-        DecideBody::default()
+    let b: ApprovalVerdict = if bytes.iter().all(u8::is_ascii_whitespace) {
+        ApprovalVerdict::default()
     } else {
         parse_json(&bytes)?
     };
@@ -99,14 +85,14 @@ async fn decide(
     match result {
         Ok(a) => {
             tracing::info!(approval = %a.id, status = %a.status, by = ?a.decided_by, "approval decided");
-            Ok(json_response(StatusCode::OK, a.to_json()))
+            Ok(json_response(StatusCode::OK, a.to_api()))
         }
         Err(DecideError::NotFound) => Err(ApiError::not_found(format!("no approval `{id}`"))),
         Err(DecideError::AlreadyDecided(a)) => Err(ApiError::conflict(format!(
             "approval `{id}` is already {}",
             a.status
         ))
-        .with("approval", a.to_json())),
+        .with("approval", json!(a.to_api()))),
         Err(DecideError::Internal(e)) => Err(ApiError::from(e)),
     }
 }

@@ -110,8 +110,8 @@ impl IntoResponse for ApiError {
 /// A handler's result.
 pub type ApiResult<T = Response> = Result<T, ApiError>;
 
-/// A JSON answer.
-pub fn json_response(status: StatusCode, value: Value) -> Response {
+/// A JSON answer (a `Value`, or one of `meshguard_api`'s types).
+pub fn json_response(status: StatusCode, value: impl serde::Serialize) -> Response {
     (status, axum::Json(value)).into_response()
 }
 

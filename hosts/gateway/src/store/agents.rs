@@ -10,10 +10,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 
 use anyhow::{Result, anyhow};
+use meshguard_api::{self as api, AgentPatch, NewAgent};
 use meshguard_core::{Agent, TrustTier};
 use rusqlite::{Connection, OptionalExtension, Row, params};
-use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use super::lock;
 use crate::auth;
@@ -56,67 +56,25 @@ impl AgentRecord {
     }
 
     /// The admin API's view (never the token or its hash).
-    pub fn to_json(&self) -> Value {
-        json!({
-            "id": self.id,
-            "name": self.name,
-            "trustTier": self.trust_tier,
-            "tags": self.tags,
-            "orgId": self.org_id,
-            "metadata": self.metadata,
-            "status": if self.revoked_at.is_some() { "revoked" } else { "active" },
-            "createdAt": clock::rfc3339_ms(self.created_at),
-            "updatedAt": clock::rfc3339_ms(self.updated_at),
-            "revokedAt": self.revoked_at.map(clock::rfc3339_ms),
-        })
+    pub fn to_api(&self) -> api::Agent {
+        api::Agent {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            trust_tier: self.trust_tier.clone(),
+            tags: self.tags.clone(),
+            org_id: self.org_id.clone(),
+            metadata: self.metadata.clone(),
+            status: if self.revoked_at.is_some() {
+                "revoked"
+            } else {
+                "active"
+            }
+            .to_owned(),
+            created_at: clock::rfc3339_ms(self.created_at),
+            updated_at: clock::rfc3339_ms(self.updated_at),
+            revoked_at: self.revoked_at.map(clock::rfc3339_ms),
+        }
     }
-}
-
-/// `POST /admin/agents`.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct NewAgent {
-    /// Required.
-    pub name: String,
-    /// Default `verified` (the SDK's default).
-    #[serde(default)]
-    pub trust_tier: Option<String>,
-    /// Default none.
-    #[serde(default)]
-    pub tags: Vec<String>,
-    /// Default none.
-    #[serde(default)]
-    pub org_id: Option<String>,
-    /// Default `{}`.
-    #[serde(default)]
-    pub metadata: Option<Map<String, Value>>,
-}
-
-/// `PATCH /admin/agents/{id}`: what is present changes.
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct AgentPatch {
-    /// New name.
-    #[serde(default)]
-    pub name: Option<String>,
-    /// New tier.
-    #[serde(default)]
-    pub trust_tier: Option<String>,
-    /// New tags (replace).
-    #[serde(default)]
-    pub tags: Option<Vec<String>>,
-    /// New org; `null` clears it.
-    #[serde(default, deserialize_with = "double_option")]
-    pub org_id: Option<Option<String>>,
-    /// New metadata (replaces the object).
-    #[serde(default)]
-    pub metadata: Option<Map<String, Value>>,
-}
-
-fn double_option<'de, D: serde::Deserializer<'de>>(
-    d: D,
-) -> Result<Option<Option<String>>, D::Error> {
-    Option::<String>::deserialize(d).map(Some)
 }
 
 /// Why an agent change was refused.

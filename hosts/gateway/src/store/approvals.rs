@@ -13,7 +13,7 @@ use std::sync::Mutex;
 
 use anyhow::Result;
 use rusqlite::{Connection, OptionalExtension, Row, params};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::lock;
 use crate::{auth, clock};
@@ -58,27 +58,30 @@ pub struct Approval {
 }
 
 impl Approval {
-    /// The admin API's JSON form.
-    pub fn to_json(&self) -> Value {
-        json!({
-            "id": self.id,
-            "status": self.status,
-            "agentId": self.agent_id,
-            "agentName": self.agent_name,
-            "action": self.action,
-            "resource": self.resource,
-            "context": self.context.as_deref().and_then(|c| serde_json::from_str::<Value>(c).ok()),
-            "policy": self.policy,
-            "rule": self.rule,
-            "reason": self.reason,
-            "traceId": self.trace_id,
-            "createdAt": clock::rfc3339_ms(self.created_at),
-            "decidedAt": self.decided_at.map(clock::rfc3339_ms),
-            "decidedBy": self.decided_by,
-            "note": self.note,
-            "usedAt": self.used_at.map(clock::rfc3339_ms),
-            "anyContext": self.any_context,
-        })
+    /// The admin API's view.
+    pub fn to_api(&self) -> meshguard_api::Approval {
+        meshguard_api::Approval {
+            id: self.id.clone(),
+            status: self.status.clone(),
+            agent_id: self.agent_id.clone(),
+            agent_name: self.agent_name.clone(),
+            action: self.action.clone(),
+            resource: self.resource.clone(),
+            context: self
+                .context
+                .as_deref()
+                .and_then(|c| serde_json::from_str::<Value>(c).ok()),
+            policy: self.policy.clone(),
+            rule: self.rule.clone(),
+            reason: self.reason.clone(),
+            trace_id: self.trace_id.clone(),
+            created_at: clock::rfc3339_ms(self.created_at),
+            decided_at: self.decided_at.map(clock::rfc3339_ms),
+            decided_by: self.decided_by.clone(),
+            note: self.note.clone(),
+            used_at: self.used_at.map(clock::rfc3339_ms),
+            any_context: self.any_context,
+        }
     }
 }
 

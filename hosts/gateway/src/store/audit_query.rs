@@ -98,33 +98,36 @@ fn row_to_entry(row: &Row<'_>) -> rusqlite::Result<AuditRow> {
 }
 
 impl AuditRow {
-    /// The API's JSON form.
-    pub fn to_json(&self) -> Value {
+    /// The API's view.
+    pub fn to_api(&self) -> meshguard_api::AuditEntry {
         let e = &self.entry;
-        json!({
-            // A string, as the SDKs type it (`AuditEntry.id: string`); the digits of
-            // the row's sequence number, so it still sorts and pages numerically.
-            "id": self.id.to_string(),
-            "timestamp": clock::rfc3339_ms(e.ts_ms),
-            "traceId": e.trace_id,
-            "agentId": e.agent_id,
-            "agentName": e.agent_name,
-            "action": e.action,
-            "resource": e.resource,
-            "decision": e.decision,
-            "allowed": e.allowed,
-            "policy": e.policy,
-            "rule": e.rule,
-            "reason": e.reason,
-            "mode": e.mode,
-            "status": e.status,
-            "latencyUs": e.latency_us,
-            "endpoint": e.endpoint,
-            "approvalId": e.approval_id,
-            "context": e.context.as_deref().and_then(|c| serde_json::from_str::<Value>(c).ok()),
-            "outcome": e.outcome,
-            "result": e.result,
-        })
+        meshguard_api::AuditEntry {
+            // A string, as the SDKs type it; the digits of the row's sequence number, so
+            // it still sorts and pages numerically.
+            id: self.id.to_string(),
+            timestamp: clock::rfc3339_ms(e.ts_ms),
+            trace_id: e.trace_id.clone(),
+            agent_id: e.agent_id.clone(),
+            agent_name: e.agent_name.clone(),
+            action: e.action.clone(),
+            resource: e.resource.clone(),
+            decision: e.decision.to_owned(),
+            allowed: e.allowed,
+            policy: e.policy.clone(),
+            rule: e.rule.clone(),
+            reason: e.reason.clone(),
+            mode: e.mode.to_owned(),
+            status: e.status,
+            latency_us: e.latency_us,
+            endpoint: e.endpoint.to_owned(),
+            approval_id: e.approval_id.clone(),
+            context: e
+                .context
+                .as_deref()
+                .and_then(|c| serde_json::from_str::<Value>(c).ok()),
+            outcome: e.outcome.clone(),
+            result: e.result.clone(),
+        }
     }
 
     /// One CSV record (RFC 4180, CRLF), in [`CSV_HEADER`] order.
