@@ -108,8 +108,13 @@ fn an_https_gateway_is_reached_through_its_ca() {
     let ca = p(&pki.ca).to_owned();
     let admin = ("MESHGUARD_ADMIN_TOKEN", ADMIN);
 
-    // Without the CA: the certificate is not trusted, said in one line.
-    let out = gw.cli_env(&["agent", "list"], &[admin]);
+    // Without the CA: the certificate is not trusted, said in one line. The platform
+    // store is pinned to an unrelated CA (`SSL_CERT_FILE`), so the outcome does not
+    // depend on the machine's own CA bundle.
+    let unrelated_dir = crate::common::TempDir::new("pki-unrelated");
+    let unrelated = meshguard_tls::testing::Pki::create(unrelated_dir.path()).unwrap();
+    let platform = ("SSL_CERT_FILE", p(&unrelated.ca));
+    let out = gw.cli_env(&["agent", "list"], &[admin, platform]);
     assert_eq!(code(&out), Some(1), "{}", both(&out));
     let err = text(&out.stderr);
     assert_eq!(err.lines().count(), 1, "{err}");
@@ -128,7 +133,10 @@ fn an_https_gateway_is_reached_through_its_ca() {
         &[admin],
     );
     assert_eq!(code(&out), Some(0), "{}", both(&out));
-    let out = gw.cli_env(&["agent", "list"], &[admin, ("MESHGUARD_CA_FILE", &ca)]);
+    let out = gw.cli_env(
+        &["agent", "list"],
+        &[admin, platform, ("MESHGUARD_CA_FILE", &ca)],
+    );
     assert_eq!(code(&out), Some(0), "{}", both(&out));
     assert!(text(&out.stdout).contains("tls-agent"), "{}", both(&out));
 }
