@@ -7,11 +7,13 @@
 //!
 //! Only shapes live here: no I/O, no validation beyond what serde does. What a value
 //! means (a trace id's bounds, which actions exist) is the gateway's and the core's.
+//! Not here yet: audit stats (rows grouped in SQL), `/health`, `GET /` and error bodies.
 
 #![forbid(unsafe_code)]
 
 mod admin;
 mod check;
+mod policies;
 mod report;
 
 pub use admin::{
@@ -19,6 +21,10 @@ pub use admin::{
     ApprovalVerdict, AuditEntry, AuditExport, AuditPage, NewAgent, TokenRotated,
 };
 pub use check::{CheckAnswer, CheckRequest};
+pub use policies::{
+    AppliesTo, HumanInTheLoop, PolicyApplied, PolicyDeleted, PolicyList, PolicyStatus,
+    PolicySummary, PolicyValidation, RuleSummary,
+};
 pub use report::{RecordRequest, Recorded, ReportRequest};
 
 /// Deserialises a field that is present-and-null differently from absent:

@@ -20,8 +20,8 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::time::UNIX_EPOCH;
 
 use anyhow::{Context, Result};
+use meshguard_api::{AppliesTo, HumanInTheLoop, PolicySummary, RuleSummary};
 use meshguard_core::{Diagnostic, Effect, Policy, Source, is_policy_file_name};
-use serde_json::{Value, json};
 
 use crate::clock;
 use crate::engine::{Evaluator, Runtime};
@@ -51,8 +51,8 @@ pub struct PolicySnapshot {
     pub evaluator: Evaluator,
     /// The files, in load order.
     pub files: Vec<PolicyFile>,
-    /// One JSON summary per policy, in load order (what `GET /admin/policies` lists).
-    pub summaries: Vec<Value>,
+    /// One summary per policy, in load order (what `GET /admin/policies` lists).
+    pub summaries: Vec<PolicySummary>,
     /// `(policy, audit.retention_days)` for the policies that set one.
     pub retention: Vec<(String, u32)>,
     /// The listing this snapshot was loaded from.
@@ -70,10 +70,8 @@ impl PolicySnapshot {
     }
 
     /// The summary of policy `name`.
-    pub fn summary(&self, name: &str) -> Option<&Value> {
-        self.summaries
-            .iter()
-            .find(|s| s.get("name").and_then(Value::as_str) == Some(name))
+    pub fn summary(&self, name: &str) -> Option<&PolicySummary> {
+        self.summaries.iter().find(|s| s.name == name)
     }
 
     /// `(label, text)` of every file, for compiling.
@@ -249,47 +247,47 @@ pub fn build(
 }
 
 /// A policy as the admin API lists it.
-pub fn summarize(p: &Policy, file: &str) -> Value {
-    let applies_to = p.applies_to.as_ref().map(|a| {
-        json!({
-            "tags": a.tags,
-            "trustTiers": a.trust_tiers.as_ref().map(|ts| ts.iter().map(|t| t.as_str()).collect::<Vec<_>>()),
-            "agentIds": a.agent_ids,
-            "orgIds": a.org_ids,
-        })
-    });
-    let rules: Vec<Value> = p
-        .rules
-        .iter()
-        .map(|r| {
-            json!({
-                "id": r.id,
-                "effect": r.effect.as_str(),
-                "actions": r.actions.iter().map(|g| g.as_str()).collect::<Vec<_>>(),
-                "conditional": r.conditions.is_conditional(),
-                "rateLimit": r.conditions.rate_limit,
-                "reason": r.reason,
-                "description": r.description,
+pub fn summarize(p: &Policy, file: &str) -> PolicySummary {
+    let globs = |gs: &[meshguard_core::glob::Glob]| -> Vec<String> {
+        gs.iter().map(|g| g.as_str().to_owned()).collect()
+    };
+    PolicySummary {
+        id: p.name.clone(),
+        name: p.name.clone(),
+        version: p.version.clone(),
+        description: p.description.clone(),
+        file: file.to_owned(),
+        applies_to: p.applies_to.as_ref().map(|a| AppliesTo {
+            tags: a.tags.clone(),
+            trust_tiers: a
+                .trust_tiers
+                .as_ref()
+                .map(|ts| ts.iter().map(|t| t.as_str().to_owned()).collect()),
+            agent_ids: a.agent_ids.clone(),
+            org_ids: a.org_ids.clone(),
+        }),
+        default_effect: p.default_effect,
+        rule_order: p.rule_order,
+        rules: p
+            .rules
+            .iter()
+            .map(|r| RuleSummary {
+                id: r.id.clone(),
+                effect: r.effect,
+                actions: globs(&r.actions),
+                conditional: r.conditions.is_conditional(),
+                rate_limit: r.conditions.rate_limit,
+                reason: r.reason.clone(),
+                description: r.description.clone(),
             })
-        })
-        .collect();
-    json!({
-        // The official JS SDK reads `Policy.id`; a policy's name is its identity here.
-        "id": p.name,
-        "name": p.name,
-        "version": p.version,
-        "description": p.description,
-        "file": file,
-        "appliesTo": applies_to,
-        "defaultEffect": p.default_effect.as_str(),
-        "ruleOrder": p.rule_order,
-        "rules": rules,
-        "rateLimits": p.rate_limits,
-        "humanInTheLoop": {
-            "requireApproval": p.require_approval.iter().map(|g| g.as_str()).collect::<Vec<_>>(),
+            .collect(),
+        rate_limits: p.rate_limits,
+        human_in_the_loop: HumanInTheLoop {
+            require_approval: globs(&p.require_approval),
         },
-        "audit": p.audit,
-    })
+        audit: p.audit.as_deref().cloned(),
+        source: None,
+    }
 }
 
 /// What a reload did.

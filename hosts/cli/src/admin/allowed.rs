@@ -17,7 +17,9 @@ use meshguard_core::model::{
 use meshguard_core::{Effect, Policy, Source, TrustTier};
 use serde_json::{Value, json};
 
-use super::client::{Client, encode};
+use meshguard_api::{Agent, PolicySummary};
+
+use super::client::{Body, Client, encode};
 use super::output::{field, items, print_answer};
 use super::table::Table;
 use crate::render::{Renderer, clean};
@@ -27,18 +29,13 @@ const PROBE_ACTION: &str = "meshguard:which-policies-apply";
 
 /// Runs `policy allowed AGENT`.
 pub fn run(client: &Client, agent_key: &str, json: bool) -> Result<ExitCode> {
-    let agent = client.get(&format!("/admin/agents/{}", encode(agent_key)))?;
+    let path = format!("/admin/agents/{}", encode(agent_key));
+    let (agent, typed): (Value, Agent) = client.expect_as("GET", &path, Body::Empty)?;
     let (_, decision) = client
         .test_request(json!({"agentId": agent_key, "action": PROBE_ACTION, "explain": true}))?;
     let traces = decision.explanation.map(|e| e.policies).unwrap_or_default();
-    let tier = agent
-        .get("trustTier")
-        .and_then(Value::as_str)
-        .and_then(TrustTier::parse);
-    let tags: Vec<String> = items(&agent, "tags")
-        .iter()
-        .filter_map(|t| t.as_str().map(str::to_owned))
-        .collect();
+    let tier = TrustTier::parse(&typed.trust_tier);
+    let tags = typed.tags;
 
     let mut parsed: HashMap<String, Vec<Policy>> = HashMap::new();
     let mut policies = Vec::new();
@@ -48,10 +45,11 @@ pub fn run(client: &Client, agent_key: &str, json: bool) -> Result<ExitCode> {
             not_applicable.push(json!({"policy": &*trace.policy, "why": trace.detail}));
             continue;
         }
-        let summary = client.get(&format!("/admin/policies/{}", encode(&trace.policy)))?;
-        let file = field(&summary, "file");
+        let path = format!("/admin/policies/{}", encode(&trace.policy));
+        let (_, summary): (Value, PolicySummary) = client.expect_as("GET", &path, Body::Empty)?;
+        let file = summary.file;
         if !parsed.contains_key(&file) {
-            let source = summary.get("source").and_then(Value::as_str).unwrap_or("");
+            let source = summary.source.as_deref().unwrap_or("");
             let list =
                 meshguard_core::parse_policies(&Source::new(&file, source)).unwrap_or_default();
             parsed.insert(file.clone(), list);

@@ -11,11 +11,15 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
+use meshguard_api::{
+    AppliesTo, PolicyApplied, PolicyDeleted, PolicyList, PolicySummary, PolicyValidation,
+};
+use meshguard_core::model::RuleOrder;
 use meshguard_core::{Decision, Diagnostic, Effect, Source};
 use serde_json::{Map, Value, json};
 
 use super::client::{Body, Client, Reply, encode};
-use super::output::{field, items, print_answer, print_json, print_text};
+use super::output::{self, opt, print_answer, print_json, print_text, text};
 use super::table::Table;
 use super::{Problem, allowed};
 use crate::explain::{self, effect_style};
@@ -81,12 +85,13 @@ pub fn run(args: Args, json: bool) -> Result<ExitCode> {
         Command::Apply { paths } => apply(&client, &paths, json),
         Command::Delete { name } => {
             let path = format!("/admin/policies/{}", encode(&name));
-            let answer = client.expect("DELETE", &path, Body::Empty)?;
-            print_answer(json, &answer, |a| {
+            let (answer, deleted): (Value, PolicyDeleted) =
+                client.expect_as("DELETE", &path, Body::Empty)?;
+            print_answer(json, &answer, |_| {
                 format!(
                     "deleted policy {} (file {})\n",
                     clean(&name),
-                    field(a, "file")
+                    text(&deleted.file)
                 )
             })?;
             Ok(ExitCode::SUCCESS)
@@ -105,30 +110,30 @@ pub fn run(args: Args, json: bool) -> Result<ExitCode> {
 /// The policies as a table, then (text only) a warning when the gateway's directory no
 /// longer loads.
 fn list(client: &Client, json: bool) -> Result<ExitCode> {
-    let answer = client.get("/admin/policies")?;
-    print_answer(json, &answer, |answer| {
+    let (answer, listed): (Value, PolicyList) =
+        client.expect_as("GET", "/admin/policies", Body::Empty)?;
+    print_answer(json, &answer, |_| {
         let mut t = Table::new(&["NAME", "RULES", "DEFAULT", "APPLIES TO", "FILE"]);
-        for p in items(answer, "policies") {
+        for p in &listed.policies {
             t.row(vec![
-                field(p, "name"),
-                items(p, "rules").len().to_string(),
-                field(p, "defaultEffect"),
-                applies_to(p.get("appliesTo").unwrap_or(&Value::Null)),
-                field(p, "file"),
+                text(&p.name),
+                p.rules.len().to_string(),
+                p.default_effect.as_str().to_owned(),
+                applies_to(p.applies_to.as_ref()),
+                text(&p.file),
             ]);
         }
         t.render_or(&Renderer::for_stdout(), "no policies loaded\n")
     })?;
     if !json {
-        warn_policy_errors(&answer)?;
+        warn_policy_errors(&listed.policy_errors)?;
     }
     Ok(ExitCode::SUCCESS)
 }
 
 /// The reload problems the gateway reports: the set on disk does not load, the last good
 /// one keeps serving.
-fn warn_policy_errors(answer: &Value) -> Result<()> {
-    let errors = items(answer, "policyErrors");
+fn warn_policy_errors(errors: &[Diagnostic]) -> Result<()> {
     if errors.is_empty() {
         return Ok(());
     }
@@ -142,30 +147,30 @@ fn warn_policy_errors(answer: &Value) -> Result<()> {
         plural(errors.len(), "problem", "problems")
     )
     .context("writing to stderr")?;
-    for e in errors {
-        if let Ok(d) = serde_json::from_value::<Diagnostic>(e.clone()) {
-            write!(err, "{}", r.render(&d, None)).context("writing to stderr")?;
-        }
+    for d in errors {
+        write!(err, "{}", r.render(d, None)).context("writing to stderr")?;
     }
     Ok(())
 }
 
 /// `appliesTo` in a few words.
-pub fn applies_to(a: &Value) -> String {
-    if a.is_null() {
+pub fn applies_to(a: Option<&AppliesTo>) -> String {
+    let Some(a) = a else {
         return "everyone".to_owned();
-    }
-    let mut parts = Vec::new();
-    for (key, label) in [
-        ("tags", "tags"),
-        ("trustTiers", "tiers"),
-        ("agentIds", "agents"),
-        ("orgIds", "orgs"),
-    ] {
-        if a.get(key).is_some_and(|v| !v.is_null()) {
-            parts.push(format!("{label} {}", field(a, key)));
-        }
-    }
+    };
+    let parts: Vec<String> = [
+        (&a.tags, "tags"),
+        (&a.trust_tiers, "tiers"),
+        (&a.agent_ids, "agents"),
+        (&a.org_ids, "orgs"),
+    ]
+    .into_iter()
+    .filter_map(|(values, label)| {
+        values
+            .as_ref()
+            .map(|v| format!("{label} {}", output::list(v)))
+    })
+    .collect();
     if parts.is_empty() {
         "everyone".to_owned()
     } else {
@@ -175,29 +180,31 @@ pub fn applies_to(a: &Value) -> String {
 
 /// One policy's summary and its file's text.
 fn show(client: &Client, name: &str, json: bool) -> Result<ExitCode> {
-    let p = client.get(&format!("/admin/policies/{}", encode(name)))?;
-    print_answer(json, &p, details)?;
+    let path = format!("/admin/policies/{}", encode(name));
+    let (answer, p): (Value, PolicySummary) = client.expect_as("GET", &path, Body::Empty)?;
+    print_answer(json, &answer, |_| details(&p))?;
     Ok(ExitCode::SUCCESS)
 }
 
 /// A policy for a person: its fields, then its file's text.
-fn details(p: &Value) -> String {
-    let mut out = format!("policy {} (file {})\n", field(p, "name"), field(p, "file"));
+fn details(p: &PolicySummary) -> String {
+    let mut out = format!("policy {} (file {})\n", text(&p.name), text(&p.file));
+    let rule_order = match p.rule_order {
+        RuleOrder::SpecificFirst => "specific-first",
+        RuleOrder::FirstMatch => "first-match",
+    };
     for (label, value) in [
-        ("version", field(p, "version")),
-        ("description", field(p, "description")),
-        (
-            "applies to",
-            applies_to(p.get("appliesTo").unwrap_or(&Value::Null)),
-        ),
-        ("default", field(p, "defaultEffect")),
-        ("rule order", field(p, "ruleOrder")),
-        ("rules", items(p, "rules").len().to_string()),
+        ("version", opt(p.version.as_deref())),
+        ("description", opt(p.description.as_deref())),
+        ("applies to", applies_to(p.applies_to.as_ref())),
+        ("default", p.default_effect.as_str().to_owned()),
+        ("rule order", rule_order.to_owned()),
+        ("rules", p.rules.len().to_string()),
     ] {
         out.push_str(&format!("  {label:<12} {value}\n"));
     }
-    if let Some(source) = p.get("source").and_then(Value::as_str) {
-        out.push_str(&format!("\n--- {}\n", field(p, "file")));
+    if let Some(source) = &p.source {
+        out.push_str(&format!("\n--- {}\n", text(&p.file)));
         // The file's text, cleaned of control characters but for line breaks and tabs.
         let lines: Vec<String> = source.lines().map(clean_line).collect();
         out.push_str(&lines.join("\n"));
@@ -252,24 +259,19 @@ fn apply(client: &Client, paths: &[PathBuf], json: bool) -> Result<ExitCode> {
         if let Some(first) = names.first() {
             body.insert("name".into(), json!(first));
         }
-        let verdict = client.expect(
+        let (verdict, checked): (Value, PolicyValidation) = client.expect_as(
             "POST",
             "/admin/policies/validate",
             Body::Json(Value::Object(body)),
         )?;
-        let target = verdict
-            .get("file")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_owned();
         let plan = Plan {
             file,
             text,
             names,
-            target,
+            target: checked.file,
         };
-        if verdict.get("ok").and_then(Value::as_bool) != Some(true) {
-            problems += emit_diagnostics(&plan, &verdict, &renderer)?;
+        if !checked.ok {
+            problems += emit_diagnostics(&plan, &checked.diagnostics, "", &renderer)?;
             refused.push(json!({"file": plan.file.name, "answer": verdict}));
             continue;
         }
@@ -314,7 +316,9 @@ fn apply(client: &Client, paths: &[PathBuf], json: bool) -> Result<ExitCode> {
             return refused_after(client, plan, &reply, &applied, plans.len() - i, json);
         }
         if !json {
-            let created = reply.body.get("created").and_then(Value::as_bool) == Some(true);
+            let done: PolicyApplied = serde_json::from_value(reply.body.clone())
+                .context("reading the gateway's answer to PUT")?;
+            let created = done.created;
             print_text(&format!(
                 "{} {} from {} ({} {})\n",
                 r.paint(render::GREEN, if created { "created" } else { "applied" }),
@@ -325,7 +329,7 @@ fn apply(client: &Client, paths: &[PathBuf], json: bool) -> Result<ExitCode> {
                     .join(", "),
                 clean(&plan.file.name),
                 if created { "new file" } else { "file" },
-                field(&reply.body, "file"),
+                text(&done.file),
             ))?;
         }
         applied.push(reply.body);
@@ -353,7 +357,10 @@ fn refused_after(
                 &json!({"ok": false, "applied": applied, "refused": [{"file": plan.file.name, "answer": reply.body}]}),
             )?;
         }
-        emit_diagnostics(plan, &reply.body, &renderer)?;
+        let diagnostics: Vec<Diagnostic> =
+            serde_json::from_value(reply.body["diagnostics"].clone()).unwrap_or_default();
+        let message = reply.body["message"].as_str().unwrap_or("");
+        emit_diagnostics(plan, &diagnostics, message, &renderer)?;
         eprintln!(
             "{}: `{}` was refused; {} {} applied before it, {left} not applied",
             renderer.paint(render::RED, "error"),
@@ -377,8 +384,12 @@ fn refused_after(
 /// Draws the gateway's diagnostics for one local file: those about the file itself
 /// against the local text (carets and all), the others (about policies already on the
 /// gateway) in one-line form. Returns how many there were.
-fn emit_diagnostics(plan: &Plan, answer: &Value, r: &Renderer) -> Result<usize> {
-    let diagnostics = items(answer, "diagnostics");
+fn emit_diagnostics(
+    plan: &Plan,
+    diagnostics: &[Diagnostic],
+    message: &str,
+    r: &Renderer,
+) -> Result<usize> {
     let mut err = io::stderr().lock();
     if diagnostics.is_empty() {
         writeln!(
@@ -386,30 +397,21 @@ fn emit_diagnostics(plan: &Plan, answer: &Value, r: &Renderer) -> Result<usize> 
             "{}: `{}` was refused: {}",
             r.paint(render::RED, "error"),
             clean(&plan.file.name),
-            field(answer, "message")
+            text(message)
         )
         .context("writing to stderr")?;
         return Ok(1);
     }
     for d in diagnostics {
-        let Ok(mut d) = serde_json::from_value::<Diagnostic>(d.clone()) else {
-            writeln!(
-                err,
-                "{}: {}",
-                r.paint(render::RED, "error"),
-                clean(&d.to_string())
-            )
-            .context("writing to stderr")?;
-            continue;
-        };
         let ours = !plan.target.is_empty()
             && Path::new(&d.file).file_name().and_then(|f| f.to_str())
                 == Some(plan.target.as_str());
         if ours {
+            let mut d = d.clone();
             d.file.clone_from(&plan.file.name);
             write!(err, "{}", r.render(&d, Some(&plan.text))).context("writing to stderr")?;
         } else {
-            write!(err, "{}", r.render(&d, None)).context("writing to stderr")?;
+            write!(err, "{}", r.render(d, None)).context("writing to stderr")?;
         }
         writeln!(err).context("writing to stderr")?;
     }

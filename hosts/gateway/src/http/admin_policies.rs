@@ -11,6 +11,9 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
+use meshguard_api::{
+    PolicyApplied, PolicyDeleted, PolicyList, PolicyStatus, PolicySummary, PolicyValidation,
+};
 use meshguard_core::{self as core, Diagnostic, Source};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -25,11 +28,11 @@ pub async fn list(State(state): State<Arc<AppState>>) -> ApiResult {
     let snapshot = state.policies.load();
     Ok(json_response(
         StatusCode::OK,
-        json!({
-            "policies": snapshot.summaries,
-            "loadedAt": clock::rfc3339_ms(snapshot.loaded_at_ms),
-            "policyErrors": state.policy_status.load().errors,
-        }),
+        PolicyList {
+            policies: snapshot.summaries.clone(),
+            loaded_at: clock::rfc3339_ms(snapshot.loaded_at_ms),
+            policy_errors: state.policy_status.load().errors.clone(),
+        },
     ))
 }
 
@@ -39,18 +42,18 @@ pub async fn status(State(state): State<Arc<AppState>>) -> ApiResult {
     let status = state.policy_status.load();
     Ok(json_response(
         StatusCode::OK,
-        json!({
-            "ok": status.errors.is_empty(),
-            "dir": state.config.policies_dir.display().to_string(),
-            "loadedAt": clock::rfc3339_ms(snapshot.loaded_at_ms),
-            "checkedAt": (status.checked_at_ms > 0).then(|| clock::rfc3339_ms(status.checked_at_ms)),
-            "policies": snapshot.summaries.len(),
-            "files": snapshot.files.iter().map(|f| &f.file_name).collect::<Vec<_>>(),
-            "errors": status.errors,
-            "messages": status.errors.iter().map(|d| d.to_string()).collect::<Vec<_>>(),
-            "findings": snapshot.evaluator.findings(),
-            "findingMessages": snapshot.evaluator.findings().iter().map(|d| d.to_string()).collect::<Vec<_>>(),
-        }),
+        PolicyStatus {
+            ok: status.errors.is_empty(),
+            dir: state.config.policies_dir.display().to_string(),
+            loaded_at: clock::rfc3339_ms(snapshot.loaded_at_ms),
+            checked_at: (status.checked_at_ms > 0).then(|| clock::rfc3339_ms(status.checked_at_ms)),
+            policies: snapshot.summaries.len(),
+            files: snapshot.files.iter().map(|f| f.file_name.clone()).collect(),
+            errors: status.errors.clone(),
+            messages: messages(&status.errors.iter().collect::<Vec<_>>()),
+            findings: snapshot.evaluator.findings().to_vec(),
+            finding_messages: messages(&snapshot.evaluator.findings().iter().collect::<Vec<_>>()),
+        },
     ))
 }
 
@@ -60,10 +63,10 @@ pub async fn get(State(state): State<Arc<AppState>>, Path(name): Path<String>) -
     let (Some(summary), Some(file)) = (snapshot.summary(&name), snapshot.file_of(&name)) else {
         return Err(ApiError::not_found(format!("no policy `{name}`")));
     };
-    let mut body = summary.clone();
-    if let Some(obj) = body.as_object_mut() {
-        obj.insert("source".into(), json!(file.text));
-    }
+    let body = PolicySummary {
+        source: Some(file.text.clone()),
+        ..summary.clone()
+    };
     Ok(json_response(StatusCode::OK, body))
 }
 
@@ -185,15 +188,15 @@ pub async fn validate(
     let findings = findings_in(&checked.findings, &reload::label(dir, &file_name));
     Ok(json_response(
         StatusCode::OK,
-        json!({
-            "ok": checked.errors.is_empty(),
-            "file": file_name,
-            "policies": defined,
-            "diagnostics": checked.errors,
-            "messages": messages(&checked.errors.iter().collect::<Vec<_>>()),
-            "findings": findings,
-            "findingMessages": messages(&findings),
-        }),
+        PolicyValidation {
+            ok: checked.errors.is_empty(),
+            file: file_name,
+            policies: defined,
+            messages: messages(&checked.errors.iter().collect::<Vec<_>>()),
+            diagnostics: checked.errors,
+            finding_messages: messages(&findings),
+            findings: findings.into_iter().cloned().collect(),
+        },
     ))
 }
 
@@ -330,14 +333,14 @@ pub async fn apply(
             let findings = findings_in(snapshot.evaluator.findings(), &label);
             Ok(json_response(
                 StatusCode::OK,
-                json!({
-                    "ok": true,
-                    "file": file_name,
-                    "created": previous.is_none(),
-                    "policy": snapshot.summary(&name),
-                    "findings": findings,
-                    "findingMessages": messages(&findings),
-                }),
+                PolicyApplied {
+                    ok: true,
+                    file: file_name,
+                    created: previous.is_none(),
+                    policy: snapshot.summary(&name).cloned(),
+                    finding_messages: messages(&findings),
+                    findings: findings.into_iter().cloned().collect(),
+                },
             ))
         }
         Reloaded::Refused(diagnostics) => {
@@ -406,7 +409,11 @@ pub async fn delete(State(state): State<Arc<AppState>>, Path(name): Path<String>
             tracing::info!(policy = %name, file = %file.file_name, "policy deleted through the admin API");
             Ok(json_response(
                 StatusCode::OK,
-                json!({"ok": true, "deleted": name, "file": file.file_name}),
+                PolicyDeleted {
+                    ok: true,
+                    deleted: name,
+                    file: file.file_name.clone(),
+                },
             ))
         }
         Reloaded::Refused(diagnostics) => {
