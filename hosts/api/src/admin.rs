@@ -1,5 +1,7 @@
 //! The admin API's shapes (`X-Admin-Token`): agents, approvals and audit entries.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -249,4 +251,47 @@ pub struct AuditPage {
 pub struct AuditExport {
     /// The entries, in the order asked for.
     pub entries: Vec<AuditEntry>,
+}
+
+/// `GET /admin/audit/stats`: counts since `since` (over every entry, records included).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditStats {
+    /// The start of the period (RFC 3339).
+    pub since: String,
+    /// The period asked for, in hours.
+    pub period_hours: u32,
+    /// Entries in the period.
+    pub total: u64,
+    /// By `decision` (`allow`, `deny` and `require_approval` always present).
+    pub by_decision: BTreeMap<String, u64>,
+    /// By HTTP status (as text).
+    pub by_status: BTreeMap<String, u64>,
+    /// Entries answered 429.
+    pub rate_limited: u64,
+    /// The 20 most frequent actions.
+    pub by_action: Vec<ActionCount>,
+    /// The 20 busiest agents.
+    pub by_agent: Vec<AgentCount>,
+}
+
+/// One action's count.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ActionCount {
+    /// The action.
+    pub action: String,
+    /// Entries.
+    pub count: u64,
+}
+
+/// One agent's count.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AgentCount {
+    /// The agent (none for unauthenticated requests).
+    pub agent_id: Option<String>,
+    /// Its name.
+    pub agent_name: Option<String>,
+    /// Entries.
+    pub count: u64,
 }

@@ -7,7 +7,7 @@
 //!
 //! Only shapes live here: no I/O, no validation beyond what serde does. What a value
 //! means (a trace id's bounds, which actions exist) is the gateway's and the core's.
-//! Not here yet: audit stats (rows grouped in SQL), `/health`, `GET /` and error bodies.
+//! Not here yet: `/health`, `GET /` and error bodies (only the SDKs read those).
 
 #![forbid(unsafe_code)]
 
@@ -17,8 +17,9 @@ mod policies;
 mod report;
 
 pub use admin::{
-    Agent, AgentCreated, AgentList, AgentPatch, AgentRevoked, Approval, ApprovalList,
-    ApprovalVerdict, AuditEntry, AuditExport, AuditPage, NewAgent, TokenRotated,
+    ActionCount, Agent, AgentCount, AgentCreated, AgentList, AgentPatch, AgentRevoked, Approval,
+    ApprovalList, ApprovalVerdict, AuditEntry, AuditExport, AuditPage, AuditStats, NewAgent,
+    TokenRotated,
 };
 pub use check::{CheckAnswer, CheckRequest};
 pub use policies::{

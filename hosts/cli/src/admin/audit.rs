@@ -9,13 +9,13 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use meshguard_api::{AuditEntry, AuditExport, AuditPage};
+use meshguard_api::{AuditEntry, AuditExport, AuditPage, AuditStats};
 use meshguard_core::parse_instant_ms;
 use serde_json::{Value, json};
 
 use super::Problem;
 use super::client::{Body, Client, with_query};
-use super::output::{field, items, opt, print_answer, print_json, print_text, show, text};
+use super::output::{field, opt, print_answer, print_json, print_text, show, text};
 use super::table::Table;
 use crate::explain::effect_style;
 use crate::render::{BOLD, Renderer, clean};
@@ -410,12 +410,10 @@ fn stats(
         ("agent", agent.clone()),
         ("period", Some(period.to_string())),
     ];
-    let mut answer = client.get(&with_query("/admin/audit/stats", &q))?;
-    let since_ms = answer
-        .get("since")
-        .and_then(Value::as_str)
-        .and_then(|s| parse_instant_ms(s).ok())
-        .unwrap_or_else(|| clock::now_ms() - i64::from(period) * 3_600_000);
+    let path = with_query("/admin/audit/stats", &q);
+    let (mut answer, counts): (Value, AuditStats) = client.expect_as("GET", &path, Body::Empty)?;
+    let since_ms = parse_instant_ms(&counts.since)
+        .unwrap_or_else(|_| clock::now_ms() - i64::from(period) * 3_600_000);
     let buckets = if hourly {
         Some(hourly_counts(client, agent.as_deref(), since_ms)?)
     } else {
@@ -429,45 +427,43 @@ fn stats(
         return Ok(ExitCode::SUCCESS);
     }
     let r = Renderer::for_stdout();
-    let by = answer.get("byDecision").unwrap_or(&Value::Null);
     let mut out = format!(
         "last {period} {} (since {}){}: {} {}, {} rate limited\n",
         if period == 1 { "hour" } else { "hours" },
-        field(&answer, "since"),
+        text(&counts.since),
         agent
             .as_deref()
             .map(|a| format!(", agent {}", clean(a)))
             .unwrap_or_default(),
-        field(&answer, "total"),
-        if answer.get("total").and_then(Value::as_i64) == Some(1) {
+        counts.total,
+        if counts.total == 1 {
             "decision"
         } else {
             "decisions"
         },
-        field(&answer, "rateLimited"),
+        counts.rate_limited,
     );
     let mut t = Table::new(&["DECISION", "COUNT"]);
     for d in DECISIONS {
-        t.styled_row(vec![(d.to_owned(), style_of(d)), (field(by, d), "")]);
+        let n = counts.by_decision.get(d).copied().unwrap_or(0);
+        t.styled_row(vec![(d.to_owned(), style_of(d)), (n.to_string(), "")]);
     }
     out.push_str(&t.render(&r));
-    let actions = items(&answer, "byAction");
-    if !actions.is_empty() {
+    if !counts.by_action.is_empty() {
         let mut t = Table::new(&["ACTION", "COUNT"]);
-        for a in actions {
-            t.row(vec![field(a, "action"), field(a, "count")]);
+        for a in &counts.by_action {
+            t.row(vec![text(&a.action), a.count.to_string()]);
         }
         out.push('\n');
         out.push_str(&t.render(&r));
     }
-    let agents = items(&answer, "byAgent");
-    if !agents.is_empty() {
+    if !counts.by_agent.is_empty() {
         let mut t = Table::new(&["AGENT", "ID", "COUNT"]);
-        for a in agents {
+        for a in &counts.by_agent {
             t.row(vec![
-                field(a, "agentName"),
-                field(a, "agentId"),
-                field(a, "count"),
+                opt(a.agent_name.as_deref()),
+                opt(a.agent_id.as_deref()),
+                a.count.to_string(),
             ]);
         }
         out.push('\n');

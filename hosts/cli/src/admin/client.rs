@@ -253,11 +253,6 @@ impl Client {
         Ok((value, typed))
     }
 
-    /// `GET path`, which must succeed.
-    pub fn get(&self, path: &str) -> Result<Value> {
-        self.expect("GET", path, Body::Empty)
-    }
-
     /// `POST /admin/policies/test` (a dry run: nothing acted on, audited or counted): the
     /// gateway's answer as it came, and the decision in it.
     pub fn test_request(&self, body: Value) -> Result<(Value, Decision)> {

@@ -16,7 +16,6 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use meshguard_api::AuditPage;
 use serde::Deserialize;
-use serde_json::json;
 use tokio::sync::mpsc;
 
 use super::{ApiError, ApiResult, blocking, json_response};
@@ -214,9 +213,6 @@ pub async fn stats(
     let since = clock::now_ms() - i64::from(hours) * 3_600_000;
     state.audit.flush(FLUSH_WAIT).await;
     let st = state.clone();
-    let mut value = blocking(move || st.audit_reader.stats(since, p.agent.as_deref())).await??;
-    if let Some(obj) = value.as_object_mut() {
-        obj.insert("periodHours".into(), json!(hours));
-    }
-    Ok(json_response(StatusCode::OK, value))
+    let stats = blocking(move || st.audit_reader.stats(since, hours, p.agent.as_deref())).await??;
+    Ok(json_response(StatusCode::OK, stats))
 }

@@ -4,12 +4,14 @@
 //! Runs on its own connection (WAL lets it read while the writer thread appends), so an
 //! export of millions of rows never holds up a decision.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::Mutex;
 
 use anyhow::Result;
+use meshguard_api::{ActionCount, AgentCount, AuditStats};
 use rusqlite::{Connection, Row, ToSql, params, params_from_iter};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::audit::AuditEntry;
 use super::lock;
@@ -285,32 +287,38 @@ impl AuditReader {
         Ok(conn.query_row("SELECT COUNT(*) FROM audit", [], |r| r.get(0))?)
     }
 
-    /// Counts by decision, status, action and agent since `since_ms`.
-    pub fn stats(&self, since_ms: i64, agent: Option<&str>) -> Result<Value> {
+    /// Counts by decision, status, action and agent since `since_ms` (the period,
+    /// `period_hours`, is the caller's).
+    pub fn stats(
+        &self,
+        since_ms: i64,
+        period_hours: u32,
+        agent: Option<&str>,
+    ) -> Result<AuditStats> {
         let conn = lock(&self.conn)?;
         let agent_clause = if agent.is_some() {
             " AND (agent_id = ?2 OR agent_name = ?2)"
         } else {
             ""
         };
-        let run = |select: &str, group: &str, order: &str| -> Result<Vec<(Vec<Value>, i64)>> {
+        // (the grouped columns as text, the count) per group.
+        let run = |select: &str, order: &str| -> Result<Vec<(Vec<Option<String>>, u64)>> {
             let sql = format!(
                 "SELECT {select}, COUNT(*) AS n FROM audit WHERE ts >= ?1{agent_clause} \
-                 GROUP BY {group} {order}"
+                 GROUP BY {select} {order}"
             );
             let mut stmt = conn.prepare(&sql)?;
             let width = select.split(',').count();
-            let map = |r: &Row<'_>| -> rusqlite::Result<(Vec<Value>, i64)> {
+            let map = |r: &Row<'_>| -> rusqlite::Result<(Vec<Option<String>>, u64)> {
                 let mut keys = Vec::with_capacity(width);
                 for i in 0..width {
-                    let v: rusqlite::types::Value = r.get(i)?;
-                    keys.push(match v {
-                        rusqlite::types::Value::Integer(n) => json!(n),
-                        rusqlite::types::Value::Text(s) => json!(s),
-                        _ => Value::Null,
+                    keys.push(match r.get::<_, rusqlite::types::Value>(i)? {
+                        rusqlite::types::Value::Integer(n) => Some(n.to_string()),
+                        rusqlite::types::Value::Text(s) => Some(s),
+                        _ => None,
                     });
                 }
-                Ok((keys, r.get(width)?))
+                Ok((keys, u64::try_from(r.get::<_, i64>(width)?).unwrap_or(0)))
             };
             let rows = match agent {
                 Some(a) => stmt
@@ -322,42 +330,49 @@ impl AuditReader {
             };
             Ok(rows)
         };
-        let mut by_decision = json!({"allow": 0, "deny": 0, "require_approval": 0});
-        let mut total = 0i64;
-        for (k, n) in run("decision", "decision", "")? {
-            total += n;
-            if let (Some(Value::String(d)), Some(obj)) = (k.first(), by_decision.as_object_mut()) {
-                obj.insert(d.clone(), json!(n));
-            }
-        }
-        let mut by_status = serde_json::Map::new();
-        for (k, n) in run("status", "status", "ORDER BY status")? {
-            if let Some(s) = k.first() {
-                by_status.insert(s.to_string(), json!(n));
-            }
-        }
-        let by_action: Vec<Value> = run("action", "action", "ORDER BY n DESC LIMIT 20")?
-            .into_iter()
-            .map(|(k, n)| json!({"action": k.first(), "count": n}))
+        let mut by_decision: BTreeMap<String, u64> = ["allow", "deny", "require_approval"]
+            .iter()
+            .map(|d| ((*d).to_owned(), 0))
             .collect();
-        let by_agent: Vec<Value> = run(
-            "agent_id, agent_name",
-            "agent_id, agent_name",
-            "ORDER BY n DESC LIMIT 20",
-        )?
-        .into_iter()
-        .map(|(k, n)| json!({"agentId": k.first(), "agentName": k.get(1), "count": n}))
-        .collect();
-        let rate_limited = by_status.get("429").cloned().unwrap_or(json!(0));
-        Ok(json!({
-            "since": clock::rfc3339_ms(since_ms),
-            "total": total,
-            "byDecision": by_decision,
-            "byStatus": by_status,
-            "rateLimited": rate_limited,
-            "byAction": by_action,
-            "byAgent": by_agent,
-        }))
+        let mut total = 0;
+        for (k, n) in run("decision", "")? {
+            total += n;
+            if let Some(Some(d)) = k.into_iter().next() {
+                by_decision.insert(d, n);
+            }
+        }
+        let by_status: BTreeMap<String, u64> = run("status", "ORDER BY status")?
+            .into_iter()
+            .filter_map(|(k, n)| k.into_iter().next().flatten().map(|s| (s, n)))
+            .collect();
+        let by_action = run("action", "ORDER BY n DESC LIMIT 20")?
+            .into_iter()
+            .map(|(k, count)| ActionCount {
+                action: k.into_iter().next().flatten().unwrap_or_default(),
+                count,
+            })
+            .collect();
+        let by_agent = run("agent_id, agent_name", "ORDER BY n DESC LIMIT 20")?
+            .into_iter()
+            .map(|(k, count)| {
+                let mut k = k.into_iter();
+                AgentCount {
+                    agent_id: k.next().flatten(),
+                    agent_name: k.next().flatten(),
+                    count,
+                }
+            })
+            .collect();
+        Ok(AuditStats {
+            since: clock::rfc3339_ms(since_ms),
+            period_hours,
+            total,
+            rate_limited: by_status.get("429").copied().unwrap_or(0),
+            by_decision,
+            by_status,
+            by_action,
+            by_agent,
+        })
     }
 }
 
