@@ -1,4 +1,5 @@
-//! `meshguard hook claude-code`: Claude Code's `PreToolUse` hook, decided locally.
+//! `meshguard hook claude-code`: Claude Code's `PreToolUse` hook, decided locally or by a
+//! gateway.
 //!
 //! Claude Code runs the hook before every tool call with a JSON description on stdin.
 //! The hook maps the call to an action and resources ([`super::tools`]), decides it with
@@ -26,6 +27,10 @@
 //!
 //! In `--mode audit` decisions are recorded (with `--audit-log`) but nothing is answered,
 //! so Claude Code's own permission flow goes on unchanged; errors still block.
+//!
+//! With `--gateway URL` the gateway decides ([`super::gateway`]); the local policies only
+//! stand in when it cannot be reached, and only if `--on-unreachable` allows it.
+//! `PostToolUse` events (the call already ran) are recorded, never blocked.
 
 use std::io::{self, Read, Write};
 use std::path::PathBuf;
