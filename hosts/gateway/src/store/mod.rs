@@ -17,8 +17,10 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use rusqlite::{Connection, OpenFlags};
 
-/// The schema. `IF NOT EXISTS` everywhere: opening an existing database is a no-op.
-const SCHEMA: &str = "
+/// Version 1 of the schema: the tables as the first gateway created them. `IF NOT
+/// EXISTS` everywhere, so that a database written before the schema had versions (its
+/// `user_version` is 0 too) goes through the same migrations safely.
+const SCHEMA_V1: &str = "
 CREATE TABLE IF NOT EXISTS agents (
     id          TEXT PRIMARY KEY,
     name        TEXT NOT NULL,
@@ -51,9 +53,7 @@ CREATE TABLE IF NOT EXISTS audit (
     latency_us  INTEGER NOT NULL,
     endpoint    TEXT NOT NULL,      -- check | v1 | proxy | governance, or record | report
     context     TEXT,               -- JSON object, when sent
-    approval_id TEXT,
-    outcome     TEXT,               -- record | report: what the agent says happened
-    result      TEXT                -- record: the action's result, clipped
+    approval_id TEXT
 );
 CREATE INDEX IF NOT EXISTS audit_ts ON audit(ts);
 CREATE INDEX IF NOT EXISTS audit_agent ON audit(agent_id, ts);
@@ -75,11 +75,62 @@ CREATE TABLE IF NOT EXISTS approvals (
     decided_at  INTEGER,
     decided_by  TEXT,
     note        TEXT,
-    used_at     INTEGER,
-    any_context INTEGER NOT NULL DEFAULT 0 -- the approver widened it to any context
+    used_at     INTEGER
 );
 CREATE INDEX IF NOT EXISTS approvals_lookup ON approvals(agent_id, action, status);
 ";
+
+/// One step of the schema's history.
+#[derive(Debug)]
+enum Migration {
+    /// Statements to run.
+    Sql(&'static str),
+    /// Columns to add to a table (skipped when present: databases from before versions
+    /// may have them already).
+    AddColumns(&'static str, &'static [(&'static str, &'static str)]),
+}
+
+/// The schema's history: a database at version `n` (SQLite's `user_version`) has had the
+/// first `n` steps. Append only; never edit a step that has shipped.
+const MIGRATIONS: &[Migration] = &[
+    // 1: agents, audit, approvals.
+    Migration::Sql(SCHEMA_V1),
+    // 2: what agents report after acting (`record`, `report` rows).
+    Migration::AddColumns("audit", &[("outcome", "TEXT"), ("result", "TEXT")]),
+    // 3: approvals widened to any context by the approver.
+    Migration::AddColumns(
+        "approvals",
+        &[("any_context", "INTEGER NOT NULL DEFAULT 0")],
+    ),
+];
+
+/// Brings the database to the newest schema version, one step per transaction; refuses
+/// a database a newer gateway has written (it may hold data this one would misread).
+fn migrate(conn: &mut Connection) -> Result<u32> {
+    let newest = u32::try_from(MIGRATIONS.len()).unwrap_or(u32::MAX);
+    let mut version: u32 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if version > newest {
+        anyhow::bail!(
+            "the database has schema version {version}, written by a newer gateway; this \
+             one knows versions up to {newest} (upgrade the gateway, or use another DB_PATH)"
+        );
+    }
+    while version < newest {
+        let Some(step) = MIGRATIONS.get(version as usize) else {
+            break;
+        };
+        let tx = conn.transaction()?;
+        match step {
+            Migration::Sql(sql) => tx.execute_batch(sql)?,
+            Migration::AddColumns(table, columns) => add_columns(&tx, table, columns)?,
+        }
+        version += 1;
+        tx.pragma_update(None, "user_version", version)?;
+        tx.commit()
+            .with_context(|| format!("committing schema version {version}"))?;
+    }
+    Ok(version)
+}
 
 /// Where the database lives, and the temporary directory behind `:memory:`.
 #[derive(Debug)]
@@ -110,20 +161,11 @@ impl Db {
                 .with_context(|| format!("creating the database directory {}", parent.display()))?;
         }
         let db = Db { path, temp };
-        let conn = db.connect()?;
+        let mut conn = db.connect()?;
         conn.pragma_update(None, "journal_mode", "WAL")
             .context("switching the database to WAL")?;
-        conn.execute_batch(SCHEMA)
-            .with_context(|| format!("creating the schema in {}", db.path.display()))?;
-        add_columns(&conn, "audit", &[("outcome", "TEXT"), ("result", "TEXT")])
-            .and_then(|()| {
-                add_columns(
-                    &conn,
-                    "approvals",
-                    &[("any_context", "INTEGER NOT NULL DEFAULT 0")],
-                )
-            })
-            .with_context(|| format!("upgrading the schema in {}", db.path.display()))?;
+        migrate(&mut conn)
+            .with_context(|| format!("bringing the schema of {} up to date", db.path.display()))?;
         Ok(db)
     }
 
@@ -186,25 +228,30 @@ mod tests {
 
     use super::*;
 
-    /// A database written by a gateway before reports existed opens with its rows kept
-    /// and the new columns added.
-    #[test]
-    fn an_older_audit_table_gains_the_report_columns() {
-        let dir = std::env::temp_dir().join(format!("meshguard-schema-{}", std::process::id()));
+    fn temp_db(name: &str) -> (PathBuf, PathBuf) {
+        let dir =
+            std::env::temp_dir().join(format!("meshguard-schema-{}-{name}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("old.db");
+        let path = dir.join("db.sqlite");
         let _ = std::fs::remove_file(&path);
-        let old = SCHEMA
-            .replace("    approval_id TEXT,\n", "    approval_id TEXT\n")
-            .replace("    outcome     TEXT,               -- record | report: what the agent says happened\n", "")
-            .replace("    result      TEXT                -- record: the action's result, clipped\n", "");
-        assert!(
-            !old.contains("outcome"),
-            "the old schema has no report columns"
-        );
+        (dir, path)
+    }
+
+    fn version(path: &Path) -> u32 {
+        Connection::open(path)
+            .unwrap()
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap()
+    }
+
+    /// A database written before the schema had versions (the first tables, one row,
+    /// `user_version` 0) opens with its rows kept and every later column added.
+    #[test]
+    fn an_unversioned_database_is_migrated_with_its_rows() {
+        let (dir, path) = temp_db("old");
         {
             let conn = Connection::open(&path).unwrap();
-            conn.execute_batch(&old).unwrap();
+            conn.execute_batch(SCHEMA_V1).unwrap();
             conn.execute(
                 "INSERT INTO audit (ts, trace_id, action, decision, allowed, mode, status, \
                  latency_us, endpoint) VALUES (1, 't', 'read:x', 'allow', 1, 'enforce', 200, 5, 'v1')",
@@ -220,8 +267,32 @@ mod tests {
             })
             .unwrap();
         assert_eq!((trace.as_str(), outcome), ("t", None));
-        // Opening again finds the columns there and changes nothing.
+        let any: i64 = conn
+            .query_row("SELECT COUNT(any_context) FROM approvals", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(any, 0);
+        assert_eq!(version(&path) as usize, MIGRATIONS.len());
+        // Opening again finds everything in place and changes nothing.
+        drop(conn);
+        drop(db);
         drop(Db::open(path.to_str().unwrap()).unwrap());
+        assert_eq!(version(&path) as usize, MIGRATIONS.len());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A database from a newer gateway is refused, not misread.
+    #[test]
+    fn a_newer_schema_is_refused() {
+        let (dir, path) = temp_db("new");
+        drop(Db::open(path.to_str().unwrap()).unwrap());
+        let newer = i64::try_from(MIGRATIONS.len()).unwrap() + 1;
+        Connection::open(&path)
+            .unwrap()
+            .pragma_update(None, "user_version", newer)
+            .unwrap();
+        let e = format!("{:#}", Db::open(path.to_str().unwrap()).unwrap_err());
+        assert!(e.contains(&format!("schema version {newer}")), "{e}");
+        assert!(e.contains("newer gateway"), "{e}");
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
