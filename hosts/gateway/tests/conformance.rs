@@ -83,7 +83,13 @@ impl Host for Wasm {
 
 fn main() -> Result<()> {
     let args = libtest_mimic::Arguments::from_args();
-    let runtime = Runtime::new(Limits::default())?;
+    // The corpus is about what is decided, not how fast: a generous deadline, so a
+    // loaded machine (parallel builds, 2 cores) cannot turn a slow first call into an
+    // `evaluation-error` mismatch. The deadline itself is tested in `tests/http/check.rs`.
+    let runtime = Runtime::new(Limits {
+        decide_deadline: std::time::Duration::from_secs(30),
+        ..Limits::default()
+    })?;
     let trials = trials("wasm", move || Wasm {
         runtime: runtime.clone(),
         evaluator: None,
