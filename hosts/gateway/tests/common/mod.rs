@@ -177,6 +177,9 @@ impl Gateway {
             .env("POLICIES_DIR", &policies)
             .env("DB_PATH", &db)
             .env("RELOAD_INTERVAL_MS", "200")
+            // Tests check what is decided; on a loaded 2-core machine the production
+            // 100 ms could turn a slow first call into a 500. Deadline tests set their own.
+            .env("DECIDE_DEADLINE_MS", "5000")
             .env("LOG", "info")
             .current_dir(&dir)
             .stdin(Stdio::null())
