@@ -32,6 +32,21 @@ pub(super) struct Wrapper {
 
 const NO: &[u8] = b"";
 
+/// A wrapper with no options: the fields an entry of [`WRAPPERS`] does not name.
+const PLAIN: Wrapper = Wrapper {
+    name: "",
+    short_flags: NO,
+    short_valued: NO,
+    short_stop: NO,
+    long_flags: &[],
+    long_valued: &[],
+    long_stop: &[],
+    dash: false,
+    numeric: false,
+    assignments: false,
+    positionals: 0,
+};
+
 pub(super) const WRAPPERS: &[Wrapper] = &[
     Wrapper {
         name: "env",
@@ -42,100 +57,52 @@ pub(super) const WRAPPERS: &[Wrapper] = &[
         long_valued: &["--unset", "--chdir"],
         long_stop: &["--split-string"],
         dash: true,
-        numeric: false,
         assignments: true,
-        positionals: 0,
+        ..PLAIN
     },
     Wrapper {
         name: "command",
         short_flags: b"p",
-        short_valued: NO,
         short_stop: b"vV",
-        long_flags: &[],
-        long_valued: &[],
-        long_stop: &[],
-        dash: false,
-        numeric: false,
-        assignments: false,
-        positionals: 0,
+        ..PLAIN
     },
     Wrapper {
         name: "builtin",
-        short_flags: NO,
-        short_valued: NO,
-        short_stop: NO,
-        long_flags: &[],
-        long_valued: &[],
-        long_stop: &[],
-        dash: false,
-        numeric: false,
-        assignments: false,
-        positionals: 0,
+        ..PLAIN
     },
     Wrapper {
         name: "nohup",
-        short_flags: NO,
-        short_valued: NO,
-        short_stop: NO,
-        long_flags: &[],
-        long_valued: &[],
-        long_stop: &[],
-        dash: false,
-        numeric: false,
-        assignments: false,
-        positionals: 0,
+        ..PLAIN
     },
     Wrapper {
         name: "exec",
         short_flags: b"cl",
         short_valued: b"a",
-        short_stop: NO,
-        long_flags: &[],
-        long_valued: &[],
-        long_stop: &[],
-        dash: false,
-        numeric: false,
-        assignments: false,
-        positionals: 0,
+        ..PLAIN
     },
     Wrapper {
         name: "time",
         short_flags: b"pvqa",
         short_valued: b"of",
-        short_stop: NO,
         long_flags: &["--verbose", "--quiet", "--append", "--portability"],
         long_valued: &["--output", "--format"],
-        long_stop: &[],
-        dash: false,
-        numeric: false,
-        assignments: false,
-        positionals: 0,
+        ..PLAIN
     },
     Wrapper {
         name: "timeout",
         short_flags: b"v",
         short_valued: b"sk",
-        short_stop: NO,
         long_flags: &["--preserve-status", "--foreground", "--verbose"],
         long_valued: &["--signal", "--kill-after"],
-        long_stop: &[],
-        dash: false,
-        numeric: false,
-        assignments: false,
         positionals: 1,
+        ..PLAIN
     },
     Wrapper {
         name: "nice",
-        short_flags: NO,
         short_valued: b"n",
-        short_stop: NO,
-        long_flags: &[],
         long_valued: &["--adjustment"],
-        long_stop: &[],
-        dash: false,
         numeric: true,
-        assignments: false,
-        positionals: 0,
+        ..PLAIN
     },
     Wrapper {
         name: "ionice",
@@ -145,36 +112,19 @@ pub(super) const WRAPPERS: &[Wrapper] = &[
         long_flags: &["--ignore"],
         long_valued: &["--class", "--classdata"],
         long_stop: &["--pid", "--pgid", "--uid"],
-        dash: false,
-        numeric: false,
-        assignments: false,
-        positionals: 0,
+        ..PLAIN
     },
     Wrapper {
         name: "stdbuf",
-        short_flags: NO,
         short_valued: b"ioe",
-        short_stop: NO,
-        long_flags: &[],
         long_valued: &["--input", "--output", "--error"],
-        long_stop: &[],
-        dash: false,
-        numeric: false,
-        assignments: false,
-        positionals: 0,
+        ..PLAIN
     },
     Wrapper {
         name: "setsid",
         short_flags: b"cfw",
-        short_valued: NO,
-        short_stop: NO,
         long_flags: &["--ctty", "--fork", "--wait"],
-        long_valued: &[],
-        long_stop: &[],
-        dash: false,
-        numeric: false,
-        assignments: false,
-        positionals: 0,
+        ..PLAIN
     },
     Wrapper {
         name: "xargs",
@@ -198,10 +148,7 @@ pub(super) const WRAPPERS: &[Wrapper] = &[
             "--process-slot-var",
         ],
         long_stop: &["--replace", "--eof", "--max-lines"],
-        dash: false,
-        numeric: false,
-        assignments: false,
-        positionals: 0,
+        ..PLAIN
     },
 ];
 
