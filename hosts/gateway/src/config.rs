@@ -674,19 +674,59 @@ mod tests {
             ])
         );
         for bad in ["a.example", "https://a.example/path", "https://"] {
-            assert!(CorsOrigins::parse(bad).is_err(), "{bad}");
+            let e = CorsOrigins::parse(bad).unwrap_err().to_string();
+            assert_eq!(
+                e,
+                format!(
+                    "CORS_ORIGIN: `{bad}` is not an origin; expected `*` or \
+                     `scheme://host[:port]` (no path), comma separated"
+                )
+            );
         }
         let h = parse_headers(r#"{"X-Custom-Header": "value"}"#).unwrap();
         assert_eq!(h[0].0.as_str(), "x-custom-header");
         assert_eq!(h[0].1, "value");
-        for bad in [
-            r#"["x"]"#,
-            r#"{"X-A": 1}"#,
-            r#"{"bad name": "v"}"#,
-            r#"{"X-MeshGuard-Event": "x"}"#,
-            r#"{"X-A": "a\nb"}"#,
+        for (bad, said) in [
+            (
+                r#"["x"]"#,
+                "ALERT_WEBHOOK_HEADERS must be a JSON object of header names to values",
+            ),
+            (
+                r#"{"X-A": 1}"#,
+                "ALERT_WEBHOOK_HEADERS: the value of `X-A` must be a string",
+            ),
+            (
+                r#"{"bad name": "v"}"#,
+                "ALERT_WEBHOOK_HEADERS: `bad name` is not a valid header name",
+            ),
+            (
+                r#"{"X-MeshGuard-Event": "x"}"#,
+                "ALERT_WEBHOOK_HEADERS: `X-MeshGuard-Event` is set by the gateway itself",
+            ),
+            (
+                r#"{"X-A": "a\nb"}"#,
+                "ALERT_WEBHOOK_HEADERS: the value of `X-A` is not a valid header value",
+            ),
         ] {
-            assert!(parse_headers(bad).is_err(), "{bad}");
+            assert_eq!(parse_headers(bad).unwrap_err().to_string(), said, "{bad}");
         }
+        assert!(parse_headers("{nope").unwrap_err().to_string().starts_with(
+            "ALERT_WEBHOOK_HEADERS is not valid JSON: key must be a string at line 1 column 2"
+        ));
+    }
+
+    #[test]
+    fn a_bad_trace_header_name_is_refused_with_the_name() {
+        let m = Args::command()
+            .try_get_matches_from(["gw", "--trace-header", "bad header"])
+            .unwrap();
+        let e = Args::from_arg_matches(&m)
+            .unwrap()
+            .into_config()
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "TRACE_HEADER `bad header` is not a valid header name"
+        );
     }
 }

@@ -366,7 +366,7 @@ fn record(args: &Args, input: &HookInput, blocker: &Blocker) -> ExitCode {
         }
     };
     let resource = mapped.targets.first().map(|t| t.resource.clone());
-    let (status, result) = tools::outcome(input);
+    let (status, result) = outcome(input);
     let mut problem = None;
     match gateway(args) {
         Ok(Some(gw)) => {
@@ -464,4 +464,62 @@ fn print_answer(decision: &str, reason: &str) -> io::Result<()> {
 
 fn micros(started: Instant) -> u64 {
     u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX)
+}
+
+/// Longest tool result recorded, in characters (the AutoGPT guide records 1,000).
+const MAX_RESULT_CHARS: usize = 1000;
+
+/// How a call that ran went, from `PostToolUse`'s `tool_response`: `error` when the
+/// response says so (`success: false`, `is_error: true`, `interrupted: true` or an `error`
+/// field), else `success`; and the response itself, as text cut to 1,000 characters.
+pub fn outcome(input: &HookInput) -> (&'static str, Option<Value>) {
+    let Some(response) = &input.tool_response else {
+        return ("success", None);
+    };
+    let flag = |key: &str| response.get(key).and_then(Value::as_bool);
+    let failed = flag("success") == Some(false)
+        || flag("is_error") == Some(true)
+        || flag("interrupted") == Some(true)
+        || response.get("error").is_some_and(|e| !e.is_null());
+    let text = match response {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let cut: String = text.chars().take(MAX_RESULT_CHARS).collect();
+    let result = if cut.len() < text.len() {
+        format!("{cut}…")
+    } else {
+        cut
+    };
+    (
+        if failed { "error" } else { "success" },
+        Some(Value::String(result)),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn outcomes_of_calls_that_ran() {
+        let mut i: HookInput = serde_json::from_value(json!({
+            "tool_name": "Bash", "tool_input": {"command": "ls"}, "cwd": "/w",
+            "hook_event_name": "PostToolUse",
+        }))
+        .unwrap();
+        assert_eq!(outcome(&i), ("success", None));
+        i.tool_response = Some(json!({"stdout": "a\nb", "stderr": "", "interrupted": false}));
+        let (status, result) = outcome(&i);
+        assert_eq!(status, "success");
+        assert!(result.unwrap().as_str().unwrap().contains("a\\nb"));
+        i.tool_response = Some(json!({"success": false}));
+        assert_eq!(outcome(&i).0, "error");
+        i.tool_response = Some(json!({"error": "no such file"}));
+        assert_eq!(outcome(&i).0, "error");
+        i.tool_response = Some(Value::String("é".repeat(1500)));
+        let cut = outcome(&i).1.unwrap();
+        assert_eq!(cut.as_str().unwrap().chars().count(), 1001);
+    }
 }
