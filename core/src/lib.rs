@@ -73,7 +73,7 @@ pub use eval::parse_request;
 pub use kinds::canonicalize;
 pub use matching::parse_instant_ms;
 pub use model::{Effect, Policy, ResourceKind, TrustTier};
-pub use ratelimit::{RateLimiter, rate_key};
+pub use ratelimit::{RateLimiter, mark_rate_limited, rate_key};
 pub use schema::policy_json_schema;
 pub use source::{Format, Pos, Source, Span, is_policy_file_name};
 pub use tree::MAX_TEXT;

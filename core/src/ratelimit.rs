@@ -44,6 +44,19 @@ impl Log {
     }
 }
 
+/// Turns a decision into the limiter's deny (docs/semantics.md §5.1): reason `rate limit
+/// exceeded` from the limiting policy and rule, still allowed in audit mode. Shared with
+/// hosts that count elsewhere (the gateway's replicas count in their database), so every
+/// limiter words the deny the same way.
+pub fn mark_rate_limited(decision: &mut Decision, policy: Arc<str>, rule: Arc<str>) {
+    decision.effect = Effect::Deny;
+    decision.allowed = decision.mode == Mode::Audit;
+    decision.policy = policy;
+    decision.rule = rule;
+    decision.reason = Arc::from("rate limit exceeded");
+    decision.origin = crate::boundary::Origin::RateLimit;
+}
+
 /// The key requests are counted under: the agent's id, else its name, else `anonymous`.
 pub fn rate_key(request: &Request) -> &str {
     request
@@ -93,12 +106,7 @@ impl RateLimiter {
             }
         }
         if let Some((wait, policy, rule)) = exceeded {
-            decision.effect = Effect::Deny;
-            decision.allowed = decision.mode == Mode::Audit;
-            decision.policy = policy;
-            decision.rule = rule;
-            decision.reason = Arc::from("rate limit exceeded");
-            decision.origin = crate::boundary::Origin::RateLimit;
+            mark_rate_limited(decision, policy, rule);
             return Some(wait);
         }
         for o in &decision.obligations.rate_limits {

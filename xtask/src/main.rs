@@ -430,7 +430,9 @@ fn js(args: &[String]) -> Result<()> {
 /// the Wasm component in wasmtime, and the integration tests that drive the real
 /// `meshguard-gateway` binary over HTTP), then the official Python SDK against it
 /// (`hosts/gateway/tests/sdk/run.sh`: a venv in `target/sdk-venv`, `meshguard==0.1.2`
-/// from PyPI, pytest). Release only: a debug wasmtime is 10-20x slower.
+/// from PyPI, pytest). Release only: a debug wasmtime is 10-20x slower. The replica tests
+/// run several gateways on a throwaway PostgreSQL server they start themselves; its
+/// binaries come from Debian's `postgresql` package (`tests/ensure-postgres.sh`).
 fn gateway(args: &[String]) -> Result<()> {
     if let Some(extra) = args.first() {
         bail!("`cargo xtask gateway` takes no arguments (got `{extra}`)");
@@ -438,8 +440,13 @@ fn gateway(args: &[String]) -> Result<()> {
     run(Command::new("rustup")
         .args(["target", "add", "wasm32-wasip2"])
         .current_dir(root()))?;
+    run(Command::new("bash")
+        .arg("hosts/gateway/tests/ensure-postgres.sh")
+        .current_dir(root()))?;
     run(Command::new("cargo")
         .args(["test", "--release", "--locked", "-p", "meshguard-gateway"])
+        // The replica tests start a real PostgreSQL; here they must not skip themselves.
+        .env("MESHGUARD_REQUIRE_POSTGRES", "1")
         .current_dir(root()))
     .context("the gateway's release tests failed")?;
     run(Command::new("bash")

@@ -1,6 +1,7 @@
 -- wrk script: GET /proxy/check with the agent's Bearer token, cycling through a mix of
 -- Clawdbot actions and resources (allows and denies, canonicalised paths and URLs).
--- The token comes from MG_TOKEN (set by load.sh).
+-- The token comes from MG_TOKEN (set by load.sh); with several replicas, MG_TARGETS lists
+-- their base URLs and the threads are dealt out over them in turn.
 
 local token = os.getenv("MG_TOKEN") or ""
 local mix = {
@@ -14,6 +15,20 @@ local mix = {
   {"delete:email", "inbox/42"},
 }
 local requests = {}
+
+local targets = {}
+for u in string.gmatch(os.getenv("MG_TARGETS") or "", "%S+") do
+  local host, port = string.match(u, "^http://([^:/]+):(%d+)")
+  if host then targets[#targets + 1] = {host, port} end
+end
+local dealt = 0
+setup = function(thread)
+  if #targets > 0 then
+    local t = targets[(dealt % #targets) + 1]
+    dealt = dealt + 1
+    thread.addr = wrk.lookup(t[1], t[2])[1]
+  end
+end
 
 init = function(args)
   for i, m in ipairs(mix) do

@@ -85,6 +85,10 @@ pub enum AuthError {
     Malformed,
     /// No active agent holds this token (unknown, rotated or revoked).
     Invalid,
+    /// The gateway cannot tell right now: with several replicas, it has lost the feed of
+    /// agent changes (a revoked token could still be in its map), so it refuses until it
+    /// has re-read them.
+    Unavailable,
 }
 
 impl AuthError {
@@ -94,6 +98,25 @@ impl AuthError {
             AuthError::Missing => "missing bearer token",
             AuthError::Malformed => "malformed Authorization header (expected `Bearer <token>`)",
             AuthError::Invalid => "invalid or expired token",
+            AuthError::Unavailable => {
+                "the agent directory is unavailable (lost contact with the database); retry"
+            }
+        }
+    }
+
+    /// The HTTP status: 401, or 503 when the gateway could not tell.
+    pub fn status(self) -> axum::http::StatusCode {
+        match self {
+            AuthError::Unavailable => axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            _ => axum::http::StatusCode::UNAUTHORIZED,
+        }
+    }
+
+    /// The `error` code of the answer.
+    pub fn code(self) -> &'static str {
+        match self {
+            AuthError::Unavailable => "unavailable",
+            _ => "unauthorized",
         }
     }
 }

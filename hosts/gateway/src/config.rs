@@ -48,6 +48,11 @@ pub struct Args {
     /// temporary file removed at exit.
     #[arg(long, env = "DB_PATH", default_value = "meshguard.db")]
     pub db_path: String,
+    /// A PostgreSQL database shared by several replicas (`postgres://user:pass@host/db`),
+    /// instead of the SQLite file: agents, audit log, approvals, policies and rate limits
+    /// are then one gateway's, whichever replica answers.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
     /// Where the generated admin token is written (default: the database's directory).
     #[arg(long, env = "DATA_DIR")]
     pub data_dir: Option<PathBuf>,
@@ -327,6 +332,8 @@ pub struct Config {
     pub policies_dir: PathBuf,
     /// The database path, or `:memory:`.
     pub db_path: String,
+    /// The shared PostgreSQL database, when set.
+    pub database_url: Option<String>,
     /// Where the generated admin token goes.
     pub data_dir: PathBuf,
     /// The proxy upstream.
@@ -523,6 +530,15 @@ impl Args {
                 .map(Path::to_path_buf)
                 .unwrap_or_else(|| PathBuf::from(".")),
         };
+        let database_url = self.database_url.filter(|u| !u.trim().is_empty());
+        if let Some(url) = &database_url
+            && !(url.starts_with("postgres://") || url.starts_with("postgresql://"))
+        {
+            bail!(
+                "DATABASE_URL must be a `postgres://` or `postgresql://` URL (without it, the \
+                 gateway uses the SQLite file DB_PATH)"
+            );
+        }
         if self.max_body_bytes < 1024 {
             bail!("MAX_BODY_BYTES must be at least 1024");
         }
@@ -535,6 +551,7 @@ impl Args {
             admin_token,
             policies_dir: self.policies_dir,
             db_path: self.db_path,
+            database_url,
             data_dir,
             proxy_target,
             proxy_timeout: Duration::from_secs(self.proxy_timeout_secs.max(1)),

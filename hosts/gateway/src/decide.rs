@@ -208,8 +208,8 @@ fn unauthorized(e: AuthError, parts: &Result<Parts, Refusal>) -> Outcome {
         Err(r) => (r.action.clone(), r.resource.clone()),
     };
     Outcome {
-        status: StatusCode::UNAUTHORIZED,
-        error: Some("unauthorized"),
+        status: e.status(),
+        error: Some(e.code()),
         message: Some(e.reason().to_owned()),
         describe: false,
         effect: Effect::Deny,
@@ -221,7 +221,7 @@ fn unauthorized(e: AuthError, parts: &Result<Parts, Refusal>) -> Outcome {
         rule: Some("unauthorized".to_owned()),
         reason: e.reason().to_owned(),
         approval_id: None,
-        retry_after: None,
+        retry_after: (e == AuthError::Unavailable).then_some(1),
         explanation: None,
         event: None,
     }
@@ -332,16 +332,7 @@ async fn evaluate(
         return out;
     }
 
-    let wait_ms = match state.limiter.lock() {
-        Ok(mut limiter) => limiter.apply(&mut d, &rate_key, now_ms),
-        Err(_) => {
-            // Cannot happen without a panic elsewhere; fail closed all the same.
-            d.effect = Effect::Deny;
-            d.allowed = false;
-            d.reason = Arc::from("rate limiter unavailable");
-            None
-        }
-    };
+    let wait_ms = state.limiter.apply(&mut d, &rate_key, now_ms).await;
 
     let mut approval_id = None;
     if d.effect == Effect::RequireApproval && !d.allowed {

@@ -21,6 +21,7 @@ pub mod config;
 pub mod decide;
 pub mod engine;
 pub mod http;
+pub mod limiter;
 pub mod listener;
 pub mod metrics;
 pub mod outbound;

@@ -26,6 +26,7 @@ use meshguard_core::{Diagnostic, Effect, Policy, Source, is_policy_file_name};
 use crate::clock;
 use crate::engine::{Evaluator, Runtime};
 use crate::state::AppState;
+use crate::store::postgres::policies::PolicyRows;
 
 /// One policy file as loaded.
 #[derive(Debug, Clone)]
@@ -40,9 +41,87 @@ pub struct PolicyFile {
     pub policies: Vec<String>,
 }
 
-/// What a directory listing looked like: (file name, size, mtime in ns).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Stamp(Vec<(String, u64, i128)>);
+/// Which state of the source a snapshot was loaded from: what a directory listing looked
+/// like (file name, size, mtime in ns), or the database's policy generation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stamp {
+    /// A directory listing.
+    Files(Vec<(String, u64, i128)>),
+    /// A generation of the shared database's set.
+    Generation(i64),
+}
+
+impl Default for Stamp {
+    fn default() -> Self {
+        Stamp::Files(Vec::new())
+    }
+}
+
+/// Where the policy set comes from.
+#[derive(Debug, Clone)]
+pub enum PolicySource {
+    /// A directory of files, polled for changes.
+    Dir(PathBuf),
+    /// The shared database (several replicas on PostgreSQL); `POLICIES_DIR` only seeds an
+    /// empty one. Changes arrive by notification, with a poll of the generation behind.
+    Database(PolicyRows),
+}
+
+impl PolicySource {
+    /// The name diagnostics give a file.
+    pub fn label(&self, file_name: &str) -> String {
+        match self {
+            PolicySource::Dir(dir) => label(dir, file_name),
+            PolicySource::Database(_) => format!("db:{file_name}"),
+        }
+    }
+
+    /// For logs and `GET /admin/policies`.
+    pub fn describe(&self) -> String {
+        match self {
+            PolicySource::Dir(dir) => dir.display().to_string(),
+            PolicySource::Database(_) => "database".to_owned(),
+        }
+    }
+
+    /// The source's state now (cheap: a listing, or one row). Blocking.
+    pub fn stamp(&self) -> Result<Stamp> {
+        match self {
+            PolicySource::Dir(dir) => scan(dir),
+            PolicySource::Database(rows) => Ok(Stamp::Generation(rows.generation()?)),
+        }
+    }
+
+    /// Whether a changed stamp can be loaded at once. A directory cannot: an editor that
+    /// saves in place (truncate, then write) shows a half-written file for a moment, so
+    /// the watcher waits for a listing that stays the same for a whole interval. A
+    /// database generation is a committed transaction.
+    fn settled_on_change(&self) -> bool {
+        matches!(self, PolicySource::Database(_))
+    }
+
+    /// Reads and compiles the whole set. Blocking.
+    pub fn load(
+        &self,
+        runtime: &Runtime,
+        fallback: Effect,
+    ) -> Result<Result<PolicySnapshot, Vec<Diagnostic>>> {
+        match self {
+            PolicySource::Dir(dir) => load_dir(runtime, dir, fallback),
+            PolicySource::Database(rows) => {
+                let (generation, files) = rows.read()?;
+                let files = files
+                    .into_iter()
+                    .map(|(name, text)| {
+                        let label = self.label(&name);
+                        (name, label, text)
+                    })
+                    .collect();
+                build(runtime, files, Stamp::Generation(generation), fallback)
+            }
+        }
+    }
+}
 
 /// A loaded directory.
 #[derive(Debug)]
@@ -120,7 +199,7 @@ pub fn scan(dir: &Path) -> Result<Stamp> {
         files.push((name, meta.len(), mtime));
     }
     files.sort();
-    Ok(Stamp(files))
+    Ok(Stamp::Files(files))
 }
 
 fn diagnostic(file: &str, code: &str, message: String) -> Diagnostic {
@@ -146,7 +225,10 @@ pub fn label(dir: &Path, file_name: &str) -> String {
 fn read(dir: &Path, stamp: &Stamp) -> Result<Vec<(String, String, String)>, Vec<Diagnostic>> {
     let mut out = Vec::new();
     let mut errors = Vec::new();
-    for (name, _, _) in &stamp.0 {
+    let Stamp::Files(listing) = stamp else {
+        return Ok(out);
+    };
+    for (name, _, _) in listing {
         let label = label(dir, name);
         match std::fs::read(dir.join(name)) {
             Ok(bytes) => match String::from_utf8(bytes) {
@@ -312,9 +394,9 @@ pub async fn reload(state: &Arc<AppState>) -> Result<Reloaded> {
 /// [`reload`] for a caller that already holds `reload_lock`.
 pub async fn reload_locked(state: &Arc<AppState>) -> Result<Reloaded> {
     let runtime = state.runtime.clone();
-    let dir = state.config.policies_dir.clone();
+    let source = state.policy_source.clone();
     let fallback = state.config.fallback;
-    let loaded = tokio::task::spawn_blocking(move || load_dir(&runtime, &dir, fallback))
+    let loaded = tokio::task::spawn_blocking(move || source.load(&runtime, fallback))
         .await
         .context("the reload task failed")??;
     Ok(apply(state, loaded))
@@ -328,7 +410,7 @@ fn apply(state: &AppState, loaded: Result<PolicySnapshot, Vec<Diagnostic>>) -> R
             tracing::info!(
                 policies = n,
                 files = snapshot.files.len(),
-                dir = %state.config.policies_dir.display(),
+                from = %state.policy_source.describe(),
                 "policies loaded"
             );
             for d in snapshot.evaluator.findings() {
@@ -364,31 +446,35 @@ fn apply(state: &AppState, loaded: Result<PolicySnapshot, Vec<Diagnostic>>) -> R
 /// until the process stops.
 pub async fn watch(state: Arc<AppState>) {
     let mut last_seen = state.policies.load().stamp.clone();
-    // The last directory state a reload answered for (loaded or refused): not tried again
+    // The last source state a reload answered for (loaded or refused): not tried again
     // until it changes, so a bad file is reported once, not at every tick.
     let mut tried: Option<Stamp> = None;
-    // A directory that cannot be read is logged once per distinct problem, not per tick.
+    // A source that cannot be read is logged once per distinct problem, not per tick.
     let mut last_problem: Option<String> = None;
     let mut ticker = tokio::time::interval(state.config.reload_interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     ticker.tick().await;
     loop {
-        ticker.tick().await;
-        let dir = state.config.policies_dir.clone();
-        let stamp = match tokio::task::spawn_blocking(move || scan(&dir)).await {
+        // A tick, or a replica's notification that the shared set changed.
+        tokio::select! {
+            _ = ticker.tick() => {}
+            () = state.policy_changed.notified() => {}
+        }
+        let source = state.policy_source.clone();
+        let stamp = match tokio::task::spawn_blocking(move || source.stamp()).await {
             Ok(Ok(s)) => s,
             Ok(Err(e)) => {
                 let problem = format!("{e:#}");
                 if last_problem.as_ref() != Some(&problem) {
                     tracing::warn!(
-                        "policy directory check failed (still serving the last good set): {problem}"
+                        "policy source check failed (still serving the last good set): {problem}"
                     );
                     last_problem = Some(problem);
                 }
                 continue;
             }
             Err(e) => {
-                tracing::warn!("policy directory check failed: {e}");
+                tracing::warn!("policy source check failed: {e}");
                 continue;
             }
         };
@@ -401,12 +487,13 @@ pub async fn watch(state: Arc<AppState>) {
         // saves in place (truncate, then write) shows a half-written file for a moment,
         // and loading it could serve a policy cut short (a deny list without its end).
         // Files written by rename (atomic saves, the admin API) settle just as well.
-        if stamp != last_seen {
+        if stamp != last_seen && !state.policy_source.settled_on_change() {
             tracing::debug!("policy directory changed; reloading once it is stable");
             last_seen = stamp;
             continue;
         }
-        tracing::info!("policy directory changed and is stable; reloading");
+        last_seen = stamp.clone();
+        tracing::info!("the policy set changed; reloading");
         match reload(&state).await {
             Ok(_) => tried = Some(stamp),
             // Not answered (the directory moved while read, a task failed): next tick.

@@ -16,25 +16,30 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use arc_swap::ArcSwap;
-use meshguard_core::RateLimiter;
+use meshguard_core::{Effect, RateLimiter};
 use tokio::net::TcpListener;
 
 use crate::auth::{self, AdminToken};
 use crate::config::Config;
 use crate::engine::{Limits, Runtime};
 use crate::http::proxy::Upstream;
+use crate::limiter::{Limiter, Shared};
 use crate::metrics::Metrics;
-use crate::reload::{self, PolicyStatus};
+use crate::reload::{self, PolicySource, PolicyStatus};
 use crate::state::AppState;
-use crate::store::Db;
+use crate::store::Backend;
 use crate::store::agents::AgentStore;
-use crate::store::approvals::ApprovalStore;
 use crate::store::audit::{self, RetentionJob};
 use crate::store::audit_query::AuditReader;
+use crate::store::postgres::Change;
+use crate::store::postgres::policies::PolicyRows;
+use crate::store::postgres::rates::Leases;
 use crate::{clock, http, listener, webhooks};
 
 /// How long in-flight requests get to finish after a shutdown signal.
 const DRAIN_GRACE: Duration = Duration::from_secs(30);
+/// How long a replica waits at start for its change feed from PostgreSQL.
+const LISTEN_WAIT: Duration = Duration::from_secs(10);
 /// How often retention runs.
 const RETENTION_EVERY: Duration = Duration::from_secs(3600);
 /// How often idle rate-limit logs are pruned.
@@ -122,15 +127,38 @@ pub async fn run(config: Config) -> Result<()> {
             .await
             .context("starting the evaluator")??
     };
+    // Opening blocks (files, or the network and a migration); so does every store call.
+    let (db, agents, approvals, audit_rows) = {
+        let (url, path) = (config.database_url.clone(), config.db_path.clone());
+        tokio::task::spawn_blocking(move || -> Result<_> {
+            let db = Backend::open(url.as_deref(), &path)?;
+            // With PostgreSQL the token map is trusted once the change listener runs.
+            let agents = AgentStore::new(db.agent_rows()?, db.postgres().is_none())?;
+            let (approvals, audit_rows) = (db.approval_rows()?, db.audit_rows()?);
+            Ok((db, agents, approvals, audit_rows))
+        })
+        .await
+        .context("opening the database")??
+    };
+    let source = match db.postgres() {
+        None => PolicySource::Dir(config.policies_dir.clone()),
+        Some(pg) => PolicySource::Database(PolicyRows::new(pg.clone())),
+    };
     let snapshot = {
-        let (rt, dir, fallback) = (
+        let (rt, source, dir, fallback) = (
             runtime.clone(),
+            source.clone(),
             config.policies_dir.clone(),
             config.fallback,
         );
-        tokio::task::spawn_blocking(move || reload::load_dir(&rt, &dir, fallback))
-            .await
-            .context("loading policies")??
+        tokio::task::spawn_blocking(move || {
+            if let PolicySource::Database(rows) = &source {
+                seed(rows, &rt, &dir, fallback)?;
+            }
+            source.load(&rt, fallback)
+        })
+        .await
+        .context("loading policies")??
     };
     let snapshot = match snapshot {
         Ok(s) => s,
@@ -139,30 +167,24 @@ pub async fn run(config: Config) -> Result<()> {
                 eprintln!("{d}");
             }
             bail!(
-                "{} problem(s) in the policy directory `{}`; not starting (fix them, or point \
+                "{} problem(s) in the policies of `{}`; not starting (fix them, or point \
                  POLICIES_DIR elsewhere)",
                 diags.len(),
-                config.policies_dir.display()
+                source.describe()
             );
         }
     };
     if snapshot.summaries.is_empty() {
         tracing::warn!(
-            dir = %config.policies_dir.display(),
-            "the policy directory holds no policy: every request gets the fallback ({})",
+            from = %source.describe(),
+            "the policy source holds no policy: every request gets the fallback ({})",
             config.fallback.as_str()
         );
     }
 
-    let db = Db::open(&config.db_path)?;
     let metrics = Arc::new(Metrics::default());
-    let (audit_sink, writer) = audit::start(
-        db.connect()?,
-        db.connect()?,
-        config.audit_queue,
-        metrics.clone(),
-    )?;
-    let agents = AgentStore::new(db.connect()?)?;
+    let (audit_sink, writer) =
+        audit::start(db.audit_batches()?, config.audit_queue, metrics.clone())?;
     let trust = meshguard_tls::Trust::load(config.tls_ca_file.as_deref())
         .context("loading the CA certificates for outbound TLS (TLS_CA_FILE)")?;
     for (what, target) in [
@@ -198,19 +220,40 @@ pub async fn run(config: Config) -> Result<()> {
         admin,
         runtime,
         policies: ArcSwap::from_pointee(snapshot),
+        policy_source: source,
+        policy_changed: tokio::sync::Notify::new(),
         policy_status: ArcSwap::from_pointee(PolicyStatus::default()),
         reload_lock: tokio::sync::Mutex::new(()),
         agents,
-        approvals: ApprovalStore::new(db.connect()?),
+        approvals,
         audit: audit_sink,
-        audit_reader: AuditReader::new(db.connect()?),
-        limiter: Mutex::new(RateLimiter::new()),
+        audit_reader: AuditReader::new(audit_rows),
+        limiter: match db.postgres() {
+            None => Limiter::Local(Mutex::new(RateLimiter::new())),
+            Some(pg) => Limiter::Shared(Box::new(Shared::new(Leases::new(pg.clone())))),
+        },
         metrics,
         alerts,
         upstream,
         config,
     });
 
+    if let Some(pg) = db.postgres() {
+        let state = state.clone();
+        let listening = state.clone();
+        pg.listen(move |change| on_change(&listening, change))?;
+        // Not before the change feed runs: until then a revoked token could pass.
+        let deadline = tokio::time::Instant::now() + LISTEN_WAIT;
+        while !state.agents.is_current() {
+            if tokio::time::Instant::now() > deadline {
+                bail!(
+                    "could not listen for changes on {} within {LISTEN_WAIT:?}",
+                    db.describe()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
     let jobs = vec![
         tokio::spawn(reload::watch(state.clone())),
         tokio::spawn(retention(state.clone())),
@@ -226,7 +269,7 @@ pub async fn run(config: Config) -> Result<()> {
         mode = crate::config::mode_str(state.config.mode),
         policies = state.policies.load().summaries.len(),
         agents = state.agents.active_count(),
-        db = %db.path().display(),
+        db = %db.describe(),
         "gateway ready"
     );
     let scheme = if inbound_tls.is_some() {
@@ -284,6 +327,63 @@ pub async fn run(config: Config) -> Result<()> {
     Ok(())
 }
 
+/// Seeds an empty shared database with the policy directory (which must load: the same
+/// rule as a gateway starting on the directory alone). A database that has had a set —
+/// even one emptied through the admin API — keeps it.
+fn seed(rows: &PolicyRows, runtime: &Runtime, dir: &Path, fallback: Effect) -> Result<()> {
+    if rows.generation()? != 0 {
+        return Ok(());
+    }
+    let snapshot = match reload::load_dir(runtime, dir, fallback)? {
+        Ok(s) => s,
+        Err(diags) => {
+            for d in &diags {
+                eprintln!("{d}");
+            }
+            bail!(
+                "{} problem(s) in the policy directory `{}`, which would seed the empty \
+                 database; not starting",
+                diags.len(),
+                dir.display()
+            );
+        }
+    };
+    let files: Vec<(String, String)> = snapshot
+        .files
+        .into_iter()
+        .map(|f| (f.file_name, f.text))
+        .collect();
+    if rows.seed(&files)? {
+        tracing::info!(files = files.len(), dir = %dir.display(), "seeded the database's policy set");
+    }
+    Ok(())
+}
+
+/// Applies what another replica changed (runs on the listener's thread).
+fn on_change(state: &AppState, change: Change) {
+    match change {
+        Change::Resync => match state.agents.reload() {
+            Ok(()) => {
+                state.agents.set_current(true);
+                state.policy_changed.notify_one();
+            }
+            Err(e) => {
+                // Still not current: authentication keeps answering 503 until a reload
+                // works (the listener reconnects and asks again).
+                tracing::error!("re-reading the agents after reconnecting failed: {e:#}");
+            }
+        },
+        Change::Lost => state.agents.set_current(false),
+        Change::Agent(id) => {
+            if let Err(e) = state.agents.refresh(&id) {
+                tracing::error!(agent = %id, "re-reading a changed agent failed: {e:#}");
+                state.agents.set_current(false);
+            }
+        }
+        Change::Policies => state.policy_changed.notify_one(),
+    }
+}
+
 /// Applies retention at start and then every hour: `RETENTION_DAYS` for all entries,
 /// except those of policies with their own `audit.retention_days`.
 async fn retention(state: Arc<AppState>) {
@@ -303,8 +403,6 @@ async fn prune_limiter(state: Arc<AppState>) {
     let mut ticker = tokio::time::interval(PRUNE_EVERY);
     loop {
         ticker.tick().await;
-        if let Ok(mut l) = state.limiter.lock() {
-            l.prune(clock::now_ms());
-        }
+        state.limiter.prune(clock::now_ms());
     }
 }

@@ -1,19 +1,19 @@
 //! The state every handler shares, built once at start.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use arc_swap::ArcSwap;
-use meshguard_core::RateLimiter;
 use tokio::sync::Mutex as AsyncMutex;
 
 use crate::auth::AdminToken;
 use crate::config::Config;
 use crate::engine::Runtime;
 use crate::http::proxy::Upstream;
+use crate::limiter::Limiter;
 use crate::metrics::Metrics;
-use crate::reload::{PolicySnapshot, PolicyStatus};
+use crate::reload::{PolicySnapshot, PolicySource, PolicyStatus};
 use crate::store::agents::AgentStore;
-use crate::store::approvals::ApprovalStore;
+use crate::store::approvals::ApprovalRows;
 use crate::store::audit::AuditSink;
 use crate::store::audit_query::AuditReader;
 use crate::webhooks::Alerts;
@@ -29,6 +29,10 @@ pub struct AppState {
     pub runtime: Runtime,
     /// The policy set being served; swapped whole on reload.
     pub policies: ArcSwap<PolicySnapshot>,
+    /// Where the policies come from (the directory, or the shared database).
+    pub policy_source: PolicySource,
+    /// Woken when another replica changed the shared policy set.
+    pub policy_changed: tokio::sync::Notify,
     /// The last reload's problems.
     pub policy_status: ArcSwap<PolicyStatus>,
     /// Serialises reloads (the poller and policy writes through the admin API).
@@ -36,14 +40,13 @@ pub struct AppState {
     /// Agents and their tokens.
     pub agents: AgentStore,
     /// Approvals.
-    pub approvals: ApprovalStore,
+    pub approvals: Box<dyn ApprovalRows>,
     /// The audit writer's queue.
     pub audit: AuditSink,
     /// Audit queries.
     pub audit_reader: AuditReader,
-    /// The one rate limiter (the core's code, docs/semantics.md §5); a decision holds it for
-    /// microseconds.
-    pub limiter: Mutex<RateLimiter>,
+    /// Rate limits (docs/semantics.md §5): in memory, or leased from the shared database.
+    pub limiter: Limiter,
     /// Counters.
     pub metrics: Arc<Metrics>,
     /// Alert delivery, when a webhook is configured.

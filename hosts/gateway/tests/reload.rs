@@ -54,7 +54,7 @@ fn a_bad_file_keeps_the_last_good_set_serving_until_it_is_fixed() {
         health["problems"][0]
             .as_str()
             .unwrap()
-            .contains("the policy directory does not load"),
+            .contains("the policy set does not load"),
         "{health}"
     );
     assert!(gw.log().contains("b-writer.yaml:7:5"), "{}", gw.log());

@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 
 use super::{ApiError, ApiResult, blocking, json_response, parse_json, read_body};
 use crate::clock;
-use crate::reload::{self, PolicySnapshot, Reloaded};
+use crate::reload::{self, PolicySnapshot, PolicySource, Reloaded, Stamp};
 use crate::state::AppState;
 
 /// `GET /admin/policies`.
@@ -44,7 +44,7 @@ pub async fn status(State(state): State<Arc<AppState>>) -> ApiResult {
         StatusCode::OK,
         PolicyStatus {
             ok: status.errors.is_empty(),
-            dir: state.config.policies_dir.display().to_string(),
+            dir: state.policy_source.describe(),
             loaded_at: clock::rfc3339_ms(snapshot.loaded_at_ms),
             checked_at: (status.checked_at_ms > 0).then(|| clock::rfc3339_ms(status.checked_at_ms)),
             policies: snapshot.summaries.len(),
@@ -103,7 +103,7 @@ fn names_in(label: &str, text: &str) -> Vec<String> {
 /// `text` is `None`), in load order: `(file name, label, text)`.
 fn candidate(
     snapshot: &PolicySnapshot,
-    dir: &std::path::Path,
+    source: &PolicySource,
     file_name: &str,
     text: Option<&str>,
 ) -> Vec<(String, String, String)> {
@@ -114,11 +114,7 @@ fn candidate(
         .map(|f| (f.file_name.clone(), f.label.clone(), f.text.clone()))
         .collect();
     if let Some(t) = text {
-        files.push((
-            file_name.to_owned(),
-            reload::label(dir, file_name),
-            t.to_owned(),
-        ));
+        files.push((file_name.to_owned(), source.label(file_name), t.to_owned()));
     }
     files.sort_by(|a, b| a.0.cmp(&b.0));
     files
@@ -172,7 +168,7 @@ pub async fn validate(
     let bytes = read_body(&state, &headers, body).await?;
     let (name, text) = policy_text(&bytes)?;
     let snapshot = state.policies.load_full();
-    let dir = &state.config.policies_dir;
+    let source = &state.policy_source;
     let json_text = text.trim_start().starts_with('{');
     let probe_label = if json_text {
         "input.json"
@@ -184,8 +180,12 @@ pub async fn validate(
         Some(n) => reload::target_file(&snapshot, n, &text),
         None => probe_label.to_owned(),
     };
-    let checked = check_set(&state, candidate(&snapshot, dir, &file_name, Some(&text))).await?;
-    let findings = findings_in(&checked.findings, &reload::label(dir, &file_name));
+    let checked = check_set(
+        &state,
+        candidate(&snapshot, source, &file_name, Some(&text)),
+    )
+    .await?;
+    let findings = findings_in(&checked.findings, &source.label(&file_name));
     Ok(json_response(
         StatusCode::OK,
         PolicyValidation {
@@ -285,11 +285,15 @@ pub async fn apply(
     let (_, text) = policy_text(&bytes)?;
     let _guard = state.reload_lock.lock().await;
     let snapshot = state.policies.load_full();
-    let dir = state.config.policies_dir.clone();
+    let source = state.policy_source.clone();
     let file_name = reload::target_file(&snapshot, &name, &text);
-    let label = reload::label(&dir, &file_name);
+    let label = source.label(&file_name);
     let defined = names_in(&label, &text);
-    let checked = check_set(&state, candidate(&snapshot, &dir, &file_name, Some(&text))).await?;
+    let checked = check_set(
+        &state,
+        candidate(&snapshot, &source, &file_name, Some(&text)),
+    )
+    .await?;
     if !checked.errors.is_empty() {
         return Err(refused("the policy does not load", checked.errors));
     }
@@ -324,8 +328,7 @@ pub async fn apply(
         .iter()
         .find(|f| f.file_name == file_name)
         .map(|f| f.text.clone());
-    let (d, f, t) = (dir.clone(), file_name.clone(), text.clone());
-    blocking(move || reload::write_atomic(&d, &f, &t)).await??;
+    store(&source, &snapshot, &file_name, Some(text.clone())).await?;
     match reload::reload_locked(&state).await? {
         Reloaded::Loaded { .. } => {
             tracing::info!(policy = %name, file = %file_name, "policy applied through the admin API");
@@ -344,10 +347,10 @@ pub async fn apply(
             ))
         }
         Reloaded::Refused(diagnostics) => {
-            // Something else changed on disk meanwhile: put the file back as it was.
-            restore(&state, &dir, &file_name, previous).await?;
+            // Something else changed meanwhile: put the file back as it was.
+            restore(&state, &file_name, previous).await?;
             Err(refused(
-                "the policy directory changed meanwhile and no longer loads; nothing was applied",
+                "the policy set changed meanwhile and no longer loads; nothing was applied",
                 diagnostics,
             ))
         }
@@ -362,19 +365,53 @@ fn refused(message: &str, diagnostics: Vec<Diagnostic>) -> ApiError {
         .with("messages", json!(messages))
 }
 
+/// Writes one file of the set (`None`: removes it) where the set lives. On the shared
+/// database the write only goes through if no replica changed the set since `snapshot`
+/// was loaded (else 409: the candidate was checked against a set that is gone).
+async fn store(
+    source: &PolicySource,
+    snapshot: &PolicySnapshot,
+    file_name: &str,
+    text: Option<String>,
+) -> ApiResult<()> {
+    let (source, f) = (source.clone(), file_name.to_owned());
+    let expected = match snapshot.stamp {
+        Stamp::Generation(g) => g,
+        Stamp::Files(_) => 0,
+    };
+    blocking(move || -> anyhow::Result<ApiResult<()>> {
+        match (&source, text) {
+            (PolicySource::Dir(d), Some(t)) => reload::write_atomic(d, &f, &t)?,
+            (PolicySource::Dir(d), None) => std::fs::remove_file(d.join(&f))?,
+            (PolicySource::Database(rows), t) => {
+                if let Err(stale) = rows.write(expected, &f, t.as_deref())? {
+                    return Ok(Err(ApiError::conflict(format!(
+                        "the policy set changed on another replica meanwhile (generation {}, \
+                         this replica serves {expected}); nothing was changed: retry",
+                        stale.current
+                    ))));
+                }
+            }
+        }
+        Ok(Ok(()))
+    })
+    .await??
+}
+
+/// Puts a file back as it was after a change that left the set unloadable (a directory
+/// edited meanwhile). On the shared database nothing is undone: the write was
+/// compare-and-set, so a set that does not load was written by someone else after it,
+/// and every replica keeps serving its last good set.
 async fn restore(
     state: &Arc<AppState>,
-    dir: &std::path::Path,
     file_name: &str,
     previous: Option<String>,
 ) -> ApiResult<()> {
-    let (d, f) = (dir.to_path_buf(), file_name.to_owned());
-    blocking(move || match previous {
-        Some(text) => reload::write_atomic(&d, &f, &text),
-        None => std::fs::remove_file(d.join(&f)).map_err(anyhow::Error::from),
-    })
-    .await??;
-    reload::reload_locked(state).await?;
+    if let PolicySource::Dir(_) = state.policy_source {
+        let snapshot = state.policies.load_full();
+        store(&state.policy_source, &snapshot, file_name, previous).await?;
+        reload::reload_locked(state).await?;
+    }
     Ok(())
 }
 
@@ -392,8 +429,8 @@ pub async fn delete(State(state): State<Arc<AppState>>, Path(name): Path<String>
             file.policies.len()
         )));
     }
-    let dir = state.config.policies_dir.clone();
-    let diagnostics = check_set(&state, candidate(&snapshot, &dir, &file.file_name, None))
+    let source = state.policy_source.clone();
+    let diagnostics = check_set(&state, candidate(&snapshot, &source, &file.file_name, None))
         .await?
         .errors;
     if !diagnostics.is_empty() {
@@ -402,8 +439,7 @@ pub async fn delete(State(state): State<Arc<AppState>>, Path(name): Path<String>
             diagnostics,
         ));
     }
-    let (d, f) = (dir.clone(), file.file_name.clone());
-    blocking(move || std::fs::remove_file(d.join(&f)).map_err(anyhow::Error::from)).await??;
+    store(&source, &snapshot, &file.file_name, None).await?;
     match reload::reload_locked(&state).await? {
         Reloaded::Loaded { .. } => {
             tracing::info!(policy = %name, file = %file.file_name, "policy deleted through the admin API");
@@ -417,9 +453,9 @@ pub async fn delete(State(state): State<Arc<AppState>>, Path(name): Path<String>
             ))
         }
         Reloaded::Refused(diagnostics) => {
-            restore(&state, &dir, &file.file_name, Some(file.text.clone())).await?;
+            restore(&state, &file.file_name, Some(file.text.clone())).await?;
             Err(refused(
-                "the policy directory changed meanwhile and no longer loads; nothing was deleted",
+                "the policy set changed meanwhile and no longer loads; nothing was deleted",
                 diagnostics,
             ))
         }

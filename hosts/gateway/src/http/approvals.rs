@@ -17,7 +17,7 @@ use serde_json::json;
 use super::{ApiError, ApiResult, blocking, json_response, parse_json, read_body};
 use crate::clock;
 use crate::state::AppState;
-use crate::store::approvals::DecideError;
+use crate::store::approvals::{DecideError, Verdict};
 
 /// `GET /admin/approvals` parameters.
 #[derive(Debug, Deserialize)]
@@ -73,11 +73,13 @@ async fn decide(
     let key = id.clone();
     let result = blocking(move || {
         state.approvals.decide(
-            &key,
-            approve,
-            Some(&by),
-            b.note.as_deref(),
-            b.any_context,
+            &Verdict {
+                id: &key,
+                approve,
+                by: Some(&by),
+                note: b.note.as_deref(),
+                any_context: b.any_context,
+            },
             now,
         )
     })

@@ -36,7 +36,7 @@ pub const TRACE_SHORT: &str = "X-Trace-ID";
 /// The authenticated agent, or why not.
 pub fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Arc<AgentRecord>, AuthError> {
     let token = auth::bearer(headers)?;
-    state.agents.authenticate(token).ok_or(AuthError::Invalid)
+    state.agents.authenticate(token)
 }
 
 /// One header as UTF-8 text: `Ok(None)` when absent; an error when repeated or not UTF-8.

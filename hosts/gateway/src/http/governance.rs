@@ -124,11 +124,7 @@ async fn read_report<T: serde::de::DeserializeOwned>(
         Ok(agent) => agent,
         Err(e) => {
             super::drain(body).await;
-            return Err(ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "unauthorized",
-                e.reason(),
-            ));
+            return Err(ApiError::new(e.status(), e.code(), e.reason()));
         }
     };
     let bytes = read_body(state, headers, body).await?;

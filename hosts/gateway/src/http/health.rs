@@ -22,7 +22,7 @@ fn problems(state: &AppState) -> Vec<String> {
     let errors = state.policy_status.load().errors.len();
     if errors > 0 {
         problems.push(format!(
-            "the policy directory does not load ({errors} problem(s), see policyErrors); \
+            "the policy set does not load ({errors} problem(s), see policyErrors); \
              the last good set keeps deciding"
         ));
     }
@@ -30,7 +30,16 @@ fn problems(state: &AppState) -> Vec<String> {
         problems.push("the audit writer has stopped: no request is decided".to_owned());
     } else if state.metrics.audit_failing.load(Relaxed) {
         problems.push(
-            "the last audit write failed (retrying): decisions wait until it succeeds".to_owned(),
+            "the last audit write failed (retrying): requests are answered 503 until a write \
+             succeeds"
+                .to_owned(),
+        );
+    }
+    if !state.agents.is_current() {
+        problems.push(
+            "lost the database's change feed (reconnecting): agents are answered 503 until \
+             it is back"
+                .to_owned(),
         );
     }
     problems

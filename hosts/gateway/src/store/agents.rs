@@ -3,20 +3,23 @@
 //!
 //! Authentication runs on every decision, so active agents are also held in memory, keyed
 //! by token hash. The database is the truth; every change (create, patch, revoke, rotate)
-//! writes the database first and then updates the map under the same lock, before the
-//! admin call answers — so a revoked or rotated token fails on the very next request.
+//! writes the database first and then updates the map before the admin call answers — so
+//! a revoked or rotated token fails on this gateway's very next request. Other replicas
+//! (PostgreSQL) hear of the change through a notification and re-read that agent
+//! ([`AgentStore::refresh`]); while their listener is disconnected they cannot know what
+//! changed, so they answer every authentication with "unavailable" (503) instead of
+//! trusting a map that may hold a revoked token, and re-read everything on reconnect.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
 
 use anyhow::{Result, anyhow};
 use meshguard_api::{self as api, AgentPatch, NewAgent};
 use meshguard_core::{Agent, TrustTier};
-use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde_json::{Map, Value};
 
-use super::lock;
-use crate::auth;
+use crate::auth::{self, AuthError};
 use crate::clock;
 
 /// One agent as stored.
@@ -40,7 +43,8 @@ pub struct AgentRecord {
     pub updated_at: i64,
     /// When revoked (ms), if revoked.
     pub revoked_at: Option<i64>,
-    token_hash: [u8; 32],
+    /// SHA-256 of the token.
+    pub token_hash: [u8; 32],
 }
 
 impl AgentRecord {
@@ -98,12 +102,6 @@ impl From<anyhow::Error> for AgentError {
     }
 }
 
-impl From<rusqlite::Error> for AgentError {
-    fn from(e: rusqlite::Error) -> Self {
-        AgentError::Internal(e.into())
-    }
-}
-
 const MAX_TAGS: usize = 64;
 const MAX_TEXT: usize = 256;
 
@@ -150,66 +148,101 @@ fn check_tags(tags: &[String]) -> Result<Vec<String>, AgentError> {
     Ok(out)
 }
 
-/// Agents: the database and the in-memory map of active tokens.
-#[derive(Debug)]
-pub struct AgentStore {
-    conn: Mutex<Connection>,
-    by_token: RwLock<HashMap<[u8; 32], Arc<AgentRecord>>>,
+/// The row operations a backend provides; [`AgentStore`] holds the rules.
+pub trait AgentRows: Send + Sync + std::fmt::Debug {
+    /// Every active agent.
+    fn active(&self) -> Result<Vec<AgentRecord>>;
+    /// Every agent, oldest first.
+    fn list(&self) -> Result<Vec<AgentRecord>>;
+    /// The agent with this id, else the active agent with this name (the docs' CLI
+    /// addresses agents by name: `meshguard agent revoke autogpt-agent`).
+    fn find(&self, key: &str) -> Result<Option<AgentRecord>>;
+    /// Stores a new agent; [`AgentError::NameTaken`] when an active agent has its name.
+    fn insert(&self, record: &AgentRecord) -> Result<(), AgentError>;
+    /// Stores an agent's changed fields (name, tier, tags, org, metadata, update time);
+    /// [`AgentError::NameTaken`] when another active agent has the new name.
+    fn update(&self, record: &AgentRecord) -> Result<(), AgentError>;
+    /// Marks an agent revoked at `now_ms` (unless it already is).
+    fn revoke(&self, id: &str, now_ms: i64) -> Result<()>;
+    /// Gives an agent a new token hash.
+    fn set_token(&self, id: &str, token_hash: &[u8; 32], now_ms: i64) -> Result<()>;
 }
 
-const COLUMNS: &str = "id, name, trust_tier, tags, org_id, metadata, token_hash, created_at, \
-                       updated_at, revoked_at";
-
-fn from_row(row: &Row<'_>) -> rusqlite::Result<AgentRecord> {
-    let tags: String = row.get(3)?;
-    let metadata: String = row.get(5)?;
-    let hash: Vec<u8> = row.get(6)?;
-    Ok(AgentRecord {
-        id: row.get(0)?,
-        name: row.get(1)?,
-        trust_tier: row.get(2)?,
-        tags: serde_json::from_str(&tags).unwrap_or_default(),
-        org_id: row.get(4)?,
-        metadata: serde_json::from_str(&metadata).unwrap_or_default(),
-        token_hash: <[u8; 32]>::try_from(hash.as_slice()).unwrap_or([0; 32]),
-        created_at: row.get(7)?,
-        updated_at: row.get(8)?,
-        revoked_at: row.get(9)?,
-    })
+/// Agents: the rows and the in-memory map of active tokens.
+#[derive(Debug)]
+pub struct AgentStore {
+    rows: Box<dyn AgentRows>,
+    by_token: RwLock<HashMap<[u8; 32], Arc<AgentRecord>>>,
+    /// Whether the map can be trusted: always with SQLite (this gateway makes every
+    /// change); with PostgreSQL only while the change listener is connected.
+    current: AtomicBool,
 }
 
 impl AgentStore {
-    /// Opens the store on its own connection and loads the active agents.
-    pub fn new(conn: Connection) -> Result<AgentStore> {
+    /// Opens the store and loads the active agents. `current` says whether the map may
+    /// be trusted before a change listener has connected.
+    pub fn new(rows: Box<dyn AgentRows>, current: bool) -> Result<AgentStore> {
         let store = AgentStore {
-            conn: Mutex::new(conn),
+            rows,
             by_token: RwLock::new(HashMap::new()),
+            current: AtomicBool::new(current),
         };
-        let active = {
-            let conn = lock(&store.conn)?;
-            let mut stmt = conn.prepare(&format!(
-                "SELECT {COLUMNS} FROM agents WHERE revoked_at IS NULL"
-            ))?;
-            stmt.query_map([], from_row)?
-                .collect::<rusqlite::Result<Vec<_>>>()?
-        };
-        let mut map = store
-            .by_token
-            .write()
-            .map_err(|_| anyhow!("agent map poisoned"))?;
-        for a in active {
-            map.insert(a.token_hash, Arc::new(a));
-        }
-        drop(map);
+        store.reload()?;
         Ok(store)
     }
 
-    /// The active agent holding `token`, if any. This is the hot path: no database.
-    pub fn authenticate(&self, token: &str) -> Option<Arc<AgentRecord>> {
+    fn map(&self) -> Result<std::sync::RwLockWriteGuard<'_, HashMap<[u8; 32], Arc<AgentRecord>>>> {
+        self.by_token
+            .write()
+            .map_err(|_| anyhow!("agent map poisoned"))
+    }
+
+    /// Reads every active agent again (after a change listener (re)connected: changes
+    /// made while it was away were not heard).
+    pub fn reload(&self) -> Result<()> {
+        let active = self.rows.active()?;
+        let mut map = self.map()?;
+        map.clear();
+        for a in active {
+            map.insert(a.token_hash, Arc::new(a));
+        }
+        Ok(())
+    }
+
+    /// Re-reads one agent another replica changed.
+    pub fn refresh(&self, id: &str) -> Result<()> {
+        let record = self.rows.find(id)?.filter(|r| r.id == id);
+        let mut map = self.map()?;
+        map.retain(|_, a| a.id != id);
+        if let Some(r) = record.filter(|r| r.revoked_at.is_none()) {
+            map.insert(r.token_hash, Arc::new(r));
+        }
+        Ok(())
+    }
+
+    /// Says whether the map is up to date (see [`AgentStore::new`]).
+    pub fn set_current(&self, current: bool) {
+        self.current.store(current, Ordering::SeqCst);
+    }
+
+    /// Whether the map is up to date.
+    pub fn is_current(&self) -> bool {
+        self.current.load(Ordering::SeqCst)
+    }
+
+    /// The active agent holding `token`. This is the hot path: no database.
+    pub fn authenticate(&self, token: &str) -> Result<Arc<AgentRecord>, AuthError> {
+        if !self.current.load(Ordering::SeqCst) {
+            return Err(AuthError::Unavailable);
+        }
         let hash = auth::hash_token(token);
-        let map = self.by_token.read().ok()?;
-        let agent = map.get(&hash)?;
-        auth::same_hash(&agent.token_hash, &hash).then(|| agent.clone())
+        let map = self.by_token.read().map_err(|_| AuthError::Unavailable)?;
+        let agent = map.get(&hash).ok_or(AuthError::Invalid)?;
+        if auth::same_hash(&agent.token_hash, &hash) {
+            Ok(agent.clone())
+        } else {
+            Err(AuthError::Invalid)
+        }
     }
 
     /// How many agents are active.
@@ -218,10 +251,7 @@ impl AgentStore {
     }
 
     fn set_active(&self, old_hash: Option<[u8; 32]>, record: Option<&AgentRecord>) -> Result<()> {
-        let mut map = self
-            .by_token
-            .write()
-            .map_err(|_| anyhow!("agent map poisoned"))?;
+        let mut map = self.map()?;
         if let Some(h) = old_hash {
             map.remove(&h);
         }
@@ -233,47 +263,12 @@ impl AgentStore {
 
     /// Every agent, oldest first.
     pub fn list(&self) -> Result<Vec<AgentRecord>> {
-        let conn = lock(&self.conn)?;
-        let mut stmt = conn.prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM agents ORDER BY created_at, id"
-        ))?;
-        let rows = stmt.query_map([], from_row)?;
-        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
-    }
-
-    fn find(conn: &Connection, key: &str) -> rusqlite::Result<Option<AgentRecord>> {
-        let by_id = conn
-            .prepare_cached(&format!("SELECT {COLUMNS} FROM agents WHERE id = ?1"))?
-            .query_row([key], from_row)
-            .optional()?;
-        if by_id.is_some() {
-            return Ok(by_id);
-        }
-        // The docs' CLI addresses agents by name (`meshguard agent revoke autogpt-agent`):
-        // an active agent's name works too.
-        conn.prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM agents WHERE name = ?1 AND revoked_at IS NULL"
-        ))?
-        .query_row([key], from_row)
-        .optional()
+        self.rows.list()
     }
 
     /// The agent with this id (or this active agent's name).
     pub fn get(&self, key: &str) -> Result<Option<AgentRecord>> {
-        let conn = lock(&self.conn)?;
-        Ok(Self::find(&conn, key)?)
-    }
-
-    fn name_taken(
-        conn: &Connection,
-        name: &str,
-        except: Option<&str>,
-    ) -> rusqlite::Result<Option<String>> {
-        conn.prepare_cached(
-            "SELECT id FROM agents WHERE name = ?1 AND revoked_at IS NULL AND id IS NOT ?2",
-        )?
-        .query_row(params![name, except], |r| r.get(0))
-        .optional()
+        self.rows.find(key)
     }
 
     /// Creates an agent; returns it and its token (shown once, never stored).
@@ -298,44 +293,25 @@ impl AgentStore {
             revoked_at: None,
             token_hash: auth::hash_token(&token),
         };
-        let conn = lock(&self.conn)?;
-        if let Some(other) = Self::name_taken(&conn, &record.name, None)? {
-            return Err(AgentError::NameTaken(other));
-        }
-        conn.prepare_cached(&format!(
-            "INSERT INTO agents ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
-        ))?
-        .execute(params![
-            record.id,
-            record.name,
-            record.trust_tier,
-            serde_json::to_string(&record.tags).map_err(anyhow::Error::from)?,
-            record.org_id,
-            serde_json::to_string(&record.metadata).map_err(anyhow::Error::from)?,
-            record.token_hash.as_slice(),
-            record.created_at,
-            record.updated_at,
-            record.revoked_at,
-        ])?;
+        self.rows.insert(&record)?;
         self.set_active(None, Some(&record))?;
-        drop(conn);
         Ok((record, token))
+    }
+
+    fn find_active(&self, key: &str) -> Result<AgentRecord, AgentError> {
+        let record = self.rows.find(key)?.ok_or(AgentError::NotFound)?;
+        if record.revoked_at.is_some() {
+            return Err(AgentError::Revoked);
+        }
+        Ok(record)
     }
 
     /// Applies a patch to an active agent.
     pub fn update(&self, key: &str, patch: AgentPatch) -> Result<AgentRecord, AgentError> {
-        let conn = lock(&self.conn)?;
-        let mut record = Self::find(&conn, key)?.ok_or(AgentError::NotFound)?;
-        if record.revoked_at.is_some() {
-            return Err(AgentError::Revoked);
-        }
+        let mut record = self.find_active(key)?;
         if let Some(name) = patch.name {
             check_text("name", &name, false)?;
-            let name = name.trim().to_owned();
-            if let Some(other) = Self::name_taken(&conn, &name, Some(&record.id))? {
-                return Err(AgentError::NameTaken(other));
-            }
-            record.name = name;
+            record.name = name.trim().to_owned();
         }
         if let Some(t) = patch.trust_tier {
             record.trust_tier = check_tier(&t)?;
@@ -353,19 +329,7 @@ impl AgentStore {
             record.metadata = m;
         }
         record.updated_at = clock::now_ms();
-        conn.prepare_cached(
-            "UPDATE agents SET name = ?2, trust_tier = ?3, tags = ?4, org_id = ?5, \
-             metadata = ?6, updated_at = ?7 WHERE id = ?1",
-        )?
-        .execute(params![
-            record.id,
-            record.name,
-            record.trust_tier,
-            serde_json::to_string(&record.tags).map_err(anyhow::Error::from)?,
-            record.org_id,
-            serde_json::to_string(&record.metadata).map_err(anyhow::Error::from)?,
-            record.updated_at,
-        ])?;
+        self.rows.update(&record)?;
         self.set_active(Some(record.token_hash), Some(&record))?;
         Ok(record)
     }
@@ -373,14 +337,10 @@ impl AgentStore {
     /// Revokes an agent: its token stops working on the next request. Revoking twice is
     /// not an error (the first revocation time is kept).
     pub fn revoke(&self, key: &str) -> Result<AgentRecord, AgentError> {
-        let conn = lock(&self.conn)?;
-        let mut record = Self::find(&conn, key)?.ok_or(AgentError::NotFound)?;
+        let mut record = self.rows.find(key)?.ok_or(AgentError::NotFound)?;
         if record.revoked_at.is_none() {
             let now = clock::now_ms();
-            conn.prepare_cached(
-                "UPDATE agents SET revoked_at = ?2, updated_at = ?2 WHERE id = ?1",
-            )?
-            .execute(params![record.id, now])?;
+            self.rows.revoke(&record.id, now)?;
             record.revoked_at = Some(now);
             record.updated_at = now;
         }
@@ -390,22 +350,36 @@ impl AgentStore {
 
     /// Gives an active agent a new token; the old one stops working at once.
     pub fn rotate(&self, key: &str) -> Result<(AgentRecord, String), AgentError> {
-        let conn = lock(&self.conn)?;
-        let mut record = Self::find(&conn, key)?.ok_or(AgentError::NotFound)?;
-        if record.revoked_at.is_some() {
-            return Err(AgentError::Revoked);
-        }
+        let mut record = self.find_active(key)?;
         let old = record.token_hash;
         let token = auth::new_token()?;
         record.token_hash = auth::hash_token(&token);
         record.updated_at = clock::now_ms();
-        conn.prepare_cached("UPDATE agents SET token_hash = ?2, updated_at = ?3 WHERE id = ?1")?
-            .execute(params![
-                record.id,
-                record.token_hash.as_slice(),
-                record.updated_at
-            ])?;
+        self.rows
+            .set_token(&record.id, &record.token_hash, record.updated_at)?;
         self.set_active(Some(old), Some(&record))?;
         Ok((record, token))
     }
+}
+
+/// Parses the JSON columns of a stored agent (both backends keep tags and metadata as
+/// JSON text, so the two read them the same way).
+pub fn decode_json_columns(tags: &str, metadata: &str) -> (Vec<String>, Map<String, Value>) {
+    (
+        serde_json::from_str(tags).unwrap_or_default(),
+        serde_json::from_str(metadata).unwrap_or_default(),
+    )
+}
+
+/// The JSON columns of an agent to store.
+pub fn encode_json_columns(record: &AgentRecord) -> Result<(String, String)> {
+    Ok((
+        serde_json::to_string(&record.tags)?,
+        serde_json::to_string(&record.metadata)?,
+    ))
+}
+
+/// A stored token hash (a wrong length never matches a real token).
+pub fn token_hash_from(bytes: &[u8]) -> [u8; 32] {
+    <[u8; 32]>::try_from(bytes).unwrap_or([0; 32])
 }

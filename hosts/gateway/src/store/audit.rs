@@ -3,21 +3,23 @@
 //! The guarantee: a decision is answered only after its entry is **committed** (group
 //! commit): [`AuditSink::record`] queues the entry with a one-shot acknowledgement and
 //! waits for it, and the writer acknowledges a batch only once its transaction has
-//! committed. A commit in WAL mode is in the operating system's hands, so a gateway killed
-//! with SIGKILL right after answering has the entry on disk (a power loss may still take
-//! the last transactions: `synchronous = NORMAL`). The queue is a bounded channel; when it
-//! is full, callers wait for room (the gateway slows down, it never forgets). The writer
-//! takes whatever is queued — up to [`MAX_BATCH`] entries — and inserts it in one
-//! transaction, so the cost of a commit is shared by a whole burst: every caller waiting
-//! meanwhile rides on the next one. A failed transaction is retried with the same entries.
-//! At shutdown the writer drains the queue before the process exits; an entry it cannot
-//! write then is never acknowledged, so its caller answers 503, not a decision.
+//! committed — in SQLite's WAL (in the operating system's hands, so a gateway killed with
+//! SIGKILL right after answering has the entry on disk) or on the PostgreSQL server. The
+//! queue is a bounded channel; when it is full, callers wait for room (the gateway slows
+//! down, it never forgets). The writer takes whatever is queued — up to [`MAX_BATCH`]
+//! entries — and inserts it in one transaction, so the cost of a commit is shared by a
+//! whole burst: every caller waiting meanwhile rides on the next one. A failed
+//! transaction is retried with the same entries; while writes fail, new entries are
+//! refused at once (their callers answer 503, never an unaudited decision) instead of
+//! piling up behind the outage. At shutdown the writer drains the queue before the
+//! process exits; an entry it cannot write then is never acknowledged, so its caller
+//! answers 503, not a decision.
 //!
-//! Retention runs on the writer thread too (one writer for the table, no lock contention),
+//! Retention runs on the writer thread too (one writer per gateway, no lock contention),
 //! in chunks between batches so a large expiry never stalls decisions.
 //!
-//! Reads (queries, stats, exports) are in `audit_query`, on their own connection: WAL
-//! lets them run while the writer appends.
+//! The SQL is the backend's ([`AuditBatches`]); reads (queries, stats, exports) are in
+//! `audit_query`, on their own connection.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
@@ -25,7 +27,6 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use rusqlite::{Connection, params};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::metrics::Metrics;
@@ -41,8 +42,12 @@ pub const MAX_BATCH: usize = 2048;
 const LINGER: Duration = Duration::from_micros(500);
 /// A batch smaller than this is "small" (see [`LINGER`]).
 const SMALL_BATCH: usize = 256;
+/// How long a caller waits for its entry's commit before answering 503. Longer than
+/// SQLite's busy timeout (10 s), so a lock held for a while by another process delays
+/// answers instead of failing them.
+pub const AUDIT_WAIT: Duration = Duration::from_secs(15);
 /// Most rows one retention step deletes.
-const RETENTION_CHUNK: i64 = 5000;
+pub const RETENTION_CHUNK: i64 = 5000;
 
 /// One audited decision.
 #[derive(Debug, Clone)]
@@ -128,9 +133,11 @@ enum Msg {
 #[derive(Debug, Clone)]
 pub struct AuditSink {
     tx: mpsc::Sender<Msg>,
+    metrics: Arc<Metrics>,
 }
 
-/// The writer queue is gone: the writer thread stopped. Decisions must then fail closed.
+/// The writer queue is gone (the writer thread stopped) or writes are failing. Decisions
+/// must then fail closed.
 #[derive(Debug, Clone, Copy)]
 pub struct AuditClosed;
 
@@ -139,12 +146,21 @@ impl AuditSink {
     /// committed. `Err` when the writer is gone or gave the entry up: the caller must not
     /// answer as if it were audited.
     pub async fn record(&self, entry: AuditEntry) -> Result<(), AuditClosed> {
+        if self.metrics.audit_failing.load(Relaxed) {
+            return Err(AuditClosed);
+        }
         let (ack, committed) = oneshot::channel();
         self.tx
             .send(Msg::Entry(Box::new(entry), ack))
             .await
             .map_err(|_| AuditClosed)?;
-        committed.await.map_err(|_| AuditClosed)
+        // Bounded: a caller whose entry cannot be written (the database is unreachable)
+        // answers 503 rather than hang; the writer then drops the entry unwritten (see
+        // `Writer::commit`), so the log never holds a decision its caller was not given.
+        match tokio::time::timeout(AUDIT_WAIT, committed).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) | Err(_) => Err(AuditClosed),
+        }
     }
 
     /// Waits until everything queued before this call is committed (read-your-writes for
@@ -184,57 +200,40 @@ impl AuditSink {
     }
 }
 
-/// Starts the writer thread on its own connection.
-///
-/// The writer never checkpoints the WAL itself: a checkpoint syncs the database file, and
-/// inside a commit that sync would hold up every decision waiting on the commit. A second
-/// thread, on its own connection, checkpoints every [`CHECKPOINT_EVERY`] (passive: it
-/// copies what it can without blocking the writer) and once more when the writer stops.
+/// The writing side a backend provides, owned by the writer thread.
+pub trait AuditBatches: Send {
+    /// Inserts a batch in one transaction: when this returns `Ok`, every entry is
+    /// committed; on `Err`, none is (the writer retries the same batch).
+    fn insert(&mut self, batch: &[AuditEntry]) -> Result<()>;
+    /// Deletes up to one chunk of expired rows ([`RETENTION_CHUNK`]); 0 when nothing is
+    /// left to expire, popping finished per-policy cutoffs off `job`.
+    fn expire_chunk(&mut self, job: &mut RetentionJob) -> Result<usize>;
+    /// Whether a write would go through now (after failures, with nothing queued).
+    fn probe(&mut self) -> Result<()>;
+}
+
+/// How often a failing store is asked whether it recovered.
+const PROBE_EVERY: Duration = Duration::from_millis(250);
+
+/// Starts the writer thread.
 pub fn start(
-    writer_conn: Connection,
-    checkpoint_conn: Connection,
+    batches: Box<dyn AuditBatches>,
     capacity: usize,
     metrics: Arc<Metrics>,
 ) -> Result<(AuditSink, JoinHandle<()>)> {
-    writer_conn
-        .pragma_update(None, "wal_autocheckpoint", 0)
-        .context("turning off the writer's own checkpoints")?;
     let (tx, rx) = mpsc::channel(capacity);
-    let (alive, stopped) = std::sync::mpsc::channel::<()>();
-    std::thread::Builder::new()
-        .name("meshguard-checkpoint".to_owned())
-        .spawn(move || checkpoints(&checkpoint_conn, &stopped))
-        .context("starting the checkpoint thread")?;
     let handle = std::thread::Builder::new()
         .name("meshguard-audit".to_owned())
-        .spawn(move || {
-            Writer::new(writer_conn, rx, metrics).run();
-            drop(alive);
+        .spawn({
+            let metrics = metrics.clone();
+            move || Writer::new(batches, rx, metrics).run()
         })
         .context("starting the audit writer thread")?;
-    Ok((AuditSink { tx }, handle))
-}
-
-/// How often the WAL is checkpointed into the database file.
-const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
-
-/// Checkpoints until the writer is gone (`stopped` disconnects), then a last time.
-fn checkpoints(conn: &Connection, stopped: &std::sync::mpsc::Receiver<()>) {
-    let checkpoint = |mode: &str| {
-        if let Err(e) = conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |_| Ok(())) {
-            tracing::warn!("WAL checkpoint failed (retried later): {e}");
-        }
-    };
-    while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
-        stopped.recv_timeout(CHECKPOINT_EVERY)
-    {
-        checkpoint("PASSIVE");
-    }
-    checkpoint("TRUNCATE");
+    Ok((AuditSink { tx, metrics }, handle))
 }
 
 struct Writer {
-    conn: Connection,
+    batches: Box<dyn AuditBatches>,
     rx: mpsc::Receiver<Msg>,
     metrics: Arc<Metrics>,
     batch: Vec<AuditEntry>,
@@ -245,15 +244,14 @@ struct Writer {
     shutting_down: bool,
 }
 
-const INSERT: &str = "INSERT INTO audit (ts, trace_id, agent_id, agent_name, action, resource, \
-     decision, allowed, policy, rule, reason, mode, status, latency_us, endpoint, context, \
-     approval_id, outcome, result) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, \
-     ?13, ?14, ?15, ?16, ?17, ?18, ?19)";
-
 impl Writer {
-    fn new(conn: Connection, rx: mpsc::Receiver<Msg>, metrics: Arc<Metrics>) -> Writer {
+    fn new(
+        batches: Box<dyn AuditBatches>,
+        rx: mpsc::Receiver<Msg>,
+        metrics: Arc<Metrics>,
+    ) -> Writer {
         Writer {
-            conn,
+            batches,
             rx,
             metrics,
             batch: Vec::with_capacity(MAX_BATCH),
@@ -280,7 +278,8 @@ impl Writer {
         loop {
             // Block for the next message unless retention work is waiting; then only take
             // what is already queued, and expire a chunk when the queue is idle.
-            let first = if self.retention.is_some() || self.shutting_down {
+            let failing = self.metrics.audit_failing.load(Relaxed);
+            let first = if self.retention.is_some() || self.shutting_down || failing {
                 self.rx.try_recv().ok()
             } else {
                 self.rx.blocking_recv()
@@ -288,6 +287,16 @@ impl Writer {
             match first {
                 Some(msg) => self.take(msg),
                 None if self.shutting_down => break,
+                None if failing => {
+                    // New entries are refused while writes fail (see the module docs), so
+                    // an idle queue says nothing about recovery: ask the database.
+                    std::thread::sleep(PROBE_EVERY);
+                    if self.batches.probe().is_ok() {
+                        tracing::info!("the audit store accepts writes again");
+                        self.metrics.audit_failing.store(false, Relaxed);
+                    }
+                    continue;
+                }
                 None if self.retention.is_some() => {
                     self.retention_step();
                     continue;
@@ -318,7 +327,10 @@ impl Writer {
         let mut attempts = 0u32;
         while !self.batch.is_empty() {
             attempts += 1;
-            match insert(&mut self.conn, &self.batch) {
+            if attempts > 1 {
+                self.drop_abandoned();
+            }
+            match self.batches.insert(&self.batch) {
                 Ok(()) => {
                     self.metrics.audit_failing.store(false, Relaxed);
                     self.metrics
@@ -358,11 +370,34 @@ impl Writer {
         }
     }
 
+    /// Forgets the entries whose callers stopped waiting ([`AUDIT_WAIT`]): they answered
+    /// 503, so their decisions were never given and must not be logged as given.
+    fn drop_abandoned(&mut self) {
+        if self.acks.iter().all(|a| !a.is_closed()) {
+            return;
+        }
+        let entries = std::mem::take(&mut self.batch);
+        let acks = std::mem::take(&mut self.acks);
+        let mut dropped = 0u64;
+        for (entry, ack) in entries.into_iter().zip(acks) {
+            if ack.is_closed() {
+                dropped += 1;
+            } else {
+                self.batch.push(entry);
+                self.acks.push(ack);
+            }
+        }
+        tracing::warn!(
+            dropped,
+            "audit entries whose callers were answered 503 are not written"
+        );
+    }
+
     fn retention_step(&mut self) {
         let Some(job) = self.retention.as_mut() else {
             return;
         };
-        match expire_chunk(&self.conn, job) {
+        match self.batches.expire_chunk(job) {
             Ok(0) => self.retention = None,
             Ok(n) => {
                 self.metrics.audit_expired.fetch_add(n as u64, Relaxed);
@@ -375,75 +410,10 @@ impl Writer {
     }
 }
 
-fn insert(conn: &mut Connection, batch: &[AuditEntry]) -> Result<()> {
-    let tx = conn.transaction()?;
-    {
-        let mut stmt = tx.prepare_cached(INSERT)?;
-        for e in batch {
-            stmt.execute(params![
-                e.ts_ms,
-                e.trace_id,
-                e.agent_id,
-                e.agent_name,
-                e.action,
-                e.resource,
-                e.decision,
-                e.allowed,
-                e.policy,
-                e.rule,
-                e.reason,
-                e.mode,
-                e.status,
-                i64::try_from(e.latency_us).unwrap_or(i64::MAX),
-                e.endpoint,
-                e.context,
-                e.approval_id,
-                e.outcome,
-                e.result,
-            ])?;
-        }
-    }
-    tx.commit()?;
-    Ok(())
-}
-
-/// Deletes up to one chunk of expired rows; 0 when nothing is left to expire.
-fn expire_chunk(conn: &Connection, job: &mut RetentionJob) -> Result<usize> {
-    while let Some((policy, cutoff)) = job.per_policy.last().cloned() {
-        let n = conn
-            .prepare_cached(
-                "DELETE FROM audit WHERE id IN (SELECT id FROM audit WHERE policy = ?1 AND \
-                 ts < ?2 LIMIT ?3)",
-            )?
-            .execute(params![policy, cutoff, RETENTION_CHUNK])?;
-        if n > 0 {
-            return Ok(n);
-        }
-        job.per_policy.pop();
-    }
-    if let Some(cutoff) = job.default_cutoff_ms {
-        let n = conn
-            .prepare_cached(
-                "DELETE FROM audit WHERE id IN (SELECT id FROM audit WHERE ts < ?1 AND \
-                 (policy IS NULL OR policy NOT IN (SELECT value FROM json_each(?2))) LIMIT ?3)",
-            )?
-            .execute(params![cutoff, job_policies(job), RETENTION_CHUNK])?;
-        if n > 0 {
-            return Ok(n);
-        }
-        job.default_cutoff_ms = None;
-    }
-    Ok(0)
-}
-
-fn job_policies(job: &RetentionJob) -> String {
-    serde_json::to_string(&job.exempt).unwrap_or_else(|_| "[]".to_owned())
-}
-
 /// Makes the closed-queue error readable in logs.
 impl std::fmt::Display for AuditClosed {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("the audit writer has stopped")
+        f.write_str("the audit log is not accepting entries")
     }
 }
 

@@ -1,20 +1,19 @@
 //! Reading the audit log: filtered queries with keyset paging (for the admin API and
 //! streaming exports), statistics, and the entry's JSON and CSV forms.
 //!
-//! Runs on its own connection (WAL lets it read while the writer thread appends), so an
-//! export of millions of rows never holds up a decision.
+//! The queries are built here once ([`AuditFilter::select`], [`GroupCounts::sql`]) with
+//! the few spellings that differ between backends passed in ([`Placeholders`]); each
+//! backend runs them on a connection of its own, so an export of millions of rows never
+//! holds up a decision.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::sync::Mutex;
 
 use anyhow::Result;
 use meshguard_api::{ActionCount, AgentCount, AuditStats};
-use rusqlite::{Connection, Row, ToSql, params, params_from_iter};
 use serde_json::Value;
 
 use super::audit::AuditEntry;
-use super::lock;
 use crate::clock;
 
 /// Filters for `GET /admin/audit`.
@@ -54,52 +53,27 @@ pub const CSV_HEADER: &str = "id,timestamp,traceId,agentId,agentName,action,reso
      allowed,policy,rule,reason,mode,status,latencyUs,endpoint,approvalId,context,outcome,result\r\n";
 
 /// Stored enum-like columns back to the static names [`AuditEntry`] uses.
-fn intern(s: String) -> &'static str {
-    match s.as_str() {
-        "allow" => "allow",
-        "deny" => "deny",
-        "require_approval" => "require_approval",
-        "enforce" => "enforce",
-        "audit" => "audit",
-        "check" => "check",
-        "v1" => "v1",
-        "proxy" => "proxy",
-        "governance" => "governance",
-        "record" => "record",
-        "report" => "report",
-        "recorded" => "recorded",
-        _ => "other",
-    }
-}
-
-fn row_to_entry(row: &Row<'_>) -> rusqlite::Result<AuditRow> {
-    Ok(AuditRow {
-        id: row.get(0)?,
-        entry: AuditEntry {
-            ts_ms: row.get(1)?,
-            trace_id: row.get(2)?,
-            agent_id: row.get(3)?,
-            agent_name: row.get(4)?,
-            action: row.get(5)?,
-            resource: row.get(6)?,
-            decision: intern(row.get(7)?),
-            allowed: row.get(8)?,
-            policy: row.get(9)?,
-            rule: row.get(10)?,
-            reason: row.get::<_, Option<String>>(11)?.unwrap_or_default(),
-            mode: intern(row.get(12)?),
-            status: row.get(13)?,
-            latency_us: u64::try_from(row.get::<_, i64>(14)?).unwrap_or(0),
-            endpoint: intern(row.get(15)?),
-            context: row.get(16)?,
-            approval_id: row.get(17)?,
-            outcome: row.get(18)?,
-            result: row.get(19)?,
-        },
-    })
-}
-
 impl AuditRow {
+    /// The stored word as the static text the entry holds (`other` for one this
+    /// gateway never writes).
+    pub fn intern(s: &str) -> &'static str {
+        match s {
+            "allow" => "allow",
+            "deny" => "deny",
+            "require_approval" => "require_approval",
+            "enforce" => "enforce",
+            "audit" => "audit",
+            "check" => "check",
+            "v1" => "v1",
+            "proxy" => "proxy",
+            "governance" => "governance",
+            "record" => "record",
+            "report" => "report",
+            "recorded" => "recorded",
+            _ => "other",
+        }
+    }
+
     /// The API's view.
     pub fn to_api(&self) -> meshguard_api::AuditEntry {
         let e = &self.entry;
@@ -196,139 +170,196 @@ fn csv_field(out: &mut String, s: &str) {
 }
 
 /// Audit queries on their own connection.
-#[derive(Debug)]
-pub struct AuditReader {
-    conn: Mutex<Connection>,
+/// A query argument, whichever backend binds it.
+#[derive(Debug, Clone)]
+pub enum Arg {
+    /// Text.
+    Text(String),
+    /// A whole number.
+    Int(i64),
 }
 
-impl AuditReader {
-    /// Wraps a connection.
-    pub fn new(conn: Connection) -> AuditReader {
-        AuditReader {
-            conn: Mutex::new(conn),
-        }
-    }
+/// How a backend spells what differs in the audit queries.
+#[derive(Debug)]
+pub struct Placeholders {
+    /// `?` (SQLite: `?1`) or `$` (PostgreSQL: `$1`).
+    pub prefix: &'static str,
+    /// Whether each placeholder names its type (`$1::text`, `$2::bigint`).
+    pub typed: bool,
+    /// The clause matching `action` against a wildcard pattern, with one `?` for it.
+    pub glob: &'static str,
+    /// The pattern as that clause wants it.
+    pub glob_pattern: fn(&str) -> String,
+}
 
-    /// Up to `limit` entries matching `filter`, after row `after` (keyset paging in the
-    /// filter's order).
-    pub fn page(&self, f: &AuditFilter, after: Option<i64>, limit: usize) -> Result<Vec<AuditRow>> {
-        let mut sql = String::from(
-            "SELECT id, ts, trace_id, agent_id, agent_name, action, resource, decision, \
-             allowed, policy, rule, reason, mode, status, latency_us, endpoint, context, \
-             approval_id, outcome, result FROM audit WHERE 1 = 1",
-        );
-        let mut args: Vec<Box<dyn ToSql>> = Vec::new();
-        let mut arg = |sql: &mut String, clause: &str, v: Box<dyn ToSql>| {
-            args.push(v);
-            let _ = write!(
-                sql,
-                " AND {}",
-                clause.replace('?', &format!("?{}", args.len()))
-            );
+impl Placeholders {
+    /// Appends ` AND <clause>` with every `?` in it bound to `value`.
+    fn bind(&self, sql: &mut String, args: &mut Vec<Arg>, clause: &str, value: Arg) {
+        let cast = match (&value, self.typed) {
+            (_, false) => "",
+            (Arg::Text(_), true) => "::text",
+            (Arg::Int(_), true) => "::bigint",
         };
-        if let Some(d) = &f.decision {
-            arg(&mut sql, "decision = ?", Box::new(d.clone()));
+        args.push(value);
+        let _ = write!(
+            sql,
+            " AND {}",
+            clause.replace('?', &format!("{}{}{cast}", self.prefix, args.len()))
+        );
+    }
+}
+
+/// The columns an [`AuditRow`] is read from, in order.
+pub const ROW_COLUMNS: &str = "id, ts, trace_id, agent_id, agent_name, action, resource, \
+     decision, allowed, policy, rule, reason, mode, status, latency_us, endpoint, context, \
+     approval_id, outcome, result";
+
+impl AuditFilter {
+    /// The page query (keyset paging on `id`, after `after`) and its arguments.
+    pub fn select(&self, after: Option<i64>, limit: usize, p: &Placeholders) -> (String, Vec<Arg>) {
+        let mut sql = format!("SELECT {ROW_COLUMNS} FROM audit WHERE 1 = 1");
+        let mut args = Vec::new();
+        if let Some(d) = &self.decision {
+            p.bind(&mut sql, &mut args, "decision = ?", Arg::Text(d.clone()));
         }
-        if let Some(a) = &f.agent {
-            // One value, compared with both columns (every `?` becomes the same `?N`).
-            arg(
+        if let Some(a) = &self.agent {
+            // One value, compared with both columns (every `?` becomes the same number).
+            p.bind(
                 &mut sql,
+                &mut args,
                 "(agent_id = ? OR agent_name = ?)",
-                Box::new(a.clone()),
+                Arg::Text(a.clone()),
             );
         }
-        if let Some(a) = &f.action {
+        if let Some(a) = &self.action {
             if a.contains(['*', '?', '[']) {
-                arg(&mut sql, "action GLOB ?", Box::new(a.clone()));
+                p.bind(&mut sql, &mut args, p.glob, Arg::Text((p.glob_pattern)(a)));
             } else {
-                arg(&mut sql, "action = ?", Box::new(a.clone()));
+                p.bind(&mut sql, &mut args, "action = ?", Arg::Text(a.clone()));
             }
         }
-        if let Some(t) = f.from_ms {
-            arg(&mut sql, "ts >= ?", Box::new(t));
+        if let Some(t) = self.from_ms {
+            p.bind(&mut sql, &mut args, "ts >= ?", Arg::Int(t));
         }
-        if let Some(t) = f.to_ms {
-            arg(&mut sql, "ts < ?", Box::new(t));
+        if let Some(t) = self.to_ms {
+            p.bind(&mut sql, &mut args, "ts < ?", Arg::Int(t));
         }
-        if let Some(t) = &f.trace_id {
-            arg(&mut sql, "trace_id = ?", Box::new(t.clone()));
+        if let Some(t) = &self.trace_id {
+            p.bind(&mut sql, &mut args, "trace_id = ?", Arg::Text(t.clone()));
         }
-        if let Some(s) = f.status {
-            arg(&mut sql, "status = ?", Box::new(s));
+        if let Some(s) = self.status {
+            p.bind(&mut sql, &mut args, "status = ?", Arg::Int(i64::from(s)));
         }
-        if let Some(m) = f.max_id {
-            arg(&mut sql, "id <= ?", Box::new(m));
+        if let Some(m) = self.max_id {
+            p.bind(&mut sql, &mut args, "id <= ?", Arg::Int(m));
         }
         if let Some(a) = after {
-            let op = if f.ascending { "id > ?" } else { "id < ?" };
-            arg(&mut sql, op, Box::new(a));
+            let op = if self.ascending { "id > ?" } else { "id < ?" };
+            p.bind(&mut sql, &mut args, op, Arg::Int(a));
         }
         let _ = write!(
             sql,
             " ORDER BY id {} LIMIT {}",
-            if f.ascending { "ASC" } else { "DESC" },
+            if self.ascending { "ASC" } else { "DESC" },
             limit
         );
-        let conn = lock(&self.conn)?;
-        let mut stmt = conn.prepare_cached(&sql)?;
-        let rows = stmt.query_map(params_from_iter(args.iter()), row_to_entry)?;
-        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        (sql, args)
+    }
+}
+
+/// One grouping of the statistics: counts of entries since an instant, per value of
+/// some columns.
+#[derive(Debug)]
+pub struct GroupCounts<'a> {
+    /// The grouped columns (`decision`, or `agent_id, agent_name`).
+    pub columns: &'a str,
+    /// `ORDER BY … LIMIT …`, or nothing.
+    pub order: &'a str,
+    /// Entries at or after this instant (ms).
+    pub since_ms: i64,
+    /// Only this agent's entries (id or name).
+    pub agent: Option<&'a str>,
+}
+
+impl GroupCounts<'_> {
+    /// How many grouped columns.
+    pub fn width(&self) -> usize {
+        self.columns.split(',').count()
     }
 
-    /// The newest row id.
+    /// The query and its arguments; the count is the column after the grouped ones.
+    pub fn sql(&self, p: &Placeholders) -> (String, Vec<Arg>) {
+        let mut sql = String::from("SELECT ");
+        sql.push_str(self.columns);
+        sql.push_str(", COUNT(*) AS n FROM audit WHERE 1 = 1");
+        let mut args = Vec::new();
+        p.bind(&mut sql, &mut args, "ts >= ?", Arg::Int(self.since_ms));
+        if let Some(a) = self.agent {
+            p.bind(
+                &mut sql,
+                &mut args,
+                "(agent_id = ? OR agent_name = ?)",
+                Arg::Text(a.to_owned()),
+            );
+        }
+        let _ = write!(sql, " GROUP BY {} {}", self.columns, self.order);
+        (sql, args)
+    }
+}
+
+/// The queries a backend answers.
+pub trait AuditRows: Send + Sync + std::fmt::Debug {
+    /// One page of a filtered query.
+    fn page(&self, f: &AuditFilter, after: Option<i64>, limit: usize) -> Result<Vec<AuditRow>>;
+    /// The newest entry's id.
+    fn max_id(&self) -> Result<Option<i64>>;
+    /// How many entries there are.
+    fn count(&self) -> Result<i64>;
+    /// `(the grouped values as text, the count)` per group.
+    fn group_counts(&self, q: &GroupCounts<'_>) -> Result<Vec<(Vec<Option<String>>, u64)>>;
+}
+
+/// Audit queries for the admin API and exports; statistics put together from groupings.
+#[derive(Debug)]
+pub struct AuditReader {
+    rows: Box<dyn AuditRows>,
+}
+
+impl AuditReader {
+    /// Wraps a backend's queries.
+    pub fn new(rows: Box<dyn AuditRows>) -> AuditReader {
+        AuditReader { rows }
+    }
+
+    /// One page of a filtered query.
+    pub fn page(&self, f: &AuditFilter, after: Option<i64>, limit: usize) -> Result<Vec<AuditRow>> {
+        self.rows.page(f, after, limit)
+    }
+
+    /// The newest entry's id.
     pub fn max_id(&self) -> Result<Option<i64>> {
-        let conn = lock(&self.conn)?;
-        Ok(conn.query_row("SELECT MAX(id) FROM audit", [], |r| r.get(0))?)
+        self.rows.max_id()
     }
 
-    /// How many entries there are in all.
+    /// How many entries there are.
     pub fn count(&self) -> Result<i64> {
-        let conn = lock(&self.conn)?;
-        Ok(conn.query_row("SELECT COUNT(*) FROM audit", [], |r| r.get(0))?)
+        self.rows.count()
     }
 
-    /// Counts by decision, status, action and agent since `since_ms` (the period,
-    /// `period_hours`, is the caller's).
+    /// Counts since `since_ms`, optionally for one agent.
     pub fn stats(
         &self,
         since_ms: i64,
         period_hours: u32,
         agent: Option<&str>,
     ) -> Result<AuditStats> {
-        let conn = lock(&self.conn)?;
-        let agent_clause = if agent.is_some() {
-            " AND (agent_id = ?2 OR agent_name = ?2)"
-        } else {
-            ""
-        };
-        // (the grouped columns as text, the count) per group.
-        let run = |select: &str, order: &str| -> Result<Vec<(Vec<Option<String>>, u64)>> {
-            let sql = format!(
-                "SELECT {select}, COUNT(*) AS n FROM audit WHERE ts >= ?1{agent_clause} \
-                 GROUP BY {select} {order}"
-            );
-            let mut stmt = conn.prepare(&sql)?;
-            let width = select.split(',').count();
-            let map = |r: &Row<'_>| -> rusqlite::Result<(Vec<Option<String>>, u64)> {
-                let mut keys = Vec::with_capacity(width);
-                for i in 0..width {
-                    keys.push(match r.get::<_, rusqlite::types::Value>(i)? {
-                        rusqlite::types::Value::Integer(n) => Some(n.to_string()),
-                        rusqlite::types::Value::Text(s) => Some(s),
-                        _ => None,
-                    });
-                }
-                Ok((keys, u64::try_from(r.get::<_, i64>(width)?).unwrap_or(0)))
-            };
-            let rows = match agent {
-                Some(a) => stmt
-                    .query_map(params![since_ms, a], map)?
-                    .collect::<rusqlite::Result<Vec<_>>>()?,
-                None => stmt
-                    .query_map(params![since_ms], map)?
-                    .collect::<rusqlite::Result<Vec<_>>>()?,
-            };
-            Ok(rows)
+        let run = |columns: &str, order: &str| {
+            self.rows.group_counts(&GroupCounts {
+                columns,
+                order,
+                since_ms,
+                agent,
+            })
         };
         let mut by_decision: BTreeMap<String, u64> = ["allow", "deny", "require_approval"]
             .iter()
