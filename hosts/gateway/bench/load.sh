@@ -119,6 +119,7 @@ decisions=0
 for u in "${urls[@]}"; do
   n=$(curl -sf "$u/metrics" | awk '/^meshguard_decisions_total/ {s += $2} END {printf "%d", s}')
   decisions=$((decisions + n))
+  echo "decisions answered by $u: $n"
 done
 rps=$(awk '/^Requests\/sec/ {print $2}' "$tmp/wrk.txt")
 p50=$(awk '$1 == "50%" {print $2}' "$tmp/wrk.txt")

@@ -733,6 +733,29 @@ mod tests {
     }
 
     #[test]
+    fn database_url_must_be_postgres() {
+        let config = |url: &str| {
+            let m = Args::command()
+                .try_get_matches_from(["gw", "--database-url", url])
+                .unwrap();
+            Args::from_arg_matches(&m).unwrap().into_config()
+        };
+        assert_eq!(
+            config("mysql://db/x").unwrap_err().to_string(),
+            "DATABASE_URL must be a `postgres://` or `postgresql://` URL (without it, the \
+             gateway uses the SQLite file DB_PATH)"
+        );
+        assert_eq!(config(" ").unwrap().database_url, None);
+        assert_eq!(
+            config("postgresql://u@h/d")
+                .unwrap()
+                .database_url
+                .as_deref(),
+            Some("postgresql://u@h/d")
+        );
+    }
+
+    #[test]
     fn a_bad_trace_header_name_is_refused_with_the_name() {
         let m = Args::command()
             .try_get_matches_from(["gw", "--trace-header", "bad header"])

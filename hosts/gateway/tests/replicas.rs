@@ -186,6 +186,35 @@ fn audit_policies_and_approvals_are_shared() {
         assert_eq!(rows[0]["decision"], "allow");
     }
 
+    // A NUL in a refused request (PostgreSQL text cannot hold U+0000) is still audited,
+    // and does not hold up the entries batched with it.
+    let bearer = format!("Bearer {token}");
+    let nul = a.request(
+        "POST",
+        "/v1/check",
+        &[
+            ("Authorization", &bearer),
+            ("Content-Type", "application/json"),
+        ],
+        Some(r#"{"action":"read:file","resource":"/a\u0000b"}"#),
+    );
+    assert_eq!(nul.status, 400, "{}", nul.body);
+    let nul_trace = nul.json()["traceId"].as_str().unwrap().to_owned();
+    let rows = b.audit(&format!("traceId={nul_trace}"));
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0]["resource"], "/a\u{FFFD}b");
+    // Wildcard filters and statistics read the same on PostgreSQL.
+    let reads = c.audit("action=read:*");
+    assert!(reads.len() >= 3, "{reads:?}");
+    assert!(
+        reads
+            .iter()
+            .all(|r| r["action"].as_str().unwrap().starts_with("read:"))
+    );
+    let stats = b.admin("GET", "/admin/audit/stats?period=1", None).json();
+    assert!(stats["byStatus"]["200"].as_u64().unwrap() >= 3, "{stats}");
+    assert_eq!(stats["byStatus"]["400"], 1, "{stats}");
+
     // Policies: applied through B, live on A and C; deleted through C, gone from A.
     assert_eq!(a.check(&token, "deploy:prod", None).status, 403);
     let text = "name: deploys\nappliesTo:\n  tags: [tester]\nrules:\n  - name: ok\n    \

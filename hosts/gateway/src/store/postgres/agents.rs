@@ -34,7 +34,10 @@ impl Rows {
         let mut conn = self.pg.conn()?;
         let mut tx = conn.transaction().map_err(internal)?;
         if let Err(e) = tx.execute(sql, params) {
-            if e.code() == Some(&SqlState::UNIQUE_VIOLATION) {
+            let name_index = e
+                .as_db_error()
+                .is_some_and(|d| d.constraint() == Some("agents_active_name"));
+            if e.code() == Some(&SqlState::UNIQUE_VIOLATION) && name_index {
                 drop(tx);
                 let other = conn
                     .query_opt(

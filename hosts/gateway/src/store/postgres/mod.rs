@@ -360,3 +360,38 @@ pub fn text(s: &str) -> Cow<'_, str> {
 pub fn opt_text(s: Option<&str>) -> Option<Cow<'_, str>> {
     s.map(text)
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    /// A malformed URL is refused before any connection, saying which setting is wrong
+    /// and why.
+    #[test]
+    fn a_malformed_url_is_refused_with_the_setting() {
+        let e = format!("{:#}", Pg::open("postgres://u@h:port/db").unwrap_err());
+        assert!(
+            e.starts_with("DATABASE_URL is not a valid PostgreSQL connection URL: "),
+            "{e}"
+        );
+        assert!(e.contains("port"), "{e}");
+    }
+
+    #[test]
+    fn changes_round_trip_through_their_payloads() {
+        assert_eq!(
+            Change::parse("agent:agent_1f"),
+            Some(Change::Agent("agent_1f".into()))
+        );
+        assert_eq!(Change::parse("policies"), Some(Change::Policies));
+        assert_eq!(Change::parse("bogus"), None);
+    }
+
+    #[test]
+    fn nul_characters_are_replaced() {
+        assert_eq!(text("a\0b"), "a\u{FFFD}b");
+        assert!(matches!(text("plain"), Cow::Borrowed("plain")));
+    }
+}
