@@ -96,19 +96,20 @@ pub struct PolicyList {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PolicyStatus {
-    /// Whether the directory loads.
+    /// Whether the set loads.
     pub ok: bool,
-    /// The policy directory.
+    /// Where the policies come from: the policy directory, or `database` (replicas on
+    /// PostgreSQL).
     pub dir: String,
     /// When the serving set was loaded.
     pub loaded_at: String,
-    /// When the directory was last read.
+    /// When the source was last read.
     pub checked_at: Option<String>,
     /// Policies serving.
     pub policies: usize,
     /// Their files.
     pub files: Vec<String>,
-    /// Why the directory does not load.
+    /// Why the set does not load.
     pub errors: Vec<Diagnostic>,
     /// The same, as text.
     pub messages: Vec<String>,

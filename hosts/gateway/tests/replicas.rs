@@ -272,6 +272,59 @@ fn audit_policies_and_approvals_are_shared() {
     );
 }
 
+/// A set in the database that does not load (written around the admin API, which would
+/// refuse it) leaves every replica on its last good set and reporting the problem; fixed,
+/// it loads everywhere.
+#[test]
+fn a_bad_set_keeps_every_replica_on_its_last_good_set() {
+    let Some(pg) = server("a_bad_set_keeps_every_replica_on_its_last_good_set") else {
+        return;
+    };
+    let url = pg.create_database();
+    let (a, b) = (replica(&url, vec![]), replica(&url, vec![]));
+    let (_, token) = a.agent("steady", "verified", &["tester"]);
+    within("the agent on B", Duration::from_secs(1), || {
+        b.check(&token, "read:x", None).status == 200
+    });
+    let broken = "name: broken\nrules:\n  - effect: allow\n    actionz: [\"read:*\"]\n";
+    pg.sql(
+        &url,
+        &format!(
+            "INSERT INTO policy_files (name, source, updated_at) VALUES ('broken.yaml', \
+             '{}', 0); UPDATE policy_generation SET generation = generation + 1; \
+             SELECT pg_notify('meshguard', 'policies')",
+            broken.replace('\'', "''")
+        ),
+    );
+    for gw in [&a, &b] {
+        within(
+            "the refused reload reported",
+            Duration::from_secs(5),
+            || {
+                let s = gw.admin("GET", "/admin/policies/status", None).json();
+                s["ok"] == false && s["errors"][0]["file"] == "db:broken.yaml"
+            },
+        );
+        assert_eq!(
+            gw.check(&token, "read:x", None).status,
+            200,
+            "the last good set serves"
+        );
+        assert_eq!(gw.get("/health", &[]).status, 503);
+    }
+    pg.sql(
+        &url,
+        "DELETE FROM policy_files WHERE name = 'broken.yaml'; \
+         UPDATE policy_generation SET generation = generation + 1",
+    );
+    // No notification this time: the poll of the generation finds it.
+    for gw in [&a, &b] {
+        within("the fixed set loaded", Duration::from_secs(5), || {
+            gw.admin("GET", "/admin/policies/status", None).json()["ok"] == true
+        });
+    }
+}
+
 /// A limit of 10 a minute is 10 a minute however requests spread over replicas.
 #[test]
 fn rate_limits_are_one_limit_across_replicas() {
