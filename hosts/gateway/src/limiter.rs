@@ -34,9 +34,6 @@ pub enum Limiter {
 pub struct Shared {
     leases: Leases,
     slots: Mutex<HashMap<(String, i64), Slot>>,
-    /// One database request at a time from this replica: two requests that both find a
-    /// slot empty take one lease, not two.
-    acquiring: tokio::sync::Mutex<()>,
 }
 
 /// One limit's local state.
@@ -52,6 +49,9 @@ struct Slot {
     blocked_until: Option<Instant>,
     /// Last time a request looked at it (for pruning).
     seen: Option<Instant>,
+    /// Held while this slot's lease is asked for: two requests that both find it empty
+    /// take one lease, not two (other limits are leased meanwhile).
+    leasing: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Slot {
@@ -142,7 +142,6 @@ impl Shared {
         Shared {
             leases,
             slots: Mutex::new(HashMap::new()),
-            acquiring: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -209,8 +208,12 @@ impl Shared {
 
     /// Takes a lease for one window's slot (unless another request just did).
     async fn refill(&self, w: &Window) -> Result<(), String> {
-        let _one = self.acquiring.lock().await;
         let slot_key = (w.key.clone(), w.window_ms);
+        let leasing = {
+            let mut slots = lock(&self.slots).ok_or("the rate limiter is unavailable")?;
+            slots.entry(slot_key.clone()).or_default().leasing.clone()
+        };
+        let _one = leasing.lock().await;
         let previous = {
             let slots = lock(&self.slots).ok_or("the rate limiter is unavailable")?;
             let slot = slots.get(&slot_key);
