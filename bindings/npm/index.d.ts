@@ -242,8 +242,9 @@ export declare function version(): string;
  * pattern matching more hosts than it names) and notes. Empty when nothing is found.
  * @throws {PolicyLoadError} when the texts do not load, as `PolicySet.load` would. */
 export declare function lint(sources: string | ReadonlyArray<string | PolicySource>): Diagnostic[];
-/** Web build: loads the .wasm (default: next to the glue; or a URL, Response, bytes or
- * WebAssembly.Module). Elsewhere a no-op. */
+/** `@meshguard/policy/web` (and the `workerd`/`worker` condition): loads the .wasm
+ * (default: next to the glue; or a URL, Response, bytes or WebAssembly.Module). Every
+ * other entry is ready on import, where this is a no-op. */
 export declare function init(input?: string | URL | Response | BufferSource | WebAssembly.Module): Promise<void>;
 /** Web build: instantiates a compiled module synchronously (Cloudflare Workers:
  * `import wasm from '@meshguard/policy/meshguard.wasm'; initSync({ module: wasm })`). */

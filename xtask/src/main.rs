@@ -388,7 +388,8 @@ fn ensure_cargo_fuzz() -> Result<()> {
 /// and the napi-rs addon (bindings/node), builds the native CLI the suite compares
 /// against, then runs the JS suite on the wasm and the native backend, and the real
 /// runtimes (standalone workerd, headless Debian Chromium, installed by apt-get if
-/// missing). Every wait inside the tests is bounded.
+/// missing), and the packed tarball installed into an empty project in Node, Deno, Bun,
+/// workerd, Chromium and a Vite build. Every wait inside the tests is bounded.
 fn js(args: &[String]) -> Result<()> {
     if let Some(extra) = args.first() {
         bail!("`cargo xtask js` takes no arguments (got `{extra}`)");
@@ -417,9 +418,9 @@ fn js(args: &[String]) -> Result<()> {
     run(&mut node(&["scripts/ensure-chromium.mjs"]))?;
     let mut runtimes = node(&suite);
     runtimes
-        .arg("test/runtimes.test.mjs")
+        .args(["test/runtimes.test.mjs", "test/packed.test.mjs"])
         .env("MESHGUARD_REQUIRE_BROWSER", "1");
-    run(&mut runtimes).context("the workerd / Chromium tests failed")
+    run(&mut runtimes).context("the runtime tests (workerd, Chromium, the packed tarball) failed")
 }
 
 // ---------------------------------------------------------------------------------------
