@@ -12,6 +12,7 @@
 #![forbid(unsafe_code)]
 
 mod admin;
+mod bundle;
 mod check;
 mod policies;
 mod report;
@@ -20,6 +21,9 @@ pub use admin::{
     ActionCount, Agent, AgentCount, AgentCreated, AgentList, AgentPatch, AgentRevoked, Approval,
     ApprovalList, ApprovalVerdict, AuditEntry, AuditExport, AuditPage, AuditStats, NewAgent,
     TokenRotated,
+};
+pub use bundle::{
+    BundleFile, BundleKey, LocalDecision, LocalDecisions, LocalRecorded, PolicyBundle,
 };
 pub use check::{CheckAnswer, CheckRequest};
 pub use policies::{

@@ -142,6 +142,10 @@ pub struct Args {
     /// before `X-Trace-ID`), e.g. `X-Request-ID` or `traceparent`.
     #[arg(long, env = "TRACE_HEADER")]
     pub trace_header: Option<String>,
+    /// The Ed25519 key (PKCS#8 PEM) policy bundles are signed with; default: generated
+    /// once into `<data dir>/bundle-signing-key.pem`. Replicas must share one.
+    #[arg(long, env = "BUNDLE_SIGNING_KEY_FILE")]
+    pub bundle_signing_key_file: Option<PathBuf>,
     /// Serve HTTPS with this PEM certificate chain (leaf first); needs `TLS_KEY_FILE`.
     #[arg(long, env = "TLS_CERT_FILE", requires = "tls_key_file")]
     pub tls_cert_file: Option<PathBuf>,
@@ -366,6 +370,8 @@ pub struct Config {
     pub max_connections: usize,
     /// An extra trace id header (lower case).
     pub trace_header: Option<String>,
+    /// The bundle signing key file, when configured.
+    pub bundle_signing_key_file: Option<PathBuf>,
     /// Whether `/metrics` is served.
     pub metrics_enabled: bool,
     /// Origins allowed by CORS.
@@ -570,6 +576,7 @@ impl Args {
             header_timeout: Duration::from_secs(self.header_timeout_secs.max(1)),
             body_timeout: Duration::from_secs(self.body_timeout_secs.max(1)),
             max_connections: self.max_connections.max(1),
+            bundle_signing_key_file: self.bundle_signing_key_file,
             trace_header: match self.trace_header.as_deref().map(str::trim) {
                 None | Some("") => None,
                 Some(name) => match HeaderName::from_bytes(name.as_bytes()) {

@@ -27,6 +27,7 @@ pub mod metrics;
 pub mod outbound;
 pub mod reload;
 pub mod server;
+pub mod signing;
 pub mod state;
 pub mod store;
 pub mod webhooks;

@@ -26,6 +26,7 @@ use crate::http::proxy::Upstream;
 use crate::limiter::{Limiter, Shared};
 use crate::metrics::Metrics;
 use crate::reload::{self, PolicySource, PolicyStatus};
+use crate::signing::BundleSigner;
 use crate::state::AppState;
 use crate::store::Backend;
 use crate::store::agents::AgentStore;
@@ -48,10 +49,21 @@ const PRUNE_EVERY: Duration = Duration::from_secs(60);
 /// Writes a generated admin token where the CLI looks for it: `<data dir>/admin-token`,
 /// mode 0600, replaced atomically.
 fn write_admin_token(dir: &Path, token: &str) -> Result<std::path::PathBuf> {
+    let path = dir.join("admin-token");
+    write_secret(&path, format!("{token}\n").as_bytes())?;
+    Ok(path)
+}
+
+/// Writes a secret file (mode 0600), replaced atomically, creating its directory.
+pub fn write_secret(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)
         .with_context(|| format!("creating the data directory {}", dir.display()))?;
-    let path = dir.join("admin-token");
-    let tmp = dir.join(format!(".admin-token.tmp-{}", std::process::id()));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]
@@ -67,12 +79,11 @@ fn write_admin_token(dir: &Path, token: &str) -> Result<std::path::PathBuf> {
         use std::os::unix::fs::PermissionsExt;
         file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
     }
-    file.write_all(token.as_bytes())?;
-    file.write_all(b"\n")?;
+    file.write_all(bytes)?;
     file.sync_all()?;
     drop(file);
-    std::fs::rename(&tmp, &path).with_context(|| format!("writing {}", path.display()))?;
-    Ok(path)
+    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
 }
 
 fn admin_token(config: &Config) -> Result<String> {
@@ -182,6 +193,8 @@ pub async fn run(config: Config) -> Result<()> {
         );
     }
 
+    let signer = BundleSigner::load(config.bundle_signing_key_file.as_deref(), &config.data_dir)
+        .context("loading the bundle signing key (BUNDLE_SIGNING_KEY_FILE)")?;
     let metrics = Arc::new(Metrics::default());
     let (audit_sink, writer) =
         audit::start(db.audit_batches()?, config.audit_queue, metrics.clone())?;
@@ -235,6 +248,7 @@ pub async fn run(config: Config) -> Result<()> {
         metrics,
         alerts,
         upstream,
+        signer,
         config,
     });
 

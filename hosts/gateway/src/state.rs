@@ -12,6 +12,7 @@ use crate::http::proxy::Upstream;
 use crate::limiter::Limiter;
 use crate::metrics::Metrics;
 use crate::reload::{PolicySnapshot, PolicySource, PolicyStatus};
+use crate::signing::BundleSigner;
 use crate::store::agents::AgentStore;
 use crate::store::approvals::ApprovalRows;
 use crate::store::audit::AuditSink;
@@ -51,6 +52,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Alert delivery, when a webhook is configured.
     pub alerts: Option<Alerts>,
+    /// Signs policy bundles.
+    pub signer: BundleSigner,
     /// The proxy upstream, when configured.
     pub upstream: Option<Upstream>,
 }

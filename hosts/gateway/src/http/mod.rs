@@ -5,6 +5,7 @@ pub mod admin_agents;
 pub mod admin_audit;
 pub mod admin_policies;
 pub mod approvals;
+pub mod bundle;
 pub mod check;
 mod forwarded_path;
 pub mod governance;
@@ -280,6 +281,9 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/proxy/governance/check", post(governance::check))
         .route("/proxy/governance/record", post(governance::record))
         .route("/v1/audit", post(governance::report))
+        .route("/v1/audit/batch", post(bundle::batch))
+        .route("/v1/policies/bundle", get(bundle::bundle))
+        .route("/v1/policies/bundle/key", get(bundle::key))
         .route("/proxy/{*path}", any(proxy::forward))
         .route("/v1/check", post(check::v1_check))
         .nest("/admin", admin)

@@ -81,7 +81,8 @@ pub struct AuditEntry {
     /// Time from request to queueing, in µs.
     pub latency_us: u64,
     /// Decisions: `check`, `v1`, `proxy` or `governance`; what agents report after the
-    /// fact: `record` (`/proxy/governance/record`) or `report` (`/v1/audit`).
+    /// fact: `record` (`/proxy/governance/record`) or `report` (`/v1/audit`); what a
+    /// client decided locally from a bundle: `local` (`/v1/audit/batch`).
     pub endpoint: &'static str,
     /// The request context as JSON text.
     pub context: Option<String>,

@@ -69,6 +69,7 @@ impl AuditRow {
             "governance" => "governance",
             "record" => "record",
             "report" => "report",
+            "local" => "local",
             "recorded" => "recorded",
             _ => "other",
         }

@@ -14,6 +14,7 @@ mod admin_auth;
 mod admin_policies;
 mod approvals;
 mod audit;
+mod bundle;
 mod check;
 mod connections;
 mod governance;
