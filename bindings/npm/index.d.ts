@@ -242,6 +242,60 @@ export declare function version(): string;
  * pattern matching more hosts than it names) and notes. Empty when nothing is found.
  * @throws {PolicyLoadError} when the texts do not load, as `PolicySet.load` would. */
 export declare function lint(sources: string | ReadonlyArray<string | PolicySource>): Diagnostic[];
+/** Options of {@link GatewaySync.connect}. */
+export interface GatewaySyncOptions {
+  /** The gateway's base URL (`https://gateway.example.com`). */
+  url: string;
+  /** An agent token: the bundle and the audit batches are the agent's. */
+  token: string;
+  /** The gateway's bundle key (`GET /v1/policies/bundle/key` → `publicKey`), pinned:
+   * raw Ed25519, base64. A bundle whose signature does not verify is refused. */
+  publicKey: string;
+  /** How often the bundle is polled (ETag; 304 when unchanged). 0: only `refresh()`. Default 5000. */
+  intervalMs?: number;
+  /** How often buffered decisions are shipped. 0: only `flush()`. Default 1000. */
+  flushMs?: number;
+  /** Most decisions waiting for the gateway; past it, enforce-mode allows become denies
+   * (rule `audit-buffer-full`) and audit-mode decisions are counted in `dropped`. Default 10000. */
+  maxBuffer?: number;
+  /** Most decisions per `POST /v1/audit/batch`. Default 500 (the gateway takes 1,000). */
+  batchSize?: number;
+  /** Per-request timeout. Default 10000. */
+  timeoutMs?: number;
+  /** Another `fetch` (tests, proxies). */
+  fetch?: typeof fetch;
+  /** Told about every failed poll or flush (`code`: `unreachable`, `bad-signature`,
+   * `bundle-unavailable`, `audit-unavailable`, or a load error's). */
+  onError?: (e: MeshGuardError) => void;
+}
+
+/** Local decisions that follow a gateway: the signed bundle, hot-swapped on change (the
+ * last good set kept on any error), every decision shipped to the gateway's audit log. */
+export declare class GatewaySync {
+  private constructor();
+  /** Resolves once the first bundle is verified and loaded; rejects (fail closed) otherwise. */
+  static connect(options: GatewaySyncOptions): Promise<GatewaySync>;
+  /** The serving bundle's version. */
+  readonly version: string;
+  /** The serving set. */
+  readonly set: PolicySet;
+  /** Decisions waiting for the gateway. */
+  readonly pending: number;
+  /** Audit-mode decisions not recorded because the buffer was full. */
+  readonly dropped: number;
+  /** Why the last poll or flush failed; `null` after a good poll. */
+  readonly lastError: MeshGuardError | null;
+  /** Decides locally and queues the decision: `mode` defaults to the gateway's, `agent`
+   * to the token's agent; `traceId` goes to the audit entry. */
+  evaluate(request: Request & { traceId?: string }, options?: EvaluateOptions): Decision;
+  /** Polls now: `true` when a new set was loaded. */
+  refresh(): Promise<boolean>;
+  /** Ships what is buffered; what the gateway does not take stays queued. */
+  flush(): Promise<void>;
+  /** Stops the timers after one last flush. */
+  close(): Promise<void>;
+}
+
 /** `@meshguard/policy/web` (and the `workerd`/`worker` condition): loads the .wasm
  * (default: next to the glue; or a URL, Response, bytes or WebAssembly.Module). Every
  * other entry is ready on import, where this is a no-op. */

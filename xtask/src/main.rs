@@ -405,13 +405,26 @@ fn js(args: &[String]) -> Result<()> {
         .current_dir(&npm))?;
     run(&mut node(&["scripts/build.mjs"]))?;
     run(&mut node(&["../node/build.mjs"]))?;
+    // The CLI is the oracle the suite compares with; the gateway serves GatewaySync's tests.
     run(Command::new("cargo")
-        .args(["build", "--release", "--locked", "-p", "meshguard-cli"])
+        .args([
+            "build",
+            "--release",
+            "--locked",
+            "-p",
+            "meshguard-cli",
+            "-p",
+            "meshguard-gateway",
+        ])
         .current_dir(root()))?;
     let suite = ["--test", "--test-timeout=300000"];
     for backend in ["wasm", "native"] {
         let mut cmd = node(&suite);
-        cmd.args(["test/conformance.test.mjs", "test/api.test.mjs"])
+        cmd.args([
+            "test/conformance.test.mjs",
+            "test/api.test.mjs",
+            "test/sync.test.mjs",
+        ])
             .env("MESHGUARD_BACKEND", backend);
         run(&mut cmd).with_context(|| format!("the JS suite failed on the {backend} backend"))?;
     }

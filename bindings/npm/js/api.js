@@ -6,6 +6,7 @@
 // checks JS types, converts columns to UTF-16 and builds the error classes.
 
 import { MeshGuardError, PolicyDeniedError, PolicyLoadError, RateLimitError } from './errors.js';
+import { createGatewaySync } from './sync.js';
 
 /** Longest request JSON handed to the core, in UTF-16 code units (the CLI caps a line at
  * the same number of bytes); longer requests are denied as invalid without crossing. */
@@ -308,6 +309,7 @@ export function createApi(backend, name, ready = () => {}) {
     PolicySet,
     RateLimiter,
     LocalGuard,
+    GatewaySync: createGatewaySync({ PolicySet, MeshGuardError }),
     lint,
     version: () => backend.version(),
   };

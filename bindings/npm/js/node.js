@@ -7,7 +7,7 @@ import { createApi } from './api.js';
 const choice = process.env.MESHGUARD_BACKEND || 'wasm';
 const api = createApi(loadBackend(choice), choice);
 
-export const { backend, PolicySet, RateLimiter, LocalGuard, lint, version } = api;
+export const { backend, PolicySet, RateLimiter, LocalGuard, GatewaySync, lint, version } = api;
 export { MeshGuardError, PolicyLoadError, PolicyDeniedError, RateLimitError } from './errors.js';
 /** Nothing to initialise in Node; kept so code runs unchanged on every platform. */
 export async function init() {}

@@ -29,5 +29,5 @@ const api = createApi(raw, 'wasm', () => {
   }
 });
 
-export const { backend, PolicySet, RateLimiter, LocalGuard, lint, version } = api;
+export const { backend, PolicySet, RateLimiter, LocalGuard, GatewaySync, lint, version } = api;
 export { MeshGuardError, PolicyLoadError, PolicyDeniedError, RateLimitError } from './errors.js';

@@ -19,6 +19,26 @@ pub struct PolicyBundle {
     pub fallback: String,
     /// The policy files in load order.
     pub policies: Vec<BundleFile>,
+    /// The agent whose token fetched the bundle, as the gateway would see it in a check:
+    /// local decisions default to it (a bundle is per agent; so is its version).
+    pub agent: BundleAgent,
+}
+
+/// The agent a bundle was fetched for.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BundleAgent {
+    /// Its id.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// Its trust tier.
+    pub trust_tier: String,
+    /// Its tags.
+    pub tags: Vec<String>,
+    /// Its organisation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org_id: Option<String>,
 }
 
 /// One policy file of a bundle.

@@ -23,7 +23,7 @@ pub use admin::{
     TokenRotated,
 };
 pub use bundle::{
-    BundleFile, BundleKey, LocalDecision, LocalDecisions, LocalRecorded, PolicyBundle,
+    BundleAgent, BundleFile, BundleKey, LocalDecision, LocalDecisions, LocalRecorded, PolicyBundle,
 };
 pub use check::{CheckAnswer, CheckRequest};
 pub use policies::{

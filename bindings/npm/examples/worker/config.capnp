@@ -21,6 +21,7 @@ const worker :Workerd.Worker = (
     (name = "js/web.js", esModule = embed "../../js/web.js"),
     (name = "js/api.js", esModule = embed "../../js/api.js"),
     (name = "js/errors.js", esModule = embed "../../js/errors.js"),
+    (name = "js/sync.js", esModule = embed "../../js/sync.js"),
     (name = "pkg/web/meshguard_wasm.js", esModule = embed "../../pkg/web/meshguard_wasm.js"),
     (name = "pkg/web/meshguard_wasm_bg.wasm", wasm = embed "../../pkg/web/meshguard_wasm_bg.wasm"),
     (name = "policies/autogpt-production.yaml", text = embed "../../../../policies/autogpt-production.yaml"),

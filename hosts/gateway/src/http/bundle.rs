@@ -1,7 +1,7 @@
 //! Local decisions that follow the gateway (API.md, "Policy bundles"):
 //!
-//! - `GET /v1/policies/bundle` (agent token): the serving set's files, fallback and mode
-//!   as JSON, its exact bytes signed with the gateway's Ed25519 key
+//! - `GET /v1/policies/bundle` (agent token): the serving set's files, fallback, mode
+//!   and the calling agent (local decisions default to it) as JSON, its exact bytes signed with the gateway's Ed25519 key
 //!   (`X-MeshGuard-Signature`), `version` (a SHA-256 of the contents) as the `ETag`; a
 //!   client polling with `If-None-Match` gets 304 until the set changes.
 //! - `GET /v1/policies/bundle/key` (public): the key clients pin.
@@ -16,7 +16,9 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use meshguard_api::{BundleFile, BundleKey, LocalDecisions, LocalRecorded, PolicyBundle};
+use meshguard_api::{
+    BundleAgent, BundleFile, BundleKey, LocalDecisions, LocalRecorded, PolicyBundle,
+};
 use sha2::{Digest, Sha256};
 
 use super::check::{authenticate, normalize_trace_id};
@@ -40,7 +42,14 @@ fn unauthorized(e: auth::AuthError) -> ApiError {
 
 /// `GET /v1/policies/bundle`.
 pub async fn bundle(State(state): State<Arc<AppState>>, headers: HeaderMap) -> ApiResult<Response> {
-    authenticate(&state, &headers).map_err(unauthorized)?;
+    let agent = authenticate(&state, &headers).map_err(unauthorized)?;
+    let agent = BundleAgent {
+        id: agent.id.clone(),
+        name: agent.name.clone(),
+        trust_tier: agent.trust_tier.clone(),
+        tags: agent.tags.clone(),
+        org_id: agent.org_id.clone(),
+    };
     let snapshot = state.policies.load_full();
     let mode = mode_str(state.config.mode);
     let fallback = state.config.fallback.as_str();
@@ -50,7 +59,8 @@ pub async fn bundle(State(state): State<Arc<AppState>>, headers: HeaderMap) -> A
             digest.update(part);
         }
     }
-    digest.update(format!("{fallback}\0{mode}").as_bytes());
+    digest.update(format!("{fallback}\0{mode}\0").as_bytes());
+    digest.update(&serde_json::to_vec(&agent).map_err(anyhow::Error::from)?);
     let version = auth::hex(&digest.finalize());
     let etag = format!("\"{version}\"");
     let unchanged = headers
@@ -75,6 +85,7 @@ pub async fn bundle(State(state): State<Arc<AppState>>, headers: HeaderMap) -> A
                 text: f.text.clone(),
             })
             .collect(),
+        agent,
     };
     let body = serde_json::to_vec(&bundle).map_err(anyhow::Error::from)?;
     let signature = state.signer.sign(&body);
