@@ -209,7 +209,9 @@ export declare class LocalGuard {
 export declare class MeshGuardError extends Error {
   constructor(message: string, options?: { code?: string; cause?: unknown });
   /** `invalid-argument`, `not-initialized`, `backend-unavailable`, `internal`, a
-   * diagnostic code (`PolicyLoadError`), `policy-denied` or `rate-limited`. */
+   * diagnostic code (`PolicyLoadError`), `policy-denied`, `rate-limited`,
+   * `unauthenticated`, `request-failed`, or GatewaySync's `unreachable`, `bad-signature`,
+   * `bundle-unavailable`, `audit-unavailable`. */
   readonly code: string;
 }
 
@@ -222,16 +224,94 @@ export declare class PolicyLoadError extends MeshGuardError {
   readonly column: number;
 }
 
+/** Thrown by `enforce` and `govern`; built from a decision or the official SDK's
+ * `{ action, policy?, rule?, reason? }`. */
 export declare class PolicyDeniedError extends MeshGuardError {
+  constructor(decision: { action: string; policy?: string | null; rule?: string | null; reason?: string; effect?: Effect });
   readonly action: string;
-  readonly policy: string;
-  readonly rule: string;
+  readonly policy: string | undefined;
+  readonly rule: string | undefined;
   readonly reason: string;
   readonly effect: Effect;
-  readonly decision: GuardDecision;
+  readonly decision: Partial<GuardDecision>;
 }
 
-export declare class RateLimitError extends PolicyDeniedError {}
+/** A full rate-limit window (`code` `rate-limited`). As in the official SDK, not a
+ * `PolicyDeniedError`. */
+export declare class RateLimitError extends MeshGuardError {
+  constructor(decisionOrMessage?: string | { action?: string; policy?: string | null; rule?: string | null; reason?: string });
+  readonly action: string | undefined;
+  readonly policy: string | undefined | null;
+  readonly rule: string | undefined | null;
+  readonly reason: string;
+}
+
+/** A token the gateway refused (401), or an admin call without an admin token. */
+export declare class AuthenticationError extends MeshGuardError {
+  constructor(message?: string);
+}
+
+/** Options of {@link MeshGuardClient}: the official SDK's, plus `local`. */
+export interface MeshGuardOptions {
+  /** Default: `MESHGUARD_GATEWAY_URL`, else `https://dashboard.meshguard.app`. */
+  gatewayUrl?: string;
+  /** Default: `MESHGUARD_AGENT_TOKEN`. */
+  agentToken?: string;
+  /** Default: `MESHGUARD_ADMIN_TOKEN`. */
+  adminToken?: string;
+  /** Per request, ms. Default 30000. */
+  timeout?: number;
+  /** Sent as `X-MeshGuard-Trace-ID` on every call. Default: a random UUID. */
+  traceId?: string;
+  /** Decide `check`/`enforce`/`govern` in-process with this set or synced bundle
+   * instead of asking the gateway (same answers and errors). */
+  local?: PolicySet | GatewaySync;
+  /** With `local`: the agent requests are decided for (a GatewaySync defaults to its token's). */
+  agent?: Agent;
+  /** With `local`: the limiter rate limits are counted in. */
+  limiter?: RateLimiter;
+}
+
+/** What `check` answers (the official SDK's `PolicyDecision`). */
+export interface PolicyDecision {
+  allowed: boolean;
+  action: string;
+  decision: 'allow' | 'deny';
+  policy?: string;
+  rule?: string;
+  reason?: string;
+  traceId?: string;
+}
+
+/** The official `meshguard` SDK's client: same names, options, answers and errors. */
+export declare class MeshGuardClient {
+  constructor(options?: MeshGuardOptions);
+  readonly gatewayUrl: string;
+  readonly agentToken: string | undefined;
+  readonly adminToken: string | undefined;
+  readonly timeout: number;
+  readonly traceId: string;
+  /** Whether decisions are made in-process (`local`). */
+  readonly local: boolean;
+  /** A deny is an answer; 401 → AuthenticationError, 429 → RateLimitError. */
+  check(action: string, resource?: string, context?: Record<string, unknown>): Promise<PolicyDecision>;
+  /** @throws {PolicyDeniedError} when not allowed. */
+  enforce(action: string, resource?: string, context?: Record<string, unknown>): Promise<PolicyDecision>;
+  govern<T>(action: string, fn: () => T | Promise<T>, resource?: string, context?: Record<string, unknown>): Promise<T>;
+  /** Through the gateway's proxy; the response (body unread) when allowed. */
+  request(method: string, path: string, action: string, init?: RequestInit): Promise<Response>;
+  get(path: string, action: string, init?: RequestInit): Promise<Response>;
+  post(path: string, action: string, init?: RequestInit): Promise<Response>;
+  put(path: string, action: string, init?: RequestInit): Promise<Response>;
+  delete(path: string, action: string, init?: RequestInit): Promise<Response>;
+  health(): Promise<{ status: string; [k: string]: unknown }>;
+  isHealthy(): Promise<boolean>;
+  listAgents(): Promise<Array<{ id: string; name: string; trustTier: string; tags: string[]; orgId?: string }>>;
+  createAgent(options: { name: string; trustTier?: string; tags?: string[] }): Promise<Record<string, unknown>>;
+  revokeAgent(agentId: string): Promise<void>;
+  listPolicies(): Promise<Array<{ id: string; name: string; [k: string]: unknown }>>;
+  getAuditLog(options?: { limit?: number; decision?: string }): Promise<Array<Record<string, unknown>>>;
+}
 
 /** Which evaluator this entry point runs. */
 export declare const backend: 'wasm' | 'native';

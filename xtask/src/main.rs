@@ -424,6 +424,7 @@ fn js(args: &[String]) -> Result<()> {
             "test/conformance.test.mjs",
             "test/api.test.mjs",
             "test/sync.test.mjs",
+            "test/client.test.mjs",
         ])
             .env("MESHGUARD_BACKEND", backend);
         run(&mut cmd).with_context(|| format!("the JS suite failed on the {backend} backend"))?;

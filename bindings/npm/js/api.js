@@ -5,7 +5,8 @@
 // come back as the core's JSON text. Nothing here decides anything; this file only
 // checks JS types, converts columns to UTF-16 and builds the error classes.
 
-import { MeshGuardError, PolicyDeniedError, PolicyLoadError, RateLimitError } from './errors.js';
+import { AuthenticationError, MeshGuardError, PolicyDeniedError, PolicyLoadError, RateLimitError } from './errors.js';
+import { createClient } from './client.js';
 import { createGatewaySync } from './sync.js';
 
 /** Longest request JSON handed to the core, in UTF-16 code units (the CLI caps a line at
@@ -304,12 +305,15 @@ export function createApi(backend, name, ready = () => {}) {
     return utf16Columns(JSON.parse(out), names, texts);
   }
 
+  const GatewaySync = createGatewaySync({ PolicySet, MeshGuardError });
+  const errors = { MeshGuardError, AuthenticationError, PolicyDeniedError, RateLimitError };
   return {
     backend: name,
     PolicySet,
     RateLimiter,
     LocalGuard,
-    GatewaySync: createGatewaySync({ PolicySet, MeshGuardError }),
+    GatewaySync,
+    MeshGuardClient: createClient({ PolicySet, GatewaySync, errors }),
     lint,
     version: () => backend.version(),
   };

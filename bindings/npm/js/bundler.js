@@ -6,7 +6,7 @@ import { createApi } from './api.js';
 
 const api = createApi(raw, 'wasm');
 
-export const { backend, PolicySet, RateLimiter, LocalGuard, GatewaySync, lint, version } = api;
-export { MeshGuardError, PolicyLoadError, PolicyDeniedError, RateLimitError } from './errors.js';
+export const { backend, PolicySet, RateLimiter, LocalGuard, GatewaySync, MeshGuardClient, lint, version } = api;
+export { MeshGuardError, PolicyLoadError, PolicyDeniedError, RateLimitError, AuthenticationError } from './errors.js';
 export async function init() {}
 export function initSync() {}

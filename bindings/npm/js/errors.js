@@ -34,28 +34,47 @@ export class PolicyLoadError extends MeshGuardError {
   }
 }
 
-/** Thrown by `enforce` and `govern` when a decision does not allow the action. */
+/** Thrown by `enforce` and `govern` when a decision does not allow the action. Takes a
+ * decision, or the official SDK's `{ action, policy?, rule?, reason? }`; the message is the
+ * SDK's: `Action 'a' denied by policy 'p' (rule: r): reason`. */
 export class PolicyDeniedError extends MeshGuardError {
   constructor(decision, code = 'policy-denied') {
-    const verb = decision.effect === 'require_approval' ? 'requires approval' : 'denied';
-    super(
-      `Action '${decision.action}' ${verb} by policy '${decision.policy}' (rule: ${decision.rule}): ${decision.reason}`,
-      { code },
-    );
+    const d = decision ?? {};
+    const verb = d.effect === 'require_approval' ? 'requires approval' : 'denied';
+    const reason = d.reason ?? 'Access denied by policy';
+    const by = d.policy ? ` by policy '${d.policy}'` : '';
+    const rule = d.rule ? ` (rule: ${d.rule})` : '';
+    super(`Action '${d.action}' ${verb}${by}${rule}: ${reason}`, { code });
     this.name = 'PolicyDeniedError';
-    this.action = decision.action;
-    this.policy = decision.policy;
-    this.rule = decision.rule;
-    this.reason = decision.reason;
-    this.effect = decision.effect;
-    this.decision = decision;
+    this.action = d.action;
+    this.policy = d.policy;
+    this.rule = d.rule;
+    this.reason = reason;
+    this.effect = d.effect ?? 'deny';
+    this.decision = d;
   }
 }
 
-/** A `PolicyDeniedError` whose cause is a full rate-limit window. */
-export class RateLimitError extends PolicyDeniedError {
-  constructor(decision) {
-    super(decision, 'rate-limited');
+/** A full rate-limit window. As in the official SDK it is not a `PolicyDeniedError`
+ * (`catch` chains written for the SDK keep working); it still carries the decision's
+ * `action`, `policy`, `rule` and `reason` when there is one. */
+export class RateLimitError extends MeshGuardError {
+  constructor(decisionOrMessage) {
+    const d = typeof decisionOrMessage === 'object' && decisionOrMessage !== null ? decisionOrMessage : {};
+    super(typeof decisionOrMessage === 'string' ? decisionOrMessage : 'Rate limit exceeded', { code: 'rate-limited' });
     this.name = 'RateLimitError';
+    this.action = d.action;
+    this.policy = d.policy;
+    this.rule = d.rule;
+    this.reason = d.reason ?? 'rate limit exceeded';
+    this.decision = d;
+  }
+}
+
+/** The gateway refused the token (401), or an admin call had no admin token. */
+export class AuthenticationError extends MeshGuardError {
+  constructor(message = 'Invalid or expired token') {
+    super(message, { code: 'unauthenticated' });
+    this.name = 'AuthenticationError';
   }
 }

@@ -7,8 +7,8 @@ import { createApi } from './api.js';
 const choice = process.env.MESHGUARD_BACKEND || 'wasm';
 const api = createApi(loadBackend(choice), choice);
 
-export const { backend, PolicySet, RateLimiter, LocalGuard, GatewaySync, lint, version } = api;
-export { MeshGuardError, PolicyLoadError, PolicyDeniedError, RateLimitError } from './errors.js';
+export const { backend, PolicySet, RateLimiter, LocalGuard, GatewaySync, MeshGuardClient, lint, version } = api;
+export { MeshGuardError, PolicyLoadError, PolicyDeniedError, RateLimitError, AuthenticationError } from './errors.js';
 /** Nothing to initialise in Node; kept so code runs unchanged on every platform. */
 export async function init() {}
 export function initSync() {}

@@ -29,5 +29,5 @@ const api = createApi(raw, 'wasm', () => {
   }
 });
 
-export const { backend, PolicySet, RateLimiter, LocalGuard, GatewaySync, lint, version } = api;
-export { MeshGuardError, PolicyLoadError, PolicyDeniedError, RateLimitError } from './errors.js';
+export const { backend, PolicySet, RateLimiter, LocalGuard, GatewaySync, MeshGuardClient, lint, version } = api;
+export { MeshGuardError, PolicyLoadError, PolicyDeniedError, RateLimitError, AuthenticationError } from './errors.js';

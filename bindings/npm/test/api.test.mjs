@@ -325,7 +325,9 @@ describe('rate limits and the guard', () => {
     await guard.enforce('send:a');
     await guard.enforce('send:b');
     await assert.rejects(guard.enforce('send:c'), (e) => {
-      assert.ok(e instanceof RateLimitError && e instanceof PolicyDeniedError);
+      // As in the official SDK: a MeshGuardError, not a PolicyDeniedError.
+      assert.ok(e instanceof RateLimitError && e instanceof MeshGuardError && !(e instanceof PolicyDeniedError));
+      assert.equal(e.rule, 'rateLimits');
       assert.equal(e.code, 'rate-limited');
       assert.equal(e.reason, 'rate limit exceeded');
       return true;

@@ -10,7 +10,6 @@ import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:http';
-import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -18,58 +17,9 @@ import { after, before, describe, test } from 'node:test';
 
 import * as mg from '../js/node.js';
 import { root } from './corpus.mjs';
+import { ADMIN, GATEWAY, freePort, startGateway, stopGateway } from './gateway.mjs';
 
-const GATEWAY = join(root, 'target', 'release', 'meshguard-gateway');
 const require = createRequire(import.meta.url);
-const ADMIN = 'sync-test-admin-token-0123456789';
-
-async function freePort() {
-  const s = createNetServer();
-  await new Promise((resolve, reject) => s.once('error', reject).listen(0, '127.0.0.1', resolve));
-  const { port } = s.address();
-  await new Promise((resolve) => s.close(resolve));
-  return port;
-}
-
-/** The gateway on `port` over `dir` (database, policies, signing key): resolves when it
- * answers /health, within 60 s. */
-async function startGateway(dir, port) {
-  const child = spawn(GATEWAY, [], {
-    env: {
-      PATH: process.env.PATH,
-      HOST: '127.0.0.1',
-      PORT: String(port),
-      ADMIN_TOKEN: ADMIN,
-      POLICIES_DIR: join(dir, 'policies'),
-      DB_PATH: join(dir, 'meshguard.db'),
-      RELOAD_INTERVAL_MS: '200',
-      DECIDE_DEADLINE_MS: '5000',
-      LOG: 'warn',
-    },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let log = '';
-  child.stderr.on('data', (d) => (log += d));
-  for (let i = 0; i < 600 && child.exitCode === null; i++) {
-    try {
-      if ((await fetch(`http://127.0.0.1:${port}/health`, { signal: AbortSignal.timeout(1000) })).ok) return child;
-    } catch {
-      // not yet
-    }
-    await sleep(100);
-  }
-  child.kill('SIGKILL');
-  throw new Error(`the gateway did not start:\n${log}`);
-}
-
-async function stopGateway(child) {
-  if (!child || child.exitCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
-  await exited;
-  clearTimeout(t);
-}
 
 describe('GatewaySync with the real gateway', { skip: !existsSync(GATEWAY) && `${GATEWAY} is missing (cargo build --release -p meshguard-gateway)` }, () => {
   let dir;
@@ -223,7 +173,7 @@ export default {
 `,
     );
     const modules = [['worker.mjs', 'esModule', join(work, 'worker.mjs')]].concat(
-      ['js/web.js', 'js/api.js', 'js/errors.js', 'js/sync.js', 'pkg/web/meshguard_wasm.js'].map((f) => [f, 'esModule', join(pkg, f)]),
+      ['js/web.js', 'js/api.js', 'js/errors.js', 'js/sync.js', 'js/client.js', 'pkg/web/meshguard_wasm.js'].map((f) => [f, 'esModule', join(pkg, f)]),
       [['pkg/web/meshguard_wasm_bg.wasm', 'wasm', join(pkg, 'pkg/web/meshguard_wasm_bg.wasm')]],
     );
     // The worker may reach the gateway on 127.0.0.1 (workerd's default outbound is public only).

@@ -193,8 +193,6 @@ pub async fn run(config: Config) -> Result<()> {
         );
     }
 
-    let signer = BundleSigner::load(config.bundle_signing_key_file.as_deref(), &config.data_dir)
-        .context("loading the bundle signing key (BUNDLE_SIGNING_KEY_FILE)")?;
     let metrics = Arc::new(Metrics::default());
     let (audit_sink, writer) =
         audit::start(db.audit_batches()?, config.audit_queue, metrics.clone())?;
@@ -220,6 +218,14 @@ pub async fn run(config: Config) -> Result<()> {
         )),
         None => None,
     };
+    // Last of the start-up checks: a start refused above leaves no generated key behind.
+    // A throwaway gateway (`:memory:`) gets a throwaway key.
+    let keep_key = config.database_url.is_some() || config.db_path != ":memory:";
+    let signer = BundleSigner::load(
+        config.bundle_signing_key_file.as_deref(),
+        keep_key.then_some(config.data_dir.as_path()),
+    )
+    .context("loading the bundle signing key (BUNDLE_SIGNING_KEY_FILE)")?;
     let alerts = config
         .webhook
         .clone()

@@ -5,8 +5,8 @@
 //! gateway cannot hand it a permissive set. The key comes from `BUNDLE_SIGNING_KEY_FILE`
 //! (a PKCS#8 PEM file, as `openssl genpkey -algorithm ed25519` writes); without it, one
 //! is generated once into `<data dir>/bundle-signing-key.pem` (mode 0600) and reused on
-//! every start, so clients keep trusting the same key. Replicas must share one key: set
-//! the file on each.
+//! every start, so clients keep trusting the same key (a `:memory:` gateway gets a key for
+//! that run only). Replicas must share one key: set the file on each.
 
 use std::path::Path;
 
@@ -36,11 +36,18 @@ impl std::fmt::Debug for BundleSigner {
 
 impl BundleSigner {
     /// Reads `configured`, else `<data_dir>/bundle-signing-key.pem`, generating the latter
-    /// when it does not exist.
-    pub fn load(configured: Option<&Path>, data_dir: &Path) -> Result<BundleSigner> {
-        let (path, generated) = match configured {
-            Some(p) => (p.to_path_buf(), false),
-            None => {
+    /// when it does not exist; with neither, a key for this run only.
+    pub fn load(configured: Option<&Path>, data_dir: Option<&Path>) -> Result<BundleSigner> {
+        let (path, generated) = match (configured, data_dir) {
+            (Some(p), _) => (p.to_path_buf(), false),
+            (None, None) => {
+                let doc = Ed25519KeyPair::generate_pkcs8(&SystemRandom::new())
+                    .map_err(|_| anyhow!("generating an Ed25519 key failed"))?;
+                let key = Ed25519KeyPair::from_pkcs8(doc.as_ref())
+                    .map_err(|e| anyhow!("the generated key does not load ({e})"))?;
+                return Ok(Self::from_key(key));
+            }
+            (None, Some(data_dir)) => {
                 let p = data_dir.join("bundle-signing-key.pem");
                 let generated = !p.exists();
                 if generated {
@@ -59,17 +66,21 @@ impl BundleSigner {
             })?;
         let key = Ed25519KeyPair::from_pkcs8_maybe_unchecked(der.secret_pkcs8_der())
             .map_err(|e| anyhow!("{}: not an Ed25519 key ({e})", what()))?;
-        let public = key.public_key().as_ref().to_vec();
-        let digest = Sha256::digest(&public);
-        let signer = BundleSigner {
-            key,
-            public_key: STANDARD.encode(&public),
-            key_id: crate::auth::hex(&digest[..8]),
-        };
+        let signer = Self::from_key(key);
         if generated {
             tracing::info!(file = %path.display(), key_id = %signer.key_id, "generated the bundle signing key");
         }
         Ok(signer)
+    }
+
+    fn from_key(key: Ed25519KeyPair) -> BundleSigner {
+        let public = key.public_key().as_ref().to_vec();
+        let digest = Sha256::digest(&public);
+        BundleSigner {
+            key,
+            public_key: STANDARD.encode(&public),
+            key_id: crate::auth::hex(&digest[..8]),
+        }
     }
 
     /// The signature of `bytes`, base64.
@@ -101,8 +112,10 @@ mod tests {
     fn a_generated_key_is_kept_and_signs_verifiably() {
         let dir = std::env::temp_dir().join(format!("meshguard-signing-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        let a = BundleSigner::load(None, &dir).unwrap();
-        let b = BundleSigner::load(None, &dir).unwrap();
+        let a = BundleSigner::load(None, Some(&dir)).unwrap();
+        let b = BundleSigner::load(None, Some(&dir)).unwrap();
+        let throwaway = BundleSigner::load(None, None).unwrap();
+        assert_ne!(throwaway.public_key, a.public_key);
         assert_eq!(a.public_key, b.public_key, "the same key on the next start");
         let sig = STANDARD.decode(a.sign(b"bundle")).unwrap();
         let public = STANDARD.decode(&a.public_key).unwrap();
@@ -112,7 +125,7 @@ mod tests {
         std::fs::write(dir.join("bad.pem"), "not a key").unwrap();
         let e = format!(
             "{:#}",
-            BundleSigner::load(Some(&dir.join("bad.pem")), &dir).unwrap_err()
+            BundleSigner::load(Some(&dir.join("bad.pem")), Some(&dir)).unwrap_err()
         );
         assert!(e.contains("expected a PKCS#8 PEM file"), "{e}");
         let _ = std::fs::remove_dir_all(&dir);

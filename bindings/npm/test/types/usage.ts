@@ -2,6 +2,10 @@
 // index.d.ts accept what the API accepts and refuse misuse at compile time.
 
 import {
+  AuthenticationError,
+  GatewaySync,
+  MeshGuardClient,
+  type PolicyDecision,
   LocalGuard,
   MeshGuardError,
   PolicyDeniedError,
@@ -58,7 +62,13 @@ try {
     const help: string | null = first.help;
     void [at, help];
   } else if (e instanceof RateLimitError || e instanceof PolicyDeniedError) {
-    const who: [string, string, string, string] = [e.action, e.policy, e.rule, e.reason];
+    // Policy and rule may be absent: the SDK builds these errors from gateway answers.
+    const who: [string | undefined, string | null | undefined, string | null | undefined, string] = [
+      e.action,
+      e.policy,
+      e.rule,
+      e.reason,
+    ];
     void who;
   } else if (e instanceof MeshGuardError) {
     const code: string = e.code;
@@ -83,3 +93,26 @@ new PolicySet();
 void guard.govern('a', 42);
 // @ts-expect-error decisions are read-only in shape: no such field
 void d.verdict;
+
+// The official SDK's client, remote or local.
+async function sdk(sync: GatewaySync): Promise<void> {
+  const client = new MeshGuardClient({ gatewayUrl: 'http://127.0.0.1:3100', agentToken: 't', timeout: 5000 });
+  const decision: PolicyDecision = await client.check('read:file', '/tmp/x');
+  const verdict: 'allow' | 'deny' = decision.decision;
+  await client.govern('read:file', async () => 1, '/tmp/x');
+  const res: Response = await client.get('/api/x', 'read:api', { headers: { 'X-A': 'b' } });
+  void res;
+  const local = new MeshGuardClient({ local: sync });
+  try {
+    await local.enforce('write:email', 'eve@example.com', { urgent: true });
+  } catch (e) {
+    if (e instanceof AuthenticationError || e instanceof RateLimitError || e instanceof PolicyDeniedError) void e.message;
+  }
+  const synced: GatewaySync = await GatewaySync.connect({ url: 'http://x', token: 't', publicKey: 'k', intervalMs: 0 });
+  const d: Decision = synced.evaluate({ action: 'read:file', traceId: 'x' });
+  void verdict;
+  void d;
+  // @ts-expect-error the SDK's check takes strings
+  await client.check(42);
+}
+void sdk;
