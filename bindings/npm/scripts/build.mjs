@@ -92,7 +92,7 @@ const moduleOf = (target) => join(pkgDir, 'pkg', target, 'meshguard_wasm_bg.wasm
 const web = readFileSync(moduleOf('web'));
 const shared = TARGETS.every((t) => readFileSync(moduleOf(t)).equals(web));
 for (const target of shared ? ['web'] : TARGETS) {
-  run(wasmOpt, ['-Oz', '--strip-debug', '--strip-producers', moduleOf(target), '-o', moduleOf(target)]);
+  run(wasmOpt, [process.env.MESHGUARD_WASM_OPT ?? '-Oz', '--strip-debug', '--strip-producers', moduleOf(target), '-o', moduleOf(target)]);
   console.log(`pkg/${target}/meshguard_wasm_bg.wasm: ${statSync(moduleOf(target)).size} bytes`);
 }
 if (shared) {
