@@ -426,7 +426,7 @@ fn js(args: &[String]) -> Result<()> {
             "test/sync.test.mjs",
             "test/client.test.mjs",
         ])
-            .env("MESHGUARD_BACKEND", backend);
+        .env("MESHGUARD_BACKEND", backend);
         run(&mut cmd).with_context(|| format!("the JS suite failed on the {backend} backend"))?;
     }
     run(&mut node(&["scripts/ensure-chromium.mjs"]))?;

@@ -1,6 +1,6 @@
 // The real gateway for the JS tests that talk to one (sync.test.mjs, client.test.mjs):
 // target/release/meshguard-gateway on 127.0.0.1, over a temporary directory, every wait
-// bounded.
+// bounded; and a free port for any test server.
 
 import { spawn } from 'node:child_process';
 import { createServer as createNetServer } from 'node:net';

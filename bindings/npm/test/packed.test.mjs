@@ -17,7 +17,6 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
-import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { extname, join, normalize, sep } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -25,6 +24,7 @@ import { after, before, describe, test } from 'node:test';
 
 import { PolicySet, RateLimiter } from '../js/wasm.js';
 import { caseFiles, root } from './corpus.mjs';
+import { freePort } from './gateway.mjs';
 
 const pkg = join(root, 'bindings', 'npm');
 const bin = (name) => join(pkg, 'node_modules', '.bin', name);
@@ -77,13 +77,6 @@ function run(cmd, args, opts = {}) {
   return r.stdout;
 }
 
-async function freePort() {
-  const s = createNetServer();
-  await new Promise((resolve, reject) => s.once('error', reject).listen(0, '127.0.0.1', resolve));
-  const { port } = s.address();
-  await new Promise((resolve) => s.close(resolve));
-  return port;
-}
 
 /** A static file server for `dir` on 127.0.0.1 (only files under it). */
 async function serve(dir) {

@@ -16,7 +16,6 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
-import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { extname, join, normalize, sep } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -24,6 +23,7 @@ import { after, before, describe, test } from 'node:test';
 
 import { PolicySet, RateLimiter } from '../js/wasm.js';
 import { caseFiles, root } from './corpus.mjs';
+import { freePort } from './gateway.mjs';
 
 const pkg = join(root, 'bindings', 'npm');
 const require = createRequire(import.meta.url);
@@ -42,13 +42,6 @@ const corpusRequests = () => caseFiles().flatMap(({ file }) => (file.cases ?? []
 /** A policy whose error sits after two astral characters on its line. */
 const astral = 'name: p\nrules: [{effect: allow, actions: ["𝒳😀:x"], condtions: {}}]\n';
 
-async function freePort() {
-  const s = createNetServer();
-  await new Promise((resolve, reject) => s.once('error', reject).listen(0, '127.0.0.1', resolve));
-  const { port } = s.address();
-  await new Promise((resolve) => s.close(resolve));
-  return port;
-}
 
 /** Stops a child: SIGTERM, then SIGKILL after 5 s. */
 async function stop(child) {

@@ -22,6 +22,7 @@ use meshguard_api::{
 use sha2::{Digest, Sha256};
 
 use super::check::{authenticate, normalize_trace_id};
+use super::governance::reported_decision;
 use super::{ApiError, ApiResult, json_response, read_body};
 use crate::config::mode_str;
 use crate::decide::clip_to as clip;
@@ -144,17 +145,8 @@ pub async fn batch(
     let now = clock::now_ms();
     let mut entries = Vec::with_capacity(b.decisions.len());
     for (i, d) in b.decisions.into_iter().enumerate() {
-        let decision = match d.decision.as_str() {
-            "allow" => "allow",
-            "deny" => "deny",
-            "require_approval" => "require_approval",
-            other => {
-                return Err(ApiError::bad_request(format!(
-                    "decisions[{i}]: `decision` must be `allow`, `deny` or `require_approval`, \
-                     not `{other}`"
-                )));
-            }
-        };
+        let decision = reported_decision(&d.decision)
+            .map_err(|e| ApiError::bad_request(format!("decisions[{i}]: {e}")))?;
         if d.action.trim().is_empty() {
             return Err(ApiError::bad_request(format!(
                 "decisions[{i}]: `action` is empty"

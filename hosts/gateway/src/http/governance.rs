@@ -84,6 +84,19 @@ pub async fn record(
     store(&state, &headers, &agent, report).await
 }
 
+/// A decision an agent reports (`/v1/audit`, `/v1/audit/batch`), as the audit log keeps
+/// it, or why it is not one.
+pub fn reported_decision(word: &str) -> Result<&'static str, String> {
+    match word {
+        "allow" => Ok("allow"),
+        "deny" => Ok("deny"),
+        "require_approval" => Ok("require_approval"),
+        other => Err(format!(
+            "`decision` must be `allow`, `deny` or `require_approval`, not `{other}`"
+        )),
+    }
+}
+
 /// `POST /v1/audit`.
 pub async fn report(
     State(state): State<Arc<AppState>>,
@@ -91,16 +104,7 @@ pub async fn report(
     body: Body,
 ) -> ApiResult<Response> {
     let (agent, b): (Arc<AgentRecord>, ReportRequest) = read_report(&state, &headers, body).await?;
-    let decision = match b.decision.as_str() {
-        "allow" => "allow",
-        "deny" => "deny",
-        "require_approval" => "require_approval",
-        other => {
-            return Err(ApiError::bad_request(format!(
-                "`decision` must be `allow`, `deny` or `require_approval`, not `{other}`"
-            )));
-        }
-    };
+    let decision = reported_decision(&b.decision).map_err(ApiError::bad_request)?;
     let report = Report {
         endpoint: "report",
         action: b.action,
