@@ -131,8 +131,8 @@ fn list(client: &Client, json: bool) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The reload problems the gateway reports: the set on disk does not load, the last good
-/// one keeps serving.
+/// The reload problems the gateway reports: its policy set (files, or the database of
+/// several replicas) does not load, the last good one keeps serving.
 fn warn_policy_errors(errors: &[Diagnostic]) -> Result<()> {
     if errors.is_empty() {
         return Ok(());
@@ -141,7 +141,7 @@ fn warn_policy_errors(errors: &[Diagnostic]) -> Result<()> {
     let mut err = io::stderr().lock();
     writeln!(
         err,
-        "{}: the gateway's policy directory does not load ({} {}); the last good set keeps serving",
+        "{}: the gateway's policy set does not load ({} {}); the last good set keeps serving",
         r.paint(render::YELLOW, "warning"),
         errors.len(),
         plural(errors.len(), "problem", "problems")
