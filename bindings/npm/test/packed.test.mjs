@@ -24,12 +24,12 @@ import { after, before, describe, test } from 'node:test';
 
 import { PolicySet, RateLimiter } from '../js/wasm.js';
 import { caseFiles, root } from './corpus.mjs';
+import { browserSkip, launchChromium } from './browser.mjs';
 import { freePort } from './gateway.mjs';
 
 const pkg = join(root, 'bindings', 'npm');
 const bin = (name) => join(pkg, 'node_modules', '.bin', name);
 const require = createRequire(import.meta.url);
-const CHROMIUM = '/usr/bin/chromium';
 
 const sources = [
   'autogpt', 'autogpt-production', 'claude-code-dev-assistant', 'claude-code-file', 'claude-code-shell',
@@ -101,8 +101,8 @@ describe('the packed package installed into an empty project', () => {
   let tarballs;
   const children = [];
   const servers = [];
+  let chromium;
   let browser;
-  let profile;
 
   before(() => {
     dir = mkdtempSync(join(tmpdir(), 'meshguard-packed-'));
@@ -131,9 +131,8 @@ describe('the packed package installed into an empty project', () => {
 
   after(async () => {
     for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
-    await browser?.close().catch(() => {});
+    await chromium?.close();
     for (const s of servers) await new Promise((resolve) => s.close(resolve));
-    if (profile) rmSync(profile, { recursive: true, force: true });
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
@@ -254,22 +253,12 @@ describe('the packed package installed into an empty project', () => {
   });
 
   describe('in headless Chromium', () => {
-    const skip = !existsSync(CHROMIUM) && process.env.MESHGUARD_REQUIRE_BROWSER !== '1'
-      ? `${CHROMIUM} is missing (node scripts/ensure-chromium.mjs installs it)`
-      : false;
+    const skip = browserSkip;
 
     before(async () => {
       if (skip) return;
-      assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: run node scripts/ensure-chromium.mjs`);
-      const { chromium } = await import('playwright-core');
-      profile = mkdtempSync(join(tmpdir(), 'meshguard-chromium-'));
-      browser = await chromium.launchPersistentContext(profile, {
-        executablePath: CHROMIUM,
-        headless: true,
-        timeout: 60_000,
-        args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-          '--disable-component-update', '--disable-sync', '--disable-quic'],
-      });
+      chromium = await launchChromium();
+      browser = chromium.context;
     });
 
     /** Opens `url` and waits (30 s at most) for the page to publish `window.meshguardResult`. */

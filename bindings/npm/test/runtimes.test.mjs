@@ -13,21 +13,20 @@
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { extname, join, normalize, sep } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 
 import { PolicySet, RateLimiter } from '../js/wasm.js';
 import { caseFiles, root } from './corpus.mjs';
+import { browserSkip, launchChromium } from './browser.mjs';
 import { freePort } from './gateway.mjs';
 
 const pkg = join(root, 'bindings', 'npm');
 const require = createRequire(import.meta.url);
-const CHROMIUM = '/usr/bin/chromium';
 
 /** The eleven example policies in file-name order, as the worker loads them. */
 const examples = () =>
@@ -135,17 +134,14 @@ describe('workerd serves the edge-worker example', () => {
 });
 
 describe('headless Chromium runs the web build', () => {
-  const skip = !existsSync(CHROMIUM) && process.env.MESHGUARD_REQUIRE_BROWSER !== '1'
-    ? `${CHROMIUM} is missing (node scripts/ensure-chromium.mjs installs it)`
-    : false;
+  const skip = browserSkip;
   let server;
+  let chromium;
   let context;
-  let profile;
   let base;
 
   before(async () => {
     if (skip) return;
-    assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: run node scripts/ensure-chromium.mjs`);
     const types = { '.js': 'text/javascript', '.wasm': 'application/wasm', '.html': 'text/html', '.yaml': 'text/plain' };
     server = createServer((req, res) => {
       const path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
@@ -164,29 +160,13 @@ describe('headless Chromium runs the web build', () => {
     });
     await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
     base = `http://127.0.0.1:${server.address().port}`;
-    const { chromium } = await import('playwright-core');
-    profile = mkdtempSync(join(tmpdir(), 'meshguard-chromium-'));
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      timeout: 60_000,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--disable-quic',
-      ],
-    });
+    chromium = await launchChromium();
+    context = chromium.context;
   });
 
   after(async () => {
-    await context?.close().catch(() => {});
+    await chromium?.close();
     await new Promise((resolve) => (server ? server.close(resolve) : resolve()));
-    if (profile) rmSync(profile, { recursive: true, force: true });
   });
 
   test('a page loads the web build, evaluates and reports diagnostics', { skip, timeout: 120_000 }, async () => {

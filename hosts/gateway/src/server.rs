@@ -173,17 +173,14 @@ pub async fn run(config: Config) -> Result<()> {
     };
     let snapshot = match snapshot {
         Ok(s) => s,
-        Err(diags) => {
-            for d in &diags {
-                eprintln!("{d}");
-            }
-            bail!(
-                "{} problem(s) in the policies of `{}`; not starting (fix them, or point \
-                 POLICIES_DIR elsewhere)",
-                diags.len(),
+        Err(diags) => refuse_start(
+            &diags,
+            &format!(
+                "in the policies of `{}`; not starting (fix them, or point POLICIES_DIR \
+                 elsewhere)",
                 source.describe()
-            );
-        }
+            ),
+        )?,
     };
     if snapshot.summaries.is_empty() {
         tracing::warn!(
@@ -347,6 +344,15 @@ pub async fn run(config: Config) -> Result<()> {
     Ok(())
 }
 
+/// Prints every diagnostic of a set that does not load and stops the start with how many
+/// and where (`what`).
+fn refuse_start<T>(diags: &[meshguard_core::Diagnostic], what: &str) -> Result<T> {
+    for d in diags {
+        eprintln!("{d}");
+    }
+    bail!("{} problem(s) {what}", diags.len())
+}
+
 /// Seeds an empty shared database with the policy directory (which must load: the same
 /// rule as a gateway starting on the directory alone). A database that has had a set —
 /// even one emptied through the admin API — keeps it.
@@ -356,17 +362,14 @@ fn seed(rows: &PolicyRows, runtime: &Runtime, dir: &Path, fallback: Effect) -> R
     }
     let snapshot = match reload::load_dir(runtime, dir, fallback)? {
         Ok(s) => s,
-        Err(diags) => {
-            for d in &diags {
-                eprintln!("{d}");
-            }
-            bail!(
-                "{} problem(s) in the policy directory `{}`, which would seed the empty \
-                 database; not starting",
-                diags.len(),
+        Err(diags) => refuse_start(
+            &diags,
+            &format!(
+                "in the policy directory `{}`, which would seed the empty database; not \
+                 starting",
                 dir.display()
-            );
-        }
+            ),
+        )?,
     };
     let files: Vec<(String, String)> = snapshot
         .files

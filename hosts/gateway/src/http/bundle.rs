@@ -37,13 +37,9 @@ const BATCH_MAX: usize = 1000;
 /// Longest text field of a local decision kept.
 const TEXT_MAX: usize = 16 * 1024;
 
-fn unauthorized(e: auth::AuthError) -> ApiError {
-    ApiError::new(e.status(), e.code(), e.reason())
-}
-
 /// `GET /v1/policies/bundle`.
 pub async fn bundle(State(state): State<Arc<AppState>>, headers: HeaderMap) -> ApiResult<Response> {
-    let agent = authenticate(&state, &headers).map_err(unauthorized)?;
+    let agent = authenticate(&state, &headers)?;
     let agent = BundleAgent {
         id: agent.id.clone(),
         name: agent.name.clone(),
@@ -131,7 +127,7 @@ pub async fn batch(
         Ok(a) => a,
         Err(e) => {
             super::drain(body).await;
-            return Err(unauthorized(e));
+            return Err(e.into());
         }
     };
     let bytes = read_body(&state, &headers, body).await?;

@@ -128,7 +128,7 @@ async fn read_report<T: serde::de::DeserializeOwned>(
         Ok(agent) => agent,
         Err(e) => {
             super::drain(body).await;
-            return Err(ApiError::new(e.status(), e.code(), e.reason()));
+            return Err(e.into());
         }
     };
     let bytes = read_body(state, headers, body).await?;

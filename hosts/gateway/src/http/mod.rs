@@ -85,6 +85,13 @@ impl ApiError {
     }
 }
 
+/// A caller that is not authenticated: 401, or 503 when the gateway cannot tell.
+impl From<crate::auth::AuthError> for ApiError {
+    fn from(e: crate::auth::AuthError) -> Self {
+        ApiError::new(e.status(), e.code(), e.reason())
+    }
+}
+
 impl From<anyhow::Error> for ApiError {
     fn from(e: anyhow::Error) -> Self {
         tracing::error!("internal error: {e:#}");
