@@ -169,3 +169,52 @@ fn a_half_written_file_is_never_loaded() {
         "only {checks} checks while the file was rewritten"
     );
 }
+
+/// Runs the gateway on `env` expecting it to refuse to start; returns its stderr.
+fn refused_start(env: &[(&str, String)]) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_meshguard-gateway"))
+        .env_clear()
+        .env("PORT", "0")
+        .env("ADMIN_TOKEN", common::ADMIN)
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "the gateway started");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// A policy directory that does not load stops the start: every diagnostic at its file,
+/// line and column, then how many and where.
+#[test]
+fn a_directory_that_does_not_load_stops_the_start() {
+    if common::skip_in_debug("a_directory_that_does_not_load_stops_the_start") {
+        return;
+    }
+    let dir = common::temp_dir("refused");
+    let policies = dir.join("policies");
+    std::fs::create_dir_all(&policies).unwrap();
+    std::fs::write(
+        policies.join("bad.yaml"),
+        "name: bad\nrules:\n  - effct: allow\n",
+    )
+    .unwrap();
+    let stderr = refused_start(&[
+        ("POLICIES_DIR", policies.display().to_string()),
+        ("DB_PATH", dir.join("db.sqlite").display().to_string()),
+    ]);
+    let file = policies.join("bad.yaml").display().to_string();
+    assert!(
+        stderr.contains(&format!("{file}:3:5: error[unknown-key]")),
+        "{stderr}"
+    );
+    assert!(stderr.contains("did you mean `effect`"), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "3 problem(s) in the policies of `{}`; not starting (fix them, or point \
+             POLICIES_DIR elsewhere)",
+            policies.display()
+        )),
+        "{stderr}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

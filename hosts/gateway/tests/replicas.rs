@@ -78,7 +78,7 @@ fn agents_and_tokens_are_shared() {
         return;
     };
     let url = pg.create_database();
-    let (a, b) = (replica(&url, vec![]), replica(&url, vec![]));
+    let (mut a, b) = (replica(&url, vec![]), replica(&url, vec![]));
 
     let (id, token) = a.agent("worker", "verified", &["tester"]);
     within(
@@ -144,6 +144,11 @@ fn agents_and_tokens_are_shared() {
             .collect()
     };
     assert_eq!(names(&a), names(&b));
+
+    // A replica stops cleanly (its pooled connections close off the async runtime).
+    let status = a.stop();
+    assert!(status.success(), "{status:?}\n{}", a.log());
+    assert!(!a.log().contains("panicked"), "{}", a.log());
 }
 
 /// One audit table; a policy applied on one replica is served by the others within five
@@ -517,4 +522,48 @@ fn a_newer_schema_is_refused() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("schema version 99"), "{stderr}");
     assert!(stderr.contains("newer gateway"), "{stderr}");
+}
+
+/// An empty database is seeded only from a directory that loads: a bad one stops the
+/// start with its diagnostics, and the database stays unseeded.
+#[test]
+fn a_bad_directory_does_not_seed_the_database() {
+    let Some(pg) = server("a_bad_directory_does_not_seed_the_database") else {
+        return;
+    };
+    let url = pg.create_database();
+    let dir = common::temp_dir("seed");
+    std::fs::write(
+        dir.join("bad.yaml"),
+        "name: bad\nrules:\n  - effct: allow\n",
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_meshguard-gateway"))
+        .env_clear()
+        .env("DATABASE_URL", &url)
+        .env("PORT", "0")
+        .env("ADMIN_TOKEN", common::ADMIN)
+        .env("POLICIES_DIR", &dir)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let file = dir.join("bad.yaml").display().to_string();
+    assert!(
+        stderr.contains(&format!("{file}:3:5: error[unknown-key]")),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "3 problem(s) in the policy directory `{}`, which would seed the empty database; \
+             not starting",
+            dir.display()
+        )),
+        "{stderr}"
+    );
+    assert_eq!(
+        pg.sql(&url, "SELECT generation FROM policy_generation"),
+        "0"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -147,10 +147,28 @@ pub type Conn = r2d2::PooledConnection<PostgresConnectionManager<NoTls>>;
 pub struct Pg(Arc<Shared>);
 
 struct Shared {
-    pool: Pool,
+    /// Always `Some` until dropped (see `Drop`).
+    pool: Option<Pool>,
     config: postgres::Config,
     /// This replica's name in leases and logs.
     replica: String,
+}
+
+/// The blocking client runs its own small runtime and blocks on it when a connection
+/// closes; closing one on a tokio worker (the gateway's start failing after the database
+/// opened, or its shutdown) would panic. So the pool, with its idle connections, is
+/// dropped on a thread of its own.
+impl Drop for Shared {
+    fn drop(&mut self) {
+        if let Some(pool) = self.pool.take() {
+            let closing = std::thread::Builder::new()
+                .name("meshguard-pg-close".to_owned())
+                .spawn(move || drop(pool));
+            if let Ok(handle) = closing {
+                let _ = handle.join();
+            }
+        }
+    }
 }
 
 impl std::fmt::Debug for Pg {
@@ -184,7 +202,7 @@ impl Pg {
         let mut suffix = [0u8; 4];
         crate::auth::fill_random(&mut suffix)?;
         let pg = Pg(Arc::new(Shared {
-            pool,
+            pool: Some(pool),
             config,
             replica: format!("{}-{}", std::process::id(), crate::auth::hex(&suffix)),
         }));
@@ -200,6 +218,8 @@ impl Pg {
     pub fn conn(&self) -> Result<Conn> {
         self.0
             .pool
+            .as_ref()
+            .ok_or_else(|| anyhow::anyhow!("the PostgreSQL pool is closed"))?
             .get()
             .map_err(|e| anyhow::anyhow!("no PostgreSQL connection: {e}"))
     }
