@@ -389,7 +389,8 @@ fn ensure_cargo_fuzz() -> Result<()> {
 /// against, then runs the JS suite on the wasm and the native backend, and the real
 /// runtimes (standalone workerd, headless Debian Chromium, installed by apt-get if
 /// missing), and the packed tarball installed into an empty project in Node, Deno, Bun,
-/// workerd, Chromium and a Vite build. Every wait inside the tests is bounded.
+/// workerd, Chromium and a Vite build, and the gateway's web console in Chromium
+/// (screenshots in `target/console-screenshots/`). Every wait inside the tests is bounded.
 fn js(args: &[String]) -> Result<()> {
     if let Some(extra) = args.first() {
         bail!("`cargo xtask js` takes no arguments (got `{extra}`)");
@@ -432,9 +433,14 @@ fn js(args: &[String]) -> Result<()> {
     run(&mut node(&["scripts/ensure-chromium.mjs"]))?;
     let mut runtimes = node(&suite);
     runtimes
-        .args(["test/runtimes.test.mjs", "test/packed.test.mjs"])
+        .args([
+            "test/runtimes.test.mjs",
+            "test/packed.test.mjs",
+            "test/console.test.mjs",
+        ])
         .env("MESHGUARD_REQUIRE_BROWSER", "1");
-    run(&mut runtimes).context("the runtime tests (workerd, Chromium, the packed tarball) failed")
+    run(&mut runtimes)
+        .context("the runtime tests (workerd, Chromium, the packed tarball, the console) failed")
 }
 
 // ---------------------------------------------------------------------------------------

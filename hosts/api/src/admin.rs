@@ -273,6 +273,19 @@ pub struct AuditStats {
     pub by_action: Vec<ActionCount>,
     /// The 20 busiest agents.
     pub by_agent: Vec<AgentCount>,
+    /// With `bucket=SECONDS`: the entries per interval of that length, oldest first, for
+    /// charts (intervals without entries are left out).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub series: Option<Vec<StatsBucket>>,
+}
+
+/// One interval of [`AuditStats::series`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StatsBucket {
+    /// Where the interval starts (RFC 3339; intervals are aligned to the epoch).
+    pub start: String,
+    /// Entries by `decision` (`allow`, `deny` and `require_approval` always present).
+    pub counts: BTreeMap<String, u64>,
 }
 
 /// One action's count.

@@ -20,7 +20,7 @@ mod report;
 pub use admin::{
     ActionCount, Agent, AgentCount, AgentCreated, AgentList, AgentPatch, AgentRevoked, Approval,
     ApprovalList, ApprovalVerdict, AuditEntry, AuditExport, AuditPage, AuditStats, NewAgent,
-    TokenRotated,
+    StatsBucket, TokenRotated,
 };
 pub use bundle::{
     BundleAgent, BundleFile, BundleKey, LocalDecision, LocalDecisions, LocalRecorded, PolicyBundle,

@@ -252,6 +252,8 @@ pub async fn run(config: Config) -> Result<()> {
         alerts,
         upstream,
         signer,
+        stopping: tokio::sync::watch::Sender::new(false),
+        live_streams: std::sync::atomic::AtomicUsize::new(0),
         config,
     });
 
@@ -307,9 +309,13 @@ pub async fn run(config: Config) -> Result<()> {
         http::router(state.clone()),
         limits,
         state.metrics.clone(),
-        async move {
-            shutdown_signal().await;
-            let _ = stop_tx.send(());
+        {
+            let state = state.clone();
+            async move {
+                shutdown_signal().await;
+                state.stopping.send_replace(true);
+                let _ = stop_tx.send(());
+            }
         },
     );
     let grace = async {

@@ -56,4 +56,9 @@ pub struct AppState {
     pub signer: BundleSigner,
     /// The proxy upstream, when configured.
     pub upstream: Option<Upstream>,
+    /// Becomes `true` when the gateway begins to shut down: endless answers (the
+    /// console's audit stream) end then, so in-flight requests can drain.
+    pub stopping: tokio::sync::watch::Sender<bool>,
+    /// Audit streams open (`GET /admin/audit/stream`).
+    pub live_streams: std::sync::atomic::AtomicUsize,
 }

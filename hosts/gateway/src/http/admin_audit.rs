@@ -1,5 +1,6 @@
-//! `GET /admin/audit` (query, or export with `format=json|csv`) and
-//! `GET /admin/audit/stats`.
+//! `GET /admin/audit` (query, or export with `format=json|csv`),
+//! `GET /admin/audit/stats` and `GET /admin/audit/stream` (new entries as Server-Sent
+//! Events, for the console).
 //!
 //! Queries first wait (briefly) for the audit queue to be written, so an admin reading
 //! right after a decision sees it. Exports stream page by page (keyset paging on the row
@@ -13,6 +14,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use meshguard_api::AuditPage;
 use serde::Deserialize;
@@ -87,6 +89,7 @@ fn filter(p: &AuditParams) -> ApiResult<AuditFilter> {
         status: p.status,
         ascending,
         max_id: None,
+        min_id: None,
     })
 }
 
@@ -201,7 +204,13 @@ pub struct StatsParams {
     agent: Option<String>,
     /// Hours back from now (default 24).
     period: Option<u32>,
+    /// Seconds per interval of the `series` (none: no series).
+    bucket: Option<u32>,
 }
+
+/// The shortest and longest `bucket` of the stats series, in seconds: at least 10 s, and
+/// at most a day.
+const BUCKET_RANGE: std::ops::RangeInclusive<u32> = 10..=86_400;
 
 /// `GET /admin/audit/stats`.
 pub async fn stats(
@@ -209,10 +218,201 @@ pub async fn stats(
     params: Result<Query<StatsParams>, QueryRejection>,
 ) -> ApiResult {
     let Query(p) = params.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    if let Some(b) = p.bucket
+        && !BUCKET_RANGE.contains(&b)
+    {
+        return Err(ApiError::bad_request(format!(
+            "`bucket` must be between {} and {} seconds, found `{b}`",
+            BUCKET_RANGE.start(),
+            BUCKET_RANGE.end()
+        )));
+    }
     let hours = p.period.unwrap_or(24).clamp(1, 24 * 366);
     let since = clock::now_ms() - i64::from(hours) * 3_600_000;
     state.audit.flush(FLUSH_WAIT).await;
     let st = state.clone();
-    let stats = blocking(move || st.audit_reader.stats(since, hours, p.agent.as_deref())).await??;
+    let stats = blocking(move || -> anyhow::Result<_> {
+        let agent = p.agent.as_deref();
+        let mut stats = st.audit_reader.stats(since, hours, agent)?;
+        if let Some(b) = p.bucket {
+            stats.series = Some(st.audit_reader.series(since, i64::from(b) * 1000, agent)?);
+        }
+        Ok(stats)
+    })
+    .await??;
     Ok(json_response(StatusCode::OK, stats))
+}
+
+/// `GET /admin/audit/stream` parameters: the filters of `GET /admin/audit` that make
+/// sense for new entries, and where to start.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StreamParams {
+    decision: Option<String>,
+    agent: Option<String>,
+    action: Option<String>,
+    /// Entries after this id (default: the newest when the stream opens). A reconnecting
+    /// `EventSource` sends `Last-Event-ID` instead.
+    after: Option<i64>,
+}
+
+/// Most entries one poll of a stream sends; when more are new, the oldest of them are
+/// skipped and a `gap` event says so (a console wants what happens now, not a backlog).
+const STREAM_PAGE: usize = 200;
+/// How often a stream looks for entries when nothing was committed here (other replicas
+/// write to the same table), and the least time between two looks.
+const STREAM_POLL: Duration = Duration::from_millis(500);
+/// See [`STREAM_POLL`].
+const STREAM_GAP: Duration = Duration::from_millis(100);
+/// Most streams open at once; more are answered 503.
+pub const MAX_STREAMS: usize = 64;
+
+/// Counts a stream as open until it is dropped (the client went away or the gateway
+/// stops).
+struct StreamSlot(Arc<AppState>);
+
+impl Drop for StreamSlot {
+    fn drop(&mut self) {
+        self.0
+            .live_streams
+            .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// `GET /admin/audit/stream`: `ready` (`{"after": id}`), then one `decision` event per
+/// new entry (its `id:` is the row's, the data the entry as `GET /admin/audit` gives it),
+/// and `gap` (`{"after", "before"}`) when entries in between were skipped. The stream
+/// reads committed rows, so it shows what every replica wrote, and wakes on this
+/// gateway's own commits. It ends when the gateway shuts down.
+pub async fn stream(
+    State(state): State<Arc<AppState>>,
+    headers: axum::http::HeaderMap,
+    params: Result<Query<StreamParams>, QueryRejection>,
+) -> ApiResult {
+    use std::sync::atomic::Ordering::Relaxed;
+    let Query(p) = params.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let f = filter(&AuditParams {
+        limit: None,
+        decision: p.decision,
+        agent: p.agent,
+        action: p.action,
+        from: None,
+        to: None,
+        trace_id: None,
+        status: None,
+        format: None,
+        order: None,
+    })?;
+    let last_event = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<i64>().ok());
+    if state.live_streams.fetch_add(1, Relaxed) >= MAX_STREAMS {
+        state.live_streams.fetch_sub(1, Relaxed);
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "too_many_streams",
+            format!("{MAX_STREAMS} audit streams are open already"),
+        ));
+    }
+    let slot = StreamSlot(state.clone());
+    let cursor = match p.after.or(last_event) {
+        Some(after) => after,
+        None => {
+            let st = state.clone();
+            blocking(move || st.audit_reader.max_id())
+                .await??
+                .unwrap_or(0)
+        }
+    };
+    let ready = Event::default()
+        .event("ready")
+        .data(serde_json::json!({ "after": cursor }).to_string());
+    let tail = Tail {
+        commits: state.audit.commits(),
+        stopping: state.stopping.subscribe(),
+        state,
+        pending: std::collections::VecDeque::from([ready]),
+        cursor,
+        polled: None,
+        _slot: slot,
+    };
+    let events = futures_util::stream::unfold((tail, f), |(mut tail, f)| async move {
+        let event = tail.next(&f).await?;
+        Some((Ok::<_, std::convert::Infallible>(event), (tail, f)))
+    });
+    Ok(Sse::new(events)
+        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+        .into_response())
+}
+
+/// One open stream's position.
+struct Tail {
+    state: Arc<AppState>,
+    commits: tokio::sync::watch::Receiver<u64>,
+    stopping: tokio::sync::watch::Receiver<bool>,
+    pending: std::collections::VecDeque<Event>,
+    /// The newest row sent.
+    cursor: i64,
+    polled: Option<tokio::time::Instant>,
+    _slot: StreamSlot,
+}
+
+impl Tail {
+    /// The next event; `None` when the gateway stops (or the database fails: the client
+    /// reconnects with `Last-Event-ID`).
+    async fn next(&mut self, f: &AuditFilter) -> Option<Event> {
+        loop {
+            if let Some(e) = self.pending.pop_front() {
+                return Some(e);
+            }
+            if *self.stopping.borrow() {
+                return None;
+            }
+            if let Some(at) = self.polled {
+                tokio::time::sleep_until(at + STREAM_GAP).await;
+                tokio::select! {
+                    _ = self.commits.changed() => {}
+                    _ = tokio::time::sleep(STREAM_POLL) => {}
+                    _ = self.stopping.changed() => return None,
+                }
+            }
+            self.polled = Some(tokio::time::Instant::now());
+            self.poll(f).await?;
+        }
+    }
+
+    /// Reads the rows after the cursor (the newest [`STREAM_PAGE`] of them) into events.
+    async fn poll(&mut self, f: &AuditFilter) -> Option<()> {
+        let mut f = f.clone();
+        f.min_id = Some(self.cursor);
+        f.ascending = false;
+        let st = self.state.clone();
+        let rows = match blocking(move || st.audit_reader.page(&f, None, STREAM_PAGE)).await {
+            Ok(Ok(rows)) => rows,
+            Ok(Err(e)) => {
+                tracing::warn!("audit stream: {e:#}");
+                return None;
+            }
+            Err(_) => return None,
+        };
+        if let Some(oldest) = rows.last()
+            && rows.len() == STREAM_PAGE
+        {
+            let gap = serde_json::json!({ "after": self.cursor, "before": oldest.id });
+            self.pending
+                .push_back(Event::default().event("gap").data(gap.to_string()));
+        }
+        for row in rows.iter().rev() {
+            let data = serde_json::to_string(&row.to_api()).unwrap_or_default();
+            self.pending.push_back(
+                Event::default()
+                    .event("decision")
+                    .id(row.id.to_string())
+                    .data(data),
+            );
+            self.cursor = self.cursor.max(row.id);
+        }
+        Some(())
+    }
 }

@@ -219,10 +219,27 @@ struct TestBody {
     time: Option<String>,
     #[serde(default)]
     mode: Option<core::Mode>,
+    /// A stand-alone set to decide with instead of the loaded one (the console's
+    /// playground): compiled in the component, used once, never stored.
+    #[serde(default)]
+    policies: Option<Vec<PolicyText>>,
+    /// That set's fallback (`allow` or `deny`; default: the gateway's `FALLBACK`).
+    #[serde(default)]
+    fallback: Option<String>,
+}
+
+/// One file of [`TestBody::policies`].
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PolicyText {
+    name: String,
+    text: String,
 }
 
 /// `POST /admin/policies/test`: the full decision JSON for a hypothetical request (the
-/// agent by id, or described inline). A dry run: not rate limited, not audited.
+/// agent by id, or described inline), by the loaded set or by the `policies` given. A dry
+/// run: not rate limited, not audited. Given policies that do not load answer 400 with
+/// their `diagnostics`.
 pub async fn test(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Body) -> ApiResult {
     let bytes = read_body(&state, &headers, body).await?;
     let t: TestBody = parse_json(&bytes)?;
@@ -250,7 +267,46 @@ pub async fn test(State(state): State<Arc<AppState>>, headers: HeaderMap, body: 
         time: Some(t.time.unwrap_or_else(|| clock::rfc3339_ms(clock::now_ms()))),
         mode: Some(t.mode.unwrap_or(state.config.mode)),
     };
-    let decision = state.policies.load().evaluator.decide(&request, t.explain);
+    let decision = match t.policies {
+        None if t.fallback.is_some() => {
+            return Err(ApiError::bad_request(
+                "`fallback` goes with `policies`; the loaded set has its own",
+            ));
+        }
+        None => state.policies.load().evaluator.decide(&request, t.explain),
+        Some(files) => {
+            let fallback = match t.fallback.as_deref() {
+                None => state.config.fallback,
+                Some("allow") => core::Effect::Allow,
+                Some("deny") => core::Effect::Deny,
+                Some(other) => {
+                    return Err(ApiError::bad_request(format!(
+                        "unknown fallback `{other}`, expected allow or deny"
+                    )));
+                }
+            };
+            let sources: Vec<(String, String)> =
+                files.into_iter().map(|f| (f.name, f.text)).collect();
+            let runtime = state.runtime.clone();
+            let explain = t.explain;
+            let decided = blocking(move || -> anyhow::Result<_> {
+                Ok(match runtime.load(&sources, fallback)? {
+                    Ok(evaluator) => Ok(evaluator.decide(&request, explain)),
+                    Err(errors) => Err(errors),
+                })
+            })
+            .await??;
+            match decided {
+                Ok(d) => d,
+                Err(errors) => {
+                    let text = messages(&errors.iter().collect::<Vec<_>>());
+                    return Err(ApiError::bad_request("the policies given do not load")
+                        .with("diagnostics", json!(errors))
+                        .with("messages", json!(text)));
+                }
+            }
+        }
+    };
     let value = serde_json::to_value(&decision).map_err(anyhow::Error::from)?;
     Ok(json_response(StatusCode::OK, value))
 }

@@ -72,7 +72,8 @@ pub async fn health(State(state): State<Arc<AppState>>) -> Response {
     )
 }
 
-/// `GET /`: what this is and where to go next, as JSON.
+/// `GET /` for API clients: what this is and where to go next, as JSON (a browser gets
+/// the console, see `console::root`).
 pub async fn info(State(state): State<Arc<AppState>>) -> Response {
     json_response(
         StatusCode::OK,
@@ -80,8 +81,10 @@ pub async fn info(State(state): State<Arc<AppState>>) -> Response {
             "name": "meshguard-gateway",
             "version": meshguard_core::VERSION,
             "mode": mode_str(state.config.mode),
+            "fallback": state.config.fallback,
             "policies": state.policies.load().summaries.len(),
             "endpoints": {
+                "console": "/",
                 "check": "/proxy/check",
                 "checkJson": "/v1/check",
                 "governanceCheck": "/proxy/governance/check",

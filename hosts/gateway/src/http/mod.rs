@@ -7,6 +7,7 @@ pub mod admin_policies;
 pub mod approvals;
 pub mod bundle;
 pub mod check;
+pub mod console;
 mod forwarded_path;
 pub mod governance;
 pub mod health;
@@ -270,13 +271,15 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route("/audit", get(admin_audit::query))
         .route("/audit/stats", get(admin_audit::stats))
+        .route("/audit/stream", get(admin_audit::stream))
         .route("/approvals", get(approvals::list))
         .route("/approvals/{id}", get(approvals::get))
         .route("/approvals/{id}/approve", post(approvals::approve))
         .route("/approvals/{id}/deny", post(approvals::deny))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_admin));
     let mut router = Router::new()
-        .route("/", get(health::info))
+        .route("/", get(console::root))
+        .route("/console/{*path}", get(console::file))
         .route("/health", get(health::health));
     if state.config.metrics_enabled {
         router = router.route("/metrics", get(health::metrics));

@@ -27,7 +27,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::metrics::Metrics;
 
@@ -135,6 +135,8 @@ enum Msg {
 pub struct AuditSink {
     tx: mpsc::Sender<Msg>,
     metrics: Arc<Metrics>,
+    /// Entries committed so far; changes after every commit (see [`AuditSink::commits`]).
+    committed: watch::Receiver<u64>,
 }
 
 /// The writer queue is gone (the writer thread stopped) or writes are failing. Decisions
@@ -199,6 +201,11 @@ impl AuditSink {
     pub fn capacity(&self) -> usize {
         self.tx.max_capacity()
     }
+
+    /// Changes after every commit: live views wake on it instead of polling blindly.
+    pub fn commits(&self) -> watch::Receiver<u64> {
+        self.committed.clone()
+    }
 }
 
 /// The writing side a backend provides, owned by the writer thread.
@@ -223,20 +230,29 @@ pub fn start(
     metrics: Arc<Metrics>,
 ) -> Result<(AuditSink, JoinHandle<()>)> {
     let (tx, rx) = mpsc::channel(capacity);
+    let (commits, committed) = watch::channel(0);
     let handle = std::thread::Builder::new()
         .name("meshguard-audit".to_owned())
         .spawn({
             let metrics = metrics.clone();
-            move || Writer::new(batches, rx, metrics).run()
+            move || Writer::new(batches, rx, metrics, commits).run()
         })
         .context("starting the audit writer thread")?;
-    Ok((AuditSink { tx, metrics }, handle))
+    Ok((
+        AuditSink {
+            tx,
+            metrics,
+            committed,
+        },
+        handle,
+    ))
 }
 
 struct Writer {
     batches: Box<dyn AuditBatches>,
     rx: mpsc::Receiver<Msg>,
     metrics: Arc<Metrics>,
+    commits: watch::Sender<u64>,
     batch: Vec<AuditEntry>,
     /// The batch's acknowledgements, sent once it is committed.
     acks: Vec<oneshot::Sender<()>>,
@@ -250,11 +266,13 @@ impl Writer {
         batches: Box<dyn AuditBatches>,
         rx: mpsc::Receiver<Msg>,
         metrics: Arc<Metrics>,
+        commits: watch::Sender<u64>,
     ) -> Writer {
         Writer {
             batches,
             rx,
             metrics,
+            commits,
             batch: Vec::with_capacity(MAX_BATCH),
             acks: Vec::with_capacity(MAX_BATCH),
             flushes: Vec::new(),
@@ -334,9 +352,9 @@ impl Writer {
             match self.batches.insert(&self.batch) {
                 Ok(()) => {
                     self.metrics.audit_failing.store(false, Relaxed);
-                    self.metrics
-                        .audit_written
-                        .fetch_add(self.batch.len() as u64, Relaxed);
+                    let n = self.batch.len() as u64;
+                    self.metrics.audit_written.fetch_add(n, Relaxed);
+                    self.commits.send_modify(|c| *c += n);
                     self.metrics.audit_batches.fetch_add(1, Relaxed);
                     self.batch.clear();
                     for ack in self.acks.drain(..) {

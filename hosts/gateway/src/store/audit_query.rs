@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use anyhow::Result;
-use meshguard_api::{ActionCount, AgentCount, AuditStats};
+use meshguard_api::{ActionCount, AgentCount, AuditStats, StatsBucket};
 use serde_json::Value;
 
 use super::audit::AuditEntry;
@@ -37,6 +37,8 @@ pub struct AuditFilter {
     pub ascending: bool,
     /// Only rows up to this id (an export stops at the newest row when it began).
     pub max_id: Option<i64>,
+    /// Only rows after this id (a live stream asks for what is new since its last row).
+    pub min_id: Option<i64>,
 }
 
 /// One stored entry.
@@ -254,6 +256,9 @@ impl AuditFilter {
         if let Some(m) = self.max_id {
             p.bind(&mut sql, &mut args, "id <= ?", Arg::Int(m));
         }
+        if let Some(m) = self.min_id {
+            p.bind(&mut sql, &mut args, "id > ?", Arg::Int(m));
+        }
         if let Some(a) = after {
             let op = if self.ascending { "id > ?" } else { "id < ?" };
             p.bind(&mut sql, &mut args, op, Arg::Int(a));
@@ -320,6 +325,14 @@ pub trait AuditRows: Send + Sync + std::fmt::Debug {
     fn group_counts(&self, q: &GroupCounts<'_>) -> Result<Vec<(Vec<Option<String>>, u64)>>;
 }
 
+/// Counts by decision, with the three decisions always present.
+fn zero_counts() -> BTreeMap<String, u64> {
+    ["allow", "deny", "require_approval"]
+        .iter()
+        .map(|d| ((*d).to_owned(), 0))
+        .collect()
+}
+
 /// Audit queries for the admin API and exports; statistics put together from groupings.
 #[derive(Debug)]
 pub struct AuditReader {
@@ -362,10 +375,7 @@ impl AuditReader {
                 agent,
             })
         };
-        let mut by_decision: BTreeMap<String, u64> = ["allow", "deny", "require_approval"]
-            .iter()
-            .map(|d| ((*d).to_owned(), 0))
-            .collect();
+        let mut by_decision = zero_counts();
         let mut total = 0;
         for (k, n) in run("decision", "")? {
             total += n;
@@ -404,7 +414,47 @@ impl AuditReader {
             by_status,
             by_action,
             by_agent,
+            series: None,
         })
+    }
+
+    /// Counts by decision per interval of `bucket_ms` (aligned to the epoch) since
+    /// `since_ms`, oldest first; intervals without entries are left out.
+    pub fn series(
+        &self,
+        since_ms: i64,
+        bucket_ms: i64,
+        agent: Option<&str>,
+    ) -> Result<Vec<StatsBucket>> {
+        // The interval's number as text: both backends read text keys, and `CAST … AS
+        // TEXT` is spelled alike in SQLite and PostgreSQL. `bucket_ms` is a number the
+        // caller checked, never user text.
+        let columns = format!("CAST(ts / {bucket_ms} AS TEXT), decision");
+        let rows = self.rows.group_counts(&GroupCounts {
+            columns: &columns,
+            order: "",
+            since_ms,
+            agent,
+        })?;
+        let mut buckets: BTreeMap<i64, BTreeMap<String, u64>> = BTreeMap::new();
+        for (keys, n) in rows {
+            let mut keys = keys.into_iter();
+            let (Some(Some(slot)), Some(Some(decision))) = (keys.next(), keys.next()) else {
+                continue;
+            };
+            let Ok(slot) = slot.parse::<i64>() else {
+                continue;
+            };
+            let counts = buckets.entry(slot).or_insert_with(zero_counts);
+            *counts.entry(decision).or_insert(0) += n;
+        }
+        Ok(buckets
+            .into_iter()
+            .map(|(slot, counts)| StatsBucket {
+                start: clock::rfc3339_ms(slot.saturating_mul(bucket_ms)),
+                counts,
+            })
+            .collect())
     }
 }
 

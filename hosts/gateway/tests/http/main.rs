@@ -17,6 +17,7 @@ mod audit;
 mod bundle;
 mod check;
 mod connections;
+mod console;
 mod governance;
 mod limits;
 mod metrics;
