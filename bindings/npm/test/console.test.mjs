@@ -152,14 +152,27 @@ describe('the console in Chromium', { skip }, () => {
     const listed = (await admin().listAgents()).find((a) => a.name === 'made-in-console');
     assert.deepEqual(listed.tags, ['console', 'extra']);
 
+    // Rotate: a new token is shown once; the old one stops working.
+    await page.getByRole('button', { name: 'Rotate the token of made-in-console' }).click();
+    await page.getByText('Rotated the token of made-in-console').waitFor(WAIT);
+    const rotated = await page.locator('#new-token').inputValue();
+    assert.notEqual(rotated, token);
+    await assert.rejects(made.check('read:file', 'x'), { name: 'AuthenticationError' });
+    const remade = new MeshGuardClient({ gatewayUrl: base, agentToken: rotated });
+    assert.equal((await remade.check('read:file', 'x')).allowed, true);
+
     await page.getByRole('button', { name: 'Revoke made-in-console' }).click();
     await page.locator(`tr[data-agent="${listed.id}"].revoked`).waitFor(WAIT);
-    await assert.rejects(made.check('read:file', 'x'), { name: 'AuthenticationError' });
+    await assert.rejects(remade.check('read:file', 'x'), { name: 'AuthenticationError' });
   });
 
   test('policies: an error is pointed at its line and nothing is applied; a good text applies', async () => {
     await page.getByRole('tab', { name: 'Policies' }).click();
-    await page.getByRole('button', { name: 'console-test', exact: true }).waitFor(WAIT);
+    await page.getByRole('button', { name: 'console-test', exact: true }).click();
+    // Opened: its text, with the lint finding about it drawn at its line.
+    await page.locator('.problems .annotated .src-note.note').waitFor(WAIT);
+    assert.match(await page.locator('.problems .annotated .src-note.note').innerText(), /note\[overlap\]/);
+    assert.equal(await page.getByLabel('Policy text (YAML or JSON)', { exact: true }).inputValue(), POLICY);
     await page.getByRole('button', { name: 'New policy' }).click();
     await page.getByLabel('Policy name').fill('from-console');
     const bad = 'name: from-console\nappliesTo:\n  tags: [console]\nrulez:\n  - effect: allow\n    actions: ["list:*"]\n';

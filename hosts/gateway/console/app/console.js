@@ -716,6 +716,8 @@ function policiesView({ api }) {
       nameField.value = p.name;
       editor.value = p.source ?? '';
       editor.focus();
+      // Its lint findings, drawn at their lines.
+      show(await api('POST', '/admin/policies/validate', { name: p.name, text: editor.value }));
     } catch (e) {
       status.say(`Cannot open ${name}: ${e.message}`, 'error');
     }
