@@ -84,6 +84,10 @@ export class Compact {
     return this.#rec;
   }
 
+  #missing(i) {
+    return i >= 0 && this.#strings[i] === undefined;
+  }
+
   #string(i) {
     return this.#strings[i] ?? (this.#strings[i] = this.#raw.string(i));
   }
@@ -176,6 +180,8 @@ export class Compact {
           break;
         case 'context': {
           if (v === undefined || v === null) break;
+          // A `toJSON` would be called with the key `''` here, `'context'` in the request.
+          if (typeof v.toJSON === 'function') return null;
           const json = JSON.stringify(v);
           if (typeof json !== 'string') return null;
           this.#context = json;
@@ -215,12 +221,33 @@ export class Compact {
     return this.#decode(text, action, this.#resource);
   }
 
+  /** Fetches the strings and audit settings `rec` numbers that are not cached yet. A
+   * fetch may grow the wasm memory and so detach `rec`: the caller reads the record
+   * again afterwards, and decoding itself never calls the backend. */
+  #fetch(rec) {
+    const n = rec[5];
+    const missing = [];
+    for (const i of [rec[1], rec[2], rec[3]]) if (this.#missing(i)) missing.push(i);
+    for (let k = 0, j = 6; k < n; k++, j += 4) {
+      if (this.#missing(rec[j])) missing.push(rec[j]);
+      if (this.#missing(rec[j + 1])) missing.push(rec[j + 1]);
+    }
+    const audit = rec[4];
+    for (const i of missing) this.#string(i);
+    if (audit >= 0 && this.#audits[audit] === undefined) this.#audit(audit);
+  }
+
   #decode(text, action, asked) {
-    const rec = this.#memory ? this.#record() : this.#rec;
+    let rec = this.#memory ? this.#record() : this.#rec;
     const h = rec[0];
     if (h & RETRY) return null;
     if (h & JSON_TEXT) return JSON.parse(text);
     const n = rec[5];
+    if (this.#missing(rec[1]) || this.#missing(rec[2]) || this.#missing(rec[3]) || n > 0
+      || (rec[4] >= 0 && this.#audits[rec[4]] === undefined)) {
+      this.#fetch(rec);
+      if (this.#memory) rec = this.#record();
+    }
     // The strings the record does not number, in order, from `text`.
     let len = 6 + 4 * n;
     let at = 0;

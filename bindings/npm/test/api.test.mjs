@@ -213,7 +213,8 @@ describe('evaluating', () => {
     requests.push({ action: 'a', context: { s: 'a\ud800' } }, { action: 'a', context: 3 }, { action: 'a', mode: 'AUDIT' },
       { action: 'a', time: 5 }, { action: 'a', resource: 'x', mode: null, time: null, agent: undefined },
       Object.assign(Object.create({ inherited: 1 }), { action: 'a' }), Object.assign(Object.create(null), { action: 'a' }),
-      { action: 'a', context: { toJSON: () => ({ channel: 'x' }) } }, { action: 'a', context: () => 1 });
+      { action: 'a', context: { toJSON: () => ({ channel: 'x' }) } }, { action: 'a', context: () => 1 },
+      { action: 'a', context: { toJSON: (key) => ({ key }) } }, { action: 'a', context: { at: new Date(0) } });
     const check = (set, limiter, now) => {
       for (const r of requests) {
         const want = set.evaluateJson(JSON.stringify(r) ?? 'null', { limiter: limiter?.json, now });
