@@ -49,6 +49,7 @@
 
 pub mod analysis;
 mod boundary;
+pub mod compact;
 mod compile;
 mod error;
 mod eval;

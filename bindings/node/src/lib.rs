@@ -30,11 +30,23 @@ pub fn invalid_decision(problem: String) -> String {
     glue::to_json(&glue::invalid(&problem))
 }
 
-/// A compiled, immutable policy set.
+/// The JS side's `Int32Array` a compact decision is written into, in place. An alias,
+/// because napi-derive reads a `&mut` argument as a wrapped class; napi implements the
+/// typed array's slice for it directly.
+type Record<'a> = &'a mut [i32];
+
+/// The length of a compact record, in `i32`s.
+#[napi(js_name = "recordLen")]
+pub fn record_len() -> u32 {
+    glue::RECORD_LEN as u32
+}
+
+/// A compiled, immutable policy set, with the state of its compact decisions.
 #[napi(js_name = "PolicySet")]
 #[derive(Debug)]
 pub struct JsPolicySet {
     inner: core::PolicySet,
+    host: glue::Compact,
 }
 
 #[napi]
@@ -48,7 +60,10 @@ impl JsPolicySet {
         fallback: String,
     ) -> napi::Result<JsPolicySet> {
         glue::compile(&names, &texts, &fallback)
-            .map(|inner| JsPolicySet { inner })
+            .map(|inner| JsPolicySet {
+                inner,
+                host: glue::Compact::new(),
+            })
             .map_err(napi::Error::from_reason)
     }
 
@@ -84,6 +99,94 @@ impl JsPolicySet {
             now_ms,
         };
         glue::to_json(&glue::decide(&self.inner, &request, explain, Some(limit)))
+    }
+
+    /// Registers an agent in `slot` for compact decisions.
+    #[napi]
+    pub fn set_agent(
+        &mut self,
+        slot: u32,
+        id: Option<String>,
+        name: Option<String>,
+        trust_tier: Option<String>,
+        tags: Vec<String>,
+        org_id: Option<String>,
+    ) {
+        let agent = glue::agent(id, name, trust_tier, tags, org_id);
+        self.host.set_agent(slot, agent);
+    }
+
+    /// A string numbered by compact records.
+    #[napi]
+    pub fn string(&self, i: u32) -> Option<String> {
+        self.host.string(i).map(str::to_owned)
+    }
+
+    /// Audit settings numbered by compact records, as JSON.
+    #[napi]
+    pub fn audit_json(&self, i: u32) -> Option<String> {
+        self.host.audit_json(i)
+    }
+
+    /// Decides one request given as flat parts into `record` (the JS side's); the text
+    /// the record points into.
+    #[allow(clippy::too_many_arguments)]
+    #[napi]
+    pub fn decide_compact(
+        &mut self,
+        action: String,
+        resource: Option<String>,
+        agent: Option<u32>,
+        context: Option<String>,
+        time: Option<String>,
+        mode: u32,
+        record: Record<'_>,
+    ) -> Option<String> {
+        glue::decide_compact(
+            &self.inner,
+            &mut self.host,
+            &action,
+            resource.as_deref(),
+            agent,
+            context.as_deref(),
+            time.as_deref(),
+            mode as u8,
+            None,
+            record,
+        )
+    }
+
+    /// [`Self::decide_compact`], counting the request against `limiter`.
+    #[allow(clippy::too_many_arguments)]
+    #[napi]
+    pub fn decide_compact_limited(
+        &mut self,
+        action: String,
+        resource: Option<String>,
+        agent: Option<u32>,
+        context: Option<String>,
+        time: Option<String>,
+        mode: u32,
+        limiter: &mut JsRateLimiter,
+        now_ms: Option<f64>,
+        record: Record<'_>,
+    ) -> Option<String> {
+        let limit = glue::Limit {
+            limiter: &mut limiter.inner,
+            now_ms,
+        };
+        glue::decide_compact(
+            &self.inner,
+            &mut self.host,
+            &action,
+            resource.as_deref(),
+            agent,
+            context.as_deref(),
+            time.as_deref(),
+            mode as u8,
+            Some(limit),
+            record,
+        )
     }
 
     /// Decides requests in order; a JSON array of decisions.

@@ -1,13 +1,15 @@
 // The TypeScript API of @meshguard/policy (types in ../index.d.ts), written once over
 // a backend: the wasm-bindgen module (nodejs, web or bundler build) or the napi-rs addon.
 // Both expose the same raw surface (bindings/npm/src/lib.rs, bindings/node/src/lib.rs):
-// policy texts go in as strings, requests as JSON text, and decisions and diagnostics
-// come back as the core's JSON text. Nothing here decides anything; this file only
-// checks JS types, converts columns to UTF-16 and builds the error classes.
+// policy texts go in as strings, requests as JSON text (or, on the hot path, as flat
+// strings: ./compact.js), and decisions and diagnostics come back as the core's JSON text
+// (or a compact record). Nothing here decides anything; this file only checks JS types,
+// converts columns to UTF-16 and builds the error classes.
 
 import { AuthenticationError, MeshGuardError, PolicyDeniedError, PolicyLoadError, RateLimitError } from './errors.js';
 import { createClient } from './client.js';
 import { createGatewaySync } from './sync.js';
+import { Compact } from './compact.js';
 
 /** Longest request JSON handed to the core, in UTF-16 code units (the CLI caps a line at
  * the same number of bytes); longer requests are denied as invalid without crossing. */
@@ -126,8 +128,11 @@ export function createApi(backend, name, ready = () => {}) {
     }
   }
 
+  const PLAIN = Object.freeze({ explain: false, limited: null, now: undefined });
+
   /** The raw call for one request, with the options checked once. */
   function caller(opts) {
+    if (opts === undefined) return PLAIN;
     const { explain = false, limiter, now } = options(opts);
     if (typeof explain !== 'boolean') throw misuse('`explain` must be a boolean');
     if (now !== undefined && !Number.isFinite(now)) {
@@ -141,12 +146,14 @@ export function createApi(backend, name, ready = () => {}) {
 
   class PolicySet {
     #raw;
+    #compact;
 
     constructor(raw) {
       if (!backend.PolicySet || !(raw instanceof backend.PolicySet)) {
         throw misuse('use `PolicySet.load(texts)` to build a policy set');
       }
       this.#raw = raw;
+      this.#compact = new Compact(raw, backend);
     }
 
     static load(sources, opts) {
@@ -177,7 +184,10 @@ export function createApi(backend, name, ready = () => {}) {
      * core's. The fastest path, and what the conformance suite compares. */
     evaluateJson(json, opts) {
       if (typeof json !== 'string') throw misuse('evaluateJson takes the request as a JSON string');
-      const c = caller(opts);
+      return this.#json(json, caller(opts));
+    }
+
+    #json(json, c) {
       if (json.length > MAX_REQUEST) {
         return backend.invalidDecision(`request of ${json.length} characters exceeds the limit of ${MAX_REQUEST}`);
       }
@@ -191,12 +201,23 @@ export function createApi(backend, name, ready = () => {}) {
     }
 
     evaluate(request, opts) {
-      const json = requestJson(request);
-      if (typeof json !== 'string') {
-        caller(opts);
-        return JSON.parse(backend.invalidDecision(json.problem));
+      return this.#one(request, caller(opts));
+    }
+
+    /** One request object: the compact path when it can carry it, else its JSON. */
+    #one(request, c) {
+      if (!c.explain) {
+        let d;
+        try {
+          d = this.#compact.evaluate(request, c, MAX_REQUEST);
+        } catch (e) {
+          throw internal(e);
+        }
+        if (d !== null) return d;
       }
-      return JSON.parse(this.evaluateJson(json, opts));
+      const json = requestJson(request);
+      if (typeof json !== 'string') return JSON.parse(backend.invalidDecision(json.problem));
+      return JSON.parse(this.#json(json, c));
     }
 
     explain(request, opts) {
@@ -207,6 +228,8 @@ export function createApi(backend, name, ready = () => {}) {
     evaluateBatch(requests, opts) {
       if (!Array.isArray(requests)) throw misuse('evaluateBatch takes an array of requests');
       const c = caller(opts);
+      // Request by request on the compact path, which beats one JSON crossing for all.
+      if (!c.explain) return requests.map((r) => this.#one(r, c));
       const jsons = requests.map(requestJson);
       const bad = [];
       jsons.forEach((j, i) => {

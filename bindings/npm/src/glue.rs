@@ -2,11 +2,15 @@
 //! compiles this file as a module, the napi-rs crate includes it by path. Each binding
 //! only registers these functions with its own macros, so the two cannot drift.
 //!
-//! Everything crosses the boundary as the core's `boundary` JSON: requests in, decisions
-//! and diagnostics out, serialised by `serde_json` exactly as the CLI and the gateway do.
+//! Requests and decisions cross the boundary two ways: as the core's `boundary` JSON,
+//! serialised by `serde_json` exactly as the CLI and the gateway do, or (`evaluate` with
+//! a plain object, the hot path) as flat strings in and a compact record out
+//! ([`meshguard_core::compact`]), which the JS side turns back into the same decision.
 
+pub use meshguard_core::compact::{Compact, Parts, RECORD_LEN};
 use meshguard_core::{
-    Decision, Effect, PolicySet, RateLimiter, Request, RequestError, Source, parse_request,
+    Agent, Decision, Effect, Mode, PolicySet, RateLimiter, Request, RequestError, Source,
+    parse_request,
 };
 
 /// Compiles `(name, text)` sources in load order with the set's fallback (`allow`, or
@@ -55,11 +59,69 @@ pub fn decide(set: &PolicySet, json: &str, explain: bool, limit: Option<Limit<'_
         Err(e) => return Decision::invalid(&Request::default(), &e),
     };
     let mut decision = set.decide(&request, explain);
+    count(limit, &mut decision, &request);
+    decision
+}
+
+/// Counts a decided request against `limit`, when there is one.
+fn count(limit: Option<Limit<'_>>, decision: &mut Decision, request: &Request) {
     if let Some(Limit { limiter, now_ms }) = limit {
         // `as` saturates; the JS side passes only finite numbers.
-        limiter.count(&mut decision, &request, now_ms.map(|ms| ms as i64));
+        limiter.count(decision, request, now_ms.map(|ms| ms as i64));
     }
-    decision
+}
+
+/// Decides one request given as flat parts (`mode`: 0 absent, 1 `enforce`, 2 `audit`),
+/// without explanation, then counts it against `limit`: the decision as `host`'s
+/// compact record in `record`, and the text it points into (see
+/// [`meshguard_core::compact`]). The same decision as [`decide`] with the request's JSON.
+#[allow(clippy::too_many_arguments)]
+pub fn decide_compact(
+    set: &PolicySet,
+    host: &mut Compact,
+    action: &str,
+    resource: Option<&str>,
+    agent: Option<u32>,
+    context: Option<&str>,
+    time: Option<&str>,
+    mode: u8,
+    limit: Option<Limit<'_>>,
+    record: &mut [i32],
+) -> Option<String> {
+    let parts = Parts {
+        action,
+        resource,
+        agent,
+        context,
+        time,
+        mode: match mode {
+            1 => Some(Mode::Enforce),
+            2 => Some(Mode::Audit),
+            _ => None,
+        },
+    };
+    host.decide(parts, record, |request| {
+        let mut decision = set.decide(request, false);
+        count(limit, &mut decision, request);
+        decision
+    })
+}
+
+/// An agent as the JS side registers it (fields `null` when absent).
+pub fn agent(
+    id: Option<String>,
+    name: Option<String>,
+    trust_tier: Option<String>,
+    tags: Vec<String>,
+    org_id: Option<String>,
+) -> Agent {
+    Agent {
+        id,
+        name,
+        trust_tier,
+        tags,
+        org_id,
+    }
 }
 
 /// Decides requests in order (one limiter sees them in that order); a JSON array of
@@ -111,6 +173,36 @@ mod tests {
 
     fn set(text: &str) -> PolicySet {
         compile(&["p.yaml".to_owned()], &[text.to_owned()], "deny").unwrap()
+    }
+
+    #[test]
+    fn compact_decisions_count_like_json_ones() {
+        let s = set(LIMITED);
+        let mut host = Compact::new();
+        let mut record = [0; RECORD_LEN];
+        let mut limiter = RateLimiter::new();
+        let time = Some("2026-01-26T10:00:00Z");
+        let mut run = || {
+            let limit = Limit {
+                limiter: &mut limiter,
+                now_ms: None,
+            };
+            decide_compact(
+                &s,
+                &mut host,
+                "a",
+                None,
+                None,
+                None,
+                time,
+                0,
+                Some(limit),
+                &mut record,
+            );
+            record[0] & meshguard_core::compact::head::EFFECT
+        };
+        assert_eq!(run(), 0);
+        assert_eq!(run(), 1);
     }
 
     #[test]

@@ -3,7 +3,8 @@
 //! The npm package `@meshguard/policy` wraps these classes in its TypeScript API
 //! (`bindings/npm/js/`); the napi-rs addon (`bindings/node/`) exports the very same
 //! classes natively. Both only register the shared [`glue`] functions: requests go in as
-//! JSON text, decisions and diagnostics come back as the core's JSON text.
+//! JSON text or flat strings, decisions come back as the core's JSON text or as a compact
+//! record in this module's memory, diagnostics as JSON text.
 
 use meshguard_core as core;
 use wasm_bindgen::prelude::*;
@@ -30,11 +31,27 @@ pub fn invalid_decision(problem: &str) -> String {
     glue::to_json(&glue::invalid(problem))
 }
 
-/// A compiled, immutable policy set.
+/// This module's memory, where JS reads compact records (`PolicySet.recordPtr`). Not
+/// named `memory`: the module already exports the memory itself under that name.
+#[wasm_bindgen(js_name = wasmMemory)]
+pub fn wasm_memory() -> JsValue {
+    wasm_bindgen::memory()
+}
+
+/// The length of a compact record, in `i32`s.
+#[wasm_bindgen(js_name = recordLen)]
+pub fn record_len() -> usize {
+    glue::RECORD_LEN
+}
+
+/// A compiled, immutable policy set, with the state of its compact decisions.
 #[wasm_bindgen(js_name = PolicySet)]
 #[derive(Debug)]
 pub struct JsPolicySet {
     inner: core::PolicySet,
+    host: glue::Compact,
+    /// The compact record, read by JS in place: allocated once, so its address holds.
+    record: Box<[i32]>,
 }
 
 #[wasm_bindgen(js_class = PolicySet)]
@@ -46,7 +63,11 @@ impl JsPolicySet {
         fallback: &str,
     ) -> Result<JsPolicySet, JsValue> {
         glue::compile(&names, &texts, fallback)
-            .map(|inner| JsPolicySet { inner })
+            .map(|inner| JsPolicySet {
+                inner,
+                host: glue::Compact::new(),
+                record: vec![0; glue::RECORD_LEN].into_boxed_slice(),
+            })
             .map_err(|diagnostics| JsValue::from_str(&diagnostics))
     }
 
@@ -81,6 +102,96 @@ impl JsPolicySet {
             now_ms,
         };
         glue::to_json(&glue::decide(&self.inner, request, explain, Some(limit)))
+    }
+
+    /// Where the compact record is, in `memory()`.
+    #[wasm_bindgen(js_name = recordPtr)]
+    pub fn record_ptr(&self) -> usize {
+        self.record.as_ptr() as usize
+    }
+
+    /// Registers an agent in `slot` for compact decisions.
+    #[wasm_bindgen(js_name = setAgent)]
+    pub fn set_agent(
+        &mut self,
+        slot: u32,
+        id: Option<String>,
+        name: Option<String>,
+        trust_tier: Option<String>,
+        tags: Vec<String>,
+        org_id: Option<String>,
+    ) {
+        let agent = glue::agent(id, name, trust_tier, tags, org_id);
+        self.host.set_agent(slot, agent);
+    }
+
+    /// A string numbered by compact records.
+    pub fn string(&self, i: u32) -> Option<String> {
+        self.host.string(i).map(str::to_owned)
+    }
+
+    /// Audit settings numbered by compact records, as JSON.
+    #[wasm_bindgen(js_name = auditJson)]
+    pub fn audit_json(&self, i: u32) -> Option<String> {
+        self.host.audit_json(i)
+    }
+
+    /// Decides one request given as flat parts into the compact record; the text the
+    /// record points into.
+    #[wasm_bindgen(js_name = decideCompact)]
+    pub fn decide_compact(
+        &mut self,
+        action: &str,
+        resource: Option<String>,
+        agent: Option<u32>,
+        context: Option<String>,
+        time: Option<String>,
+        mode: u8,
+    ) -> Option<String> {
+        glue::decide_compact(
+            &self.inner,
+            &mut self.host,
+            action,
+            resource.as_deref(),
+            agent,
+            context.as_deref(),
+            time.as_deref(),
+            mode,
+            None,
+            &mut self.record,
+        )
+    }
+
+    /// [`Self::decide_compact`], counting the request against `limiter`.
+    #[allow(clippy::too_many_arguments)]
+    #[wasm_bindgen(js_name = decideCompactLimited)]
+    pub fn decide_compact_limited(
+        &mut self,
+        action: &str,
+        resource: Option<String>,
+        agent: Option<u32>,
+        context: Option<String>,
+        time: Option<String>,
+        mode: u8,
+        limiter: &mut JsRateLimiter,
+        now_ms: Option<f64>,
+    ) -> Option<String> {
+        let limit = glue::Limit {
+            limiter: &mut limiter.inner,
+            now_ms,
+        };
+        glue::decide_compact(
+            &self.inner,
+            &mut self.host,
+            action,
+            resource.as_deref(),
+            agent,
+            context.as_deref(),
+            time.as_deref(),
+            mode,
+            Some(limit),
+            &mut self.record,
+        )
     }
 
     /// Decides requests in order; a JSON array of decisions.

@@ -183,6 +183,72 @@ describe('evaluating', () => {
     assert.equal(thrown(() => email.evaluateBatch('x')).code, 'invalid-argument');
   });
 
+  test('objects (the compact path) decide exactly as their JSON does', () => {
+    const stems = ['autogpt', 'autogpt-production', 'claude-code-dev-assistant', 'clawdbot-email', 'clawdbot-web'];
+    const set = PolicySet.load(stems.map(policy));
+    const agents = [
+      { id: 'c1', tags: ['clawdbot'], trustTier: 'verified' },
+      { id: 'cc', name: 'Claude', tags: ['claude-code', 'dev-agent'], orgId: 'o' },
+      { id: 'a1', tags: ['autogpt'], trustTier: 'trusted' },
+      { name: 'anon', tags: [] },
+      {},
+      { id: 'x', tags: undefined, name: null },
+      { id: 'bad', tags: ['t', 1] },
+      { id: 'bad', extra: 1 },
+      { id: 'é😀', tags: ['a\ud800'] },
+      [],
+    ];
+    const requests = [];
+    for (const agent of [...agents, undefined, null]) {
+      for (const [action, resource] of [
+        ['write:email', 'Bob@YourCompany.COM'], ['write:email', 'eve@elsewhere.org'], ['browse:web', 'HTTPS://Evil.ONION/x'],
+        ['read:file', './src/../.env'], ['execute:shell', 'git status && rm -rf /'], ['send:message', 'slack'],
+        ['read:file', null], ['read:file', undefined], ['read:file', 'é😀 ünï'], ['nothing:here', ''],
+      ]) {
+        requests.push({ action, resource, agent });
+        requests.push({ agent, resource, action, context: { channel: 'slack', n: [1, 2.5, null] }, mode: 'audit' });
+        requests.push({ action, resource, agent, time: '2026-01-26T10:00:00Z', mode: 'enforce', context: null });
+      }
+    }
+    requests.push({ action: 'a', context: { s: 'a\ud800' } }, { action: 'a', context: 3 }, { action: 'a', mode: 'AUDIT' },
+      { action: 'a', time: 5 }, { action: 'a', resource: 'x', mode: null, time: null, agent: undefined },
+      Object.assign(Object.create({ inherited: 1 }), { action: 'a' }), Object.assign(Object.create(null), { action: 'a' }),
+      { action: 'a', context: { toJSON: () => ({ channel: 'x' }) } }, { action: 'a', context: () => 1 },
+      { action: 'a', context: { toJSON: (key) => ({ key }) } }, { action: 'a', context: { at: new Date(0) } });
+    const check = (set, limiter, now) => {
+      for (const r of requests) {
+        const want = set.evaluateJson(JSON.stringify(r) ?? 'null', { limiter: limiter?.json, now });
+        const got = JSON.stringify(set.evaluate(r, { limiter: limiter?.compact, now }));
+        assert.equal(got, want, JSON.stringify(r));
+      }
+    };
+    for (let round = 0; round < 2; round++) check(set);
+    check(set, { json: new RateLimiter(), compact: new RateLimiter() }, Date.parse('2026-01-26T10:00:00Z'));
+    // An agent changed in place after its first request is read again, not remembered.
+    const agent = { id: 'c1', tags: ['clawdbot'] };
+    const r = { action: 'write:email', resource: 'bob@yourcompany.com', agent };
+    assert.equal(set.evaluate(r).effect, 'allow');
+    agent.tags[0] = 'autogpt';
+    assert.equal(JSON.stringify(set.evaluate(r)), set.evaluateJson(JSON.stringify(r)));
+    agent.tags = ['clawdbot'];
+    agent.trustTier = 'nope';
+    assert.equal(JSON.stringify(set.evaluate(r)), set.evaluateJson(JSON.stringify(r)));
+    // More agents than slots: old ones are registered again when they come back.
+    const many = Array.from({ length: 600 }, (_, i) => ({ id: `a${i}`, tags: [i % 2 ? 'clawdbot' : 'autogpt'] }));
+    for (let round = 0; round < 2; round++) {
+      for (const a of many) {
+        const q = { action: 'write:email', resource: 'bob@yourcompany.com', agent: a };
+        assert.equal(JSON.stringify(set.evaluate(q)), set.evaluateJson(JSON.stringify(q)));
+      }
+    }
+    // A decision is the caller's own: changing one changes no other.
+    const d1 = set.evaluate({ action: 'read:file', resource: 'x', agent: agents[1] });
+    d1.obligations.audit.include.push('mine');
+    d1.obligations.rateLimits.push(1);
+    assert.equal(JSON.stringify(set.evaluate({ action: 'read:file', resource: 'x', agent: agents[1] })),
+      set.evaluateJson(JSON.stringify({ action: 'read:file', resource: 'x', agent: agents[1] })));
+  });
+
   test('bad requests from JS are invalid-request denies with a clear reason', () => {
     isInvalid(email.evaluate({ action: 42 }), 'invalid type: integer `42`, expected a string');
     isInvalid(email.evaluate({ resource: 'x' }), 'missing field `action`');

@@ -189,7 +189,7 @@ describe('the packed package installed into an empty project', () => {
       ['worker.mjs', 'esModule', 'worker.mjs'],
       ['fixtures.mjs', 'esModule', 'fixtures.mjs'],
       [wasmFile, 'wasm', `../${wasmFile}`],
-      ...['js/web.js', 'js/api.js', 'js/errors.js', 'js/sync.js', 'js/client.js', 'pkg/web/meshguard_wasm.js'].map((f) => [at(f), 'esModule', `../${at(f)}`]),
+      ...['js/web.js', 'js/api.js', 'js/errors.js', 'js/sync.js', 'js/client.js', 'js/compact.js', 'pkg/web/meshguard_wasm.js'].map((f) => [at(f), 'esModule', `../${at(f)}`]),
     ];
     writeFileSync(
       join(worker, 'config.capnp'),

@@ -173,7 +173,7 @@ export default {
 `,
     );
     const modules = [['worker.mjs', 'esModule', join(work, 'worker.mjs')]].concat(
-      ['js/web.js', 'js/api.js', 'js/errors.js', 'js/sync.js', 'js/client.js', 'pkg/web/meshguard_wasm.js'].map((f) => [f, 'esModule', join(pkg, f)]),
+      ['js/web.js', 'js/api.js', 'js/errors.js', 'js/sync.js', 'js/client.js', 'js/compact.js', 'pkg/web/meshguard_wasm.js'].map((f) => [f, 'esModule', join(pkg, f)]),
       [['pkg/web/meshguard_wasm_bg.wasm', 'wasm', join(pkg, 'pkg/web/meshguard_wasm_bg.wasm')]],
     );
     // The worker may reach the gateway on 127.0.0.1 (workerd's default outbound is public only).

@@ -23,6 +23,7 @@ const worker :Workerd.Worker = (
     (name = "js/errors.js", esModule = embed "../../js/errors.js"),
     (name = "js/sync.js", esModule = embed "../../js/sync.js"),
     (name = "js/client.js", esModule = embed "../../js/client.js"),
+    (name = "js/compact.js", esModule = embed "../../js/compact.js"),
     (name = "pkg/web/meshguard_wasm.js", esModule = embed "../../pkg/web/meshguard_wasm.js"),
     (name = "pkg/web/meshguard_wasm_bg.wasm", wasm = embed "../../pkg/web/meshguard_wasm_bg.wasm"),
     (name = "policies/autogpt-production.yaml", text = embed "../../../../policies/autogpt-production.yaml"),
