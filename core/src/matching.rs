@@ -46,8 +46,9 @@ pub(crate) struct Target<'a> {
     /// The resource cannot be read as its kind: only an allow that names the exact text
     /// (`equals`) may match (`docs/semantics.md` §2.16).
     pub explicit_only: bool,
-    /// Whether restricting rules also test the text as written (off only to find out
-    /// whether a part is denied on its own, for naming the deciding part).
+    /// Whether restricting rules also test the text as written (off to find out whether
+    /// a part is denied on its own, for naming the deciding part, and when the text is
+    /// the text as written, where that test cannot change the answer).
     pub as_written: bool,
 }
 
@@ -65,19 +66,25 @@ impl<'r> Prepared<'r> {
             });
             return out;
         };
+        // A target whose text is the text as written (and with no host, which host
+        // patterns would test instead) gains nothing from the test as written: that test
+        // would repeat, on the same text, the one the rule has just failed.
+        let as_written = |text: &str, host: Option<&str>| host.is_some() || self.raw != Some(text);
         if r.parts.is_empty() {
+            let text: &str = &r.canonical;
+            let host = r.host.clone().and_then(|h| r.canonical.get(h));
             out.push(Target {
-                text: Some(&r.canonical),
-                host: r.host.clone().and_then(|h| r.canonical.get(h)),
+                text: Some(text),
+                host,
                 explicit_only: r.unreadable.is_some(),
-                as_written: true,
+                as_written: as_written(text, host),
             });
         } else {
             out.extend(r.parts.iter().map(|part| Target {
                 text: Some(part),
                 host: None,
                 explicit_only: false,
-                as_written: true,
+                as_written: as_written(part, None),
             }));
         }
         out
@@ -287,6 +294,16 @@ pub(crate) fn rule_matches<'a>(
     if !rule.actions.iter().any(|g| g.matches(p.action)) {
         return Err(Miss::Action);
     }
+    conditions_match(rule, p, target)
+}
+
+/// Whether the conditions of `rule`, whose actions are known to match, hold on `target`:
+/// the decision's per-request plan checks the action once, not once per target.
+pub(crate) fn conditions_match<'a>(
+    rule: &'a Rule,
+    p: &Prepared<'_>,
+    target: &Target<'_>,
+) -> Result<(), Miss<'a>> {
     let c = &rule.conditions;
     let restricting = rule.effect != Effect::Allow;
     if target.explicit_only && !restricting {
