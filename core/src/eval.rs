@@ -5,13 +5,11 @@
 
 use std::sync::Arc;
 
-use rustc_hash::FxHashMap as HashMap;
-
 use crate::boundary::{
     Decision, Explanation, Mode, Obligations, Origin, PartTrace, PolicyTrace, Request, RuleStatus,
     RuleTrace,
 };
-use crate::compile::{CompiledPolicy, PolicySet, tier_index, verb};
+use crate::compile::{CompiledPolicy, PolicySet, rules_for, tier_index, verb};
 use crate::error::RequestError;
 use crate::matching::{Prepared, Target, applies, conditions_match, prepare, rule_matches};
 use crate::model::{Effect, Rule, RuleOrder};
@@ -35,15 +33,22 @@ struct Candidate<'s> {
 /// most requests meet a handful, so they live on the stack.
 type Candidates<'s> = smallvec::SmallVec<[Candidate<'s>; 16]>;
 
-/// What a request's action and agent select, computed once per request.
-#[derive(Debug)]
-struct Plan<'s> {
-    candidates: Candidates<'s>,
+/// What a request's action and agent select besides the candidates, computed once per
+/// request.
+#[derive(Debug, Clone, Copy)]
+struct Plan {
     /// The policy a target no rule matched is attributed to: the first applicable one
     /// that denies by default, else the first applicable one (allowing).
     defaulting: Option<(u32, Effect)>,
     /// The first applicable policy whose `humanInTheLoop` names the action.
     approver: Option<u32>,
+}
+
+/// A request's plan with its candidates.
+#[derive(Debug, Clone, Copy)]
+struct Planned<'c, 's> {
+    plan: Plan,
+    candidates: &'c [Candidate<'s>],
 }
 
 /// The rule that won, by position.
@@ -118,9 +123,15 @@ impl PolicySet {
     /// a shell line, and the re-run that names the deciding part) then only tests
     /// conditions. Index lookups, action globs and the `humanInTheLoop` and
     /// `defaultEffect` searches depend on the action and the applicable policies alone.
-    fn plan<'s>(&'s self, applicable: &[u32], action: &str) -> Plan<'s> {
-        let verb = verb(action);
-        let mut candidates = Candidates::new();
+    /// The candidates go to `candidates` (filled in place: the list is large to move).
+    fn plan<'s>(
+        &'s self,
+        applicable: &[u32],
+        action: &str,
+        candidates: &mut Candidates<'s>,
+    ) -> Plan {
+        let action_id = self.names.actions.get(action).copied();
+        let verb_id = self.names.verbs.get(verb(action)).copied();
         let mut defaulting = None;
         let mut approver = None;
         let mut first_applicable = None;
@@ -138,9 +149,14 @@ impl PolicySet {
             let first_match = c.policy.rule_order == RuleOrder::FirstMatch;
             // A rule found by its action has only literal patterns, one of them the
             // action: only the others need their patterns tested.
-            let literal = bucket(&c.by_action, action).map(|ri| (ri, false));
-            let patterned =
-                merge(bucket(&c.by_verb, verb), c.any_verb.iter().copied()).map(|ri| (ri, true));
+            let literal = rules_for(&c.by_action, action_id)
+                .iter()
+                .map(|&ri| (ri, false));
+            let patterned = merge(
+                rules_for(&c.by_verb, verb_id).iter().copied(),
+                c.any_verb.iter().copied(),
+            )
+            .map(|ri| (ri, true));
             for (ri, test) in merge_by_rule(literal, patterned) {
                 let (Some(rule), Some(compiled)) =
                     (c.policy.rules.get(ri as usize), c.rules.get(ri as usize))
@@ -159,7 +175,6 @@ impl PolicySet {
             }
         }
         Plan {
-            candidates,
             defaulting: defaulting.or(first_applicable.map(|i| (i, Effect::Allow))),
             approver,
         }
@@ -169,9 +184,9 @@ impl PolicySet {
     /// ties to the earliest policy. Within a policy its best conditional candidate, else
     /// its best unconditional one (specific first), deny > require_approval > allow, ties
     /// to the earliest rule; in a `first-match` policy only the first matching rule.
-    fn search(plan: &Plan<'_>, p: &Prepared<'_>, t: &Target<'_>) -> Option<Pick> {
+    fn search(candidates: &[Candidate<'_>], p: &Prepared<'_>, t: &Target<'_>) -> Option<Pick> {
         let mut best: Option<Pick> = None;
-        for policy in plan.candidates.chunk_by(|a, b| a.policy == b.policy) {
+        for policy in candidates.chunk_by(|a, b| a.policy == b.policy) {
             let mut conditional: Option<Pick> = None;
             let mut plain: Option<Pick> = None;
             for cand in policy {
@@ -210,8 +225,8 @@ impl PolicySet {
     }
 
     /// The whole procedure for one target.
-    fn verdict(&self, plan: &Plan<'_>, p: &Prepared<'_>, t: &Target<'_>) -> Verdict {
-        let pick = Self::search(plan, p, t);
+    fn verdict(&self, plan: &Planned<'_, '_>, p: &Prepared<'_>, t: &Target<'_>) -> Verdict {
+        let pick = Self::search(plan.candidates, p, t);
         let mut v = match pick {
             Some(w) => Verdict {
                 effect: w.effect,
@@ -225,7 +240,7 @@ impl PolicySet {
                 pick: None,
                 policy: None,
             },
-            None => match plan.defaulting {
+            None => match plan.plan.defaulting {
                 Some((i, effect)) => Verdict {
                     effect,
                     origin: Origin::DefaultEffect,
@@ -241,7 +256,7 @@ impl PolicySet {
             },
         };
         if v.effect == Effect::Allow
-            && let Some(approver) = plan.approver
+            && let Some(approver) = plan.plan.approver
         {
             v.effect = Effect::RequireApproval;
             v.origin = Origin::HumanInTheLoop;
@@ -252,7 +267,12 @@ impl PolicySet {
 
     fn decide_prepared(&self, req: &Request, p: &Prepared<'_>, explain: bool) -> Decision {
         let applicable = self.applicable(p);
-        let plan = self.plan(&applicable, p.action);
+        let mut candidates = Candidates::new();
+        let plan = self.plan(&applicable, p.action, &mut candidates);
+        let plan = Planned {
+            plan,
+            candidates: &candidates,
+        };
         let targets = p.targets();
         // The most restrictive target decides; among equals a part restricted on its own
         // comes before one restricted only through the whole line as written (so
@@ -293,7 +313,7 @@ impl PolicySet {
         if let Some(part) = &part
             && targets.len() > 1
         {
-            reason = Arc::from(format!("{reason} (in `{part}`)"));
+            reason = concat(&[&reason, " (in `", part, "`)"]);
         }
 
         let policy_at = |i: u32| self.policies.get(i as usize);
@@ -338,7 +358,7 @@ impl PolicySet {
     /// line's `contains` hardening caught.
     fn restricted_on_its_own(
         &self,
-        plan: &Plan<'_>,
+        plan: &Planned<'_, '_>,
         v: &Verdict,
         p: &Prepared<'_>,
         t: &Target<'_>,
@@ -357,31 +377,40 @@ impl PolicySet {
     /// The deciding policy, rule and reason of a verdict, in words.
     fn words(&self, v: &Verdict, p: &Prepared<'_>) -> (Arc<str>, Arc<str>, Arc<str>) {
         let at = |i: Option<u32>| i.and_then(|i| self.policies.get(i as usize));
-        let default = || Arc::<str>::from("default");
+        let default = || self.words.default.clone();
         match (v.origin, at(v.policy)) {
             (Origin::Rule, Some(c)) => match v.pick.and_then(|w| c.rules.get(w.rule as usize)) {
                 Some(r) => (c.name.clone(), r.id.clone(), r.reason.clone()),
                 None => (c.name.clone(), default(), default()),
             },
             (Origin::DefaultEffect, Some(c)) => {
-                let why = if v.effect == Effect::Deny {
-                    format!("policy `{}` denies by default", c.name)
+                let reason = if v.effect == Effect::Deny {
+                    concat(&[
+                        "no rule matched `",
+                        p.action,
+                        "`; policy `",
+                        &c.name,
+                        "` denies by default",
+                    ])
                 } else {
-                    "every applicable policy allows by default".to_owned()
+                    concat(&[
+                        "no rule matched `",
+                        p.action,
+                        "`; every applicable policy allows by default",
+                    ])
                 };
-                (
-                    c.name.clone(),
-                    Arc::from("defaultEffect"),
-                    Arc::from(format!("no rule matched `{}`; {why}", p.action)),
-                )
+                (c.name.clone(), self.words.default_effect.clone(), reason)
             }
             (Origin::HumanInTheLoop, Some(c)) => (
                 c.name.clone(),
-                Arc::from("humanInTheLoop"),
-                Arc::from(format!(
-                    "`{}` requires human approval under policy `{}`",
-                    p.action, c.name
-                )),
+                self.words.human_in_the_loop.clone(),
+                concat(&[
+                    "`",
+                    p.action,
+                    "` requires human approval under policy `",
+                    &c.name,
+                    "`",
+                ]),
             ),
             (Origin::UnreadableResource, _) => {
                 let (kind, problem) = p
@@ -391,7 +420,7 @@ impl PolicySet {
                     .unwrap_or((crate::model::ResourceKind::Plain, ""));
                 (
                     default(),
-                    Arc::from("unreadable-resource"),
+                    self.words.unreadable_resource.clone(),
                     Arc::from(format!(
                         "cannot read the resource of `{}` as {}: {problem}",
                         p.action,
@@ -401,17 +430,14 @@ impl PolicySet {
             }
             _ => {
                 let word = if v.effect == Effect::Allow {
-                    "allowed"
+                    "`; allowed by default"
                 } else {
-                    "denied"
+                    "`; denied by default"
                 };
                 (
                     default(),
                     default(),
-                    Arc::from(format!(
-                        "no policy applies to `{}`; {word} by default",
-                        p.action
-                    )),
+                    concat(&["no policy applies to `", p.action, word]),
                 )
             }
         }
@@ -420,7 +446,7 @@ impl PolicySet {
     fn explain(
         &self,
         applicable: &[u32],
-        plan: &Plan<'_>,
+        plan: &Planned<'_, '_>,
         p: &Prepared<'_>,
         target: &Target<'_>,
         decided: &Verdict,
@@ -591,13 +617,14 @@ impl Decision {
     }
 }
 
-/// The ascending rule indices `index` holds for `key`.
-fn bucket<'a>(index: &'a HashMap<Box<str>, Vec<u32>>, key: &str) -> impl Iterator<Item = u32> + 'a {
-    index
-        .get(key)
-        .map_or(&[][..], Vec::as_slice)
-        .iter()
-        .copied()
+/// The pieces one after the other, shared: one exact allocation for the text (and one for
+/// the `Arc`), where `format!` grows its buffer as it goes.
+fn concat(pieces: &[&str]) -> Arc<str> {
+    let mut text = String::with_capacity(pieces.iter().map(|p| p.len()).sum());
+    for piece in pieces {
+        text.push_str(piece);
+    }
+    Arc::from(text)
 }
 
 /// Yields the union of two ascending lists of rule indices with a flag, ascending, without
