@@ -190,6 +190,23 @@ impl PolicySet {
             let mut conditional: Option<Pick> = None;
             let mut plain: Option<Pick> = None;
             for cand in policy {
+                let effect = cand.rule_ref.effect;
+                // Outside `first-match` (where the first matching rule decides, whatever
+                // its rank), a candidate that could not replace its slot's pick, or an
+                // unconditional one once a conditional one matched, is not tested: its
+                // conditions cannot change the outcome.
+                if !cand.first_match {
+                    let outranked =
+                        |slot: Option<Pick>| slot.is_some_and(|b| effect.rank() <= b.effect.rank());
+                    let moot = if cand.conditional {
+                        outranked(conditional)
+                    } else {
+                        conditional.is_some() || outranked(plain)
+                    };
+                    if moot {
+                        continue;
+                    }
+                }
                 if conditions_match(cand.rule_ref, p, t).is_err() {
                     continue;
                 }
@@ -198,7 +215,6 @@ impl PolicySet {
                 } else {
                     &mut plain
                 };
-                let effect = cand.rule_ref.effect;
                 // Strictly greater: on a tie the earliest rule keeps its place.
                 if slot.is_none_or(|b| effect.rank() > b.effect.rank()) {
                     *slot = Some(Pick {
