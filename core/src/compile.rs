@@ -25,6 +25,9 @@ pub struct PolicySet {
     pub(crate) policies: Vec<CompiledPolicy>,
     /// Policies without `appliesTo`: they apply to every request.
     pub(crate) universal: Vec<u32>,
+    /// Whether some policy lists more than one kind of selector (its index bucket is then
+    /// not proof enough that it applies; see [`CompiledPolicy::check_applies`]).
+    pub(crate) check_applies: bool,
     /// Policies with selectors, indexed by the first selector they list.
     pub(crate) by_tag: HashMap<String, Vec<u32>>,
     pub(crate) by_agent_id: HashMap<String, Vec<u32>>,
@@ -251,6 +254,7 @@ impl PolicySet {
         let mut set = PolicySet {
             policies: Vec::new(),
             universal: Vec::new(),
+            check_applies: false,
             by_tag: HashMap::default(),
             by_agent_id: HashMap::default(),
             by_org_id: HashMap::default(),
@@ -267,7 +271,9 @@ impl PolicySet {
                     .extend(d.actions.iter().map(|g| (g.clone(), d.kind)));
             }
             set.index_policy(idx, &policy);
-            set.policies.push(compile_policy(policy, &mut set.names));
+            let compiled = compile_policy(policy, &mut set.names);
+            set.check_applies |= compiled.check_applies;
+            set.policies.push(compiled);
         }
         set
     }

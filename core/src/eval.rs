@@ -94,27 +94,39 @@ impl PolicySet {
     fn applicable(&self, p: &Prepared<'_>) -> Applicable {
         let mut out: Applicable = self.universal.iter().copied().collect();
         if p.has_agent {
+            // Each list is ascending without repeats: one alone needs no sorting.
+            let mut lists = usize::from(!out.is_empty());
+            let mut add = |b: &[u32]| {
+                if !b.is_empty() {
+                    out.extend_from_slice(b);
+                    lists += 1;
+                }
+            };
             for t in p.tags {
                 if let Some(b) = self.by_tag.get(t) {
-                    out.extend_from_slice(b);
+                    add(b);
                 }
             }
             if let Some(b) = p.agent_id.and_then(|id| self.by_agent_id.get(id)) {
-                out.extend_from_slice(b);
+                add(b);
             }
             if let Some(b) = p.org_id.and_then(|id| self.by_org_id.get(id)) {
-                out.extend_from_slice(b);
+                add(b);
             }
             if let Some(t) = p.tier {
-                out.extend_from_slice(&self.by_tier[tier_index(t)]);
+                add(&self.by_tier[tier_index(t)]);
             }
-            out.sort_unstable();
-            out.dedup();
-            out.retain(|i| {
-                self.policies
-                    .get(*i as usize)
-                    .is_some_and(|c| !c.check_applies || applies(&c.policy.applies_to, p).is_ok())
-            });
+            if lists > 1 {
+                out.sort_unstable();
+                out.dedup();
+            }
+            if self.check_applies {
+                out.retain(|i| {
+                    self.policies.get(*i as usize).is_some_and(|c| {
+                        !c.check_applies || applies(&c.policy.applies_to, p).is_ok()
+                    })
+                });
+            }
         }
         out
     }
