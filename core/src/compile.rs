@@ -25,6 +25,9 @@ pub struct PolicySet {
     pub(crate) policies: Vec<CompiledPolicy>,
     /// Policies without `appliesTo`: they apply to every request.
     pub(crate) universal: Vec<u32>,
+    /// Whether some policy lists more than one kind of selector (its index bucket is then
+    /// not proof enough that it applies; see [`CompiledPolicy::check_applies`]).
+    pub(crate) check_applies: bool,
     /// Policies with selectors, indexed by the first selector they list.
     pub(crate) by_tag: HashMap<String, Vec<u32>>,
     pub(crate) by_agent_id: HashMap<String, Vec<u32>>,
@@ -35,6 +38,77 @@ pub struct PolicySet {
     pub(crate) fallback: Effect,
     /// Every `resourceKinds` declaration of the set, in load order.
     pub(crate) kind_declarations: Vec<(Glob, ResourceKind)>,
+    /// The literal actions and verbs the rule indexes of the policies name, numbered: a
+    /// request looks its action and verb up once, and each applicable policy then finds
+    /// its rules by number instead of hashing the strings again.
+    pub(crate) names: Names,
+    /// The rule and policy names decisions use most, shared rather than allocated for
+    /// every decision.
+    pub(crate) words: Words,
+}
+
+/// Shared copies of the generated policy and rule names.
+#[derive(Debug, Clone)]
+pub(crate) struct Words {
+    pub default: Arc<str>,
+    pub default_effect: Arc<str>,
+    pub human_in_the_loop: Arc<str>,
+    pub unreadable_resource: Arc<str>,
+}
+
+impl Default for Words {
+    fn default() -> Self {
+        Words {
+            default: Arc::from("default"),
+            default_effect: Arc::from("defaultEffect"),
+            human_in_the_loop: Arc::from("humanInTheLoop"),
+            unreadable_resource: Arc::from("unreadable-resource"),
+        }
+    }
+}
+
+/// Action and verb names, numbered in order of first appearance.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Names {
+    pub actions: HashMap<Box<str>, u32>,
+    pub verbs: HashMap<Box<str>, u32>,
+}
+
+/// Rule indices by the number of a name, sorted by number, each list ascending.
+pub(crate) type RuleIndex = Vec<(u32, Box<[u32]>)>;
+
+/// The ascending rule indices `index` holds for the name numbered `id`.
+pub(crate) fn rules_for(index: &RuleIndex, id: Option<u32>) -> &[u32] {
+    id.and_then(|id| {
+        index
+            .binary_search_by_key(&id, |(k, _)| *k)
+            .ok()
+            .and_then(|at| index.get(at))
+    })
+    .map_or(&[][..], |(_, rules)| rules)
+}
+
+fn intern(names: &mut HashMap<Box<str>, u32>, name: &str) -> u32 {
+    if let Some(&id) = names.get(name) {
+        return id;
+    }
+    let id = u32::try_from(names.len()).unwrap_or(u32::MAX);
+    names.insert(name.into(), id);
+    id
+}
+
+/// Groups `(name number, rule)` pairs, pushed in ascending rule order, into an index.
+fn rule_index(pairs: Vec<(u32, u32)>) -> RuleIndex {
+    let mut by: HashMap<u32, Vec<u32>> = HashMap::default();
+    for (id, rule) in pairs {
+        by.entry(id).or_default().push(rule);
+    }
+    let mut index: RuleIndex = by
+        .into_iter()
+        .map(|(id, rules)| (id, rules.into_boxed_slice()))
+        .collect();
+    index.sort_unstable_by_key(|(id, _)| *id);
+    index
 }
 
 #[derive(Debug, Clone)]
@@ -45,11 +119,12 @@ pub(crate) struct CompiledPolicy {
     pub check_applies: bool,
     pub name: Arc<str>,
     pub rules: Vec<CompiledRule>,
-    /// Rules whose every action pattern is literal, by action, ascending: most rules name
-    /// their actions outright, and looking the action up skips the others unmatched.
-    pub by_action: HashMap<Box<str>, Vec<u32>>,
-    /// Rules with a pattern whose verb is literal (`read:*`), by verb, ascending.
-    pub by_verb: HashMap<Box<str>, Vec<u32>>,
+    /// Rules whose every action pattern is literal, by action number ([`Names`]),
+    /// ascending: most rules name their actions outright, and looking the action up skips
+    /// the others unmatched.
+    pub by_action: RuleIndex,
+    /// Rules with a pattern whose verb is literal (`read:*`), by verb number, ascending.
+    pub by_verb: RuleIndex,
     /// Rules with a pattern whose verb is not literal (`*`, `*:file`), ascending.
     pub any_verb: Vec<u32>,
     pub rate_limit: Option<RateLimitObligation>,
@@ -179,12 +254,15 @@ impl PolicySet {
         let mut set = PolicySet {
             policies: Vec::new(),
             universal: Vec::new(),
+            check_applies: false,
             by_tag: HashMap::default(),
             by_agent_id: HashMap::default(),
             by_org_id: HashMap::default(),
             by_tier: Default::default(),
             fallback: Effect::Deny,
             kind_declarations: Vec::new(),
+            names: Names::default(),
+            words: Words::default(),
         };
         for (i, policy) in policies.into_iter().enumerate() {
             let idx = u32::try_from(i).unwrap_or(u32::MAX);
@@ -193,7 +271,9 @@ impl PolicySet {
                     .extend(d.actions.iter().map(|g| (g.clone(), d.kind)));
             }
             set.index_policy(idx, &policy);
-            set.policies.push(compile_policy(policy));
+            let compiled = compile_policy(policy, &mut set.names);
+            set.check_applies |= compiled.check_applies;
+            set.policies.push(compiled);
         }
         set
     }
@@ -274,7 +354,12 @@ pub(crate) fn tier_index(t: TrustTier) -> usize {
 
 /// The verb of an action: the text before the first `:` (the whole action without one).
 pub(crate) fn verb(action: &str) -> &str {
-    action.split(':').next().unwrap_or(action)
+    // A byte loop: actions are short, and `split` sets up a `memchr` search.
+    let end = action
+        .bytes()
+        .position(|b| b == b':')
+        .unwrap_or(action.len());
+    action.get(..end).unwrap_or(action)
 }
 
 fn obligation(
@@ -290,10 +375,10 @@ fn obligation(
     })
 }
 
-fn compile_policy(policy: Policy) -> CompiledPolicy {
+fn compile_policy(policy: Policy, names: &mut Names) -> CompiledPolicy {
     let name: Arc<str> = Arc::from(policy.name.as_str());
-    let mut by_action: HashMap<Box<str>, Vec<u32>> = HashMap::default();
-    let mut by_verb: HashMap<Box<str>, Vec<u32>> = HashMap::default();
+    let mut by_action: Vec<(u32, u32)> = Vec::new();
+    let mut by_verb: Vec<(u32, u32)> = Vec::new();
     let mut any_verb = Vec::new();
     let mut rules = Vec::with_capacity(policy.rules.len());
     for (i, rule) in policy.rules.iter().enumerate() {
@@ -317,13 +402,13 @@ fn compile_policy(policy: Policy) -> CompiledPolicy {
             actions.sort_unstable();
             actions.dedup();
             for a in actions {
-                by_action.entry(a.into()).or_default().push(idx);
+                by_action.push((intern(&mut names.actions, a), idx));
             }
         } else {
             verbs.sort_unstable();
             verbs.dedup();
             for v in verbs {
-                by_verb.entry(v.into()).or_default().push(idx);
+                by_verb.push((intern(&mut names.verbs, v), idx));
             }
         }
         let id: Arc<str> = Arc::from(rule.id.as_str());
@@ -355,8 +440,8 @@ fn compile_policy(policy: Policy) -> CompiledPolicy {
         rate_limit: obligation(&name, Arc::from("rateLimits"), policy.rate_limits),
         name,
         rules,
-        by_action,
-        by_verb,
+        by_action: rule_index(by_action),
+        by_verb: rule_index(by_verb),
         any_verb,
         policy,
     }

@@ -5,20 +5,51 @@
 
 use std::sync::Arc;
 
-use rustc_hash::FxHashMap as HashMap;
-
 use crate::boundary::{
     Decision, Explanation, Mode, Obligations, Origin, PartTrace, PolicyTrace, Request, RuleStatus,
     RuleTrace,
 };
-use crate::compile::{CompiledPolicy, PolicySet, tier_index, verb};
+use crate::compile::{CompiledPolicy, PolicySet, rules_for, tier_index, verb};
 use crate::error::RequestError;
-use crate::matching::{Prepared, Target, applies, prepare, rule_matches};
-use crate::model::{Effect, RuleOrder};
+use crate::matching::{Prepared, Target, applies, conditions_match, prepare, rule_matches};
+use crate::model::{Effect, Rule, RuleOrder};
 
 /// Indices of the applicable policies; agents rarely see more than a handful, so they
 /// live on the stack.
 type Applicable = smallvec::SmallVec<[u32; 16]>;
+
+/// A rule of an applicable policy whose actions match the request's action.
+#[derive(Debug, Clone, Copy)]
+struct Candidate<'s> {
+    policy: u32,
+    rule: u32,
+    /// Whether the policy is `first-match`.
+    first_match: bool,
+    conditional: bool,
+    rule_ref: &'s Rule,
+}
+
+/// The candidates, in applicable-policy order and ascending rule order within a policy;
+/// most requests meet a handful, so they live on the stack.
+type Candidates<'s> = smallvec::SmallVec<[Candidate<'s>; 16]>;
+
+/// What a request's action and agent select besides the candidates, computed once per
+/// request.
+#[derive(Debug, Clone, Copy)]
+struct Plan {
+    /// The policy a target no rule matched is attributed to: the first applicable one
+    /// that denies by default, else the first applicable one (allowing).
+    defaulting: Option<(u32, Effect)>,
+    /// The first applicable policy whose `humanInTheLoop` names the action.
+    approver: Option<u32>,
+}
+
+/// A request's plan with its candidates.
+#[derive(Debug, Clone, Copy)]
+struct Planned<'c, 's> {
+    plan: Plan,
+    candidates: &'c [Candidate<'s>],
+}
 
 /// The rule that won, by position.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,80 +94,152 @@ impl PolicySet {
     fn applicable(&self, p: &Prepared<'_>) -> Applicable {
         let mut out: Applicable = self.universal.iter().copied().collect();
         if p.has_agent {
+            // Each list is ascending without repeats: one alone needs no sorting.
+            let mut lists = usize::from(!out.is_empty());
+            let mut add = |b: &[u32]| {
+                if !b.is_empty() {
+                    out.extend_from_slice(b);
+                    lists += 1;
+                }
+            };
             for t in p.tags {
                 if let Some(b) = self.by_tag.get(t) {
-                    out.extend_from_slice(b);
+                    add(b);
                 }
             }
             if let Some(b) = p.agent_id.and_then(|id| self.by_agent_id.get(id)) {
-                out.extend_from_slice(b);
+                add(b);
             }
             if let Some(b) = p.org_id.and_then(|id| self.by_org_id.get(id)) {
-                out.extend_from_slice(b);
+                add(b);
             }
             if let Some(t) = p.tier {
-                out.extend_from_slice(&self.by_tier[tier_index(t)]);
+                add(&self.by_tier[tier_index(t)]);
             }
-            out.sort_unstable();
-            out.dedup();
-            out.retain(|i| {
-                self.policies
-                    .get(*i as usize)
-                    .is_some_and(|c| !c.check_applies || applies(&c.policy.applies_to, p).is_ok())
-            });
+            if lists > 1 {
+                out.sort_unstable();
+                out.dedup();
+            }
+            if self.check_applies {
+                out.retain(|i| {
+                    self.policies.get(*i as usize).is_some_and(|c| {
+                        !c.check_applies || applies(&c.policy.applies_to, p).is_ok()
+                    })
+                });
+            }
         }
         out
     }
 
-    /// One policy's decision about `t`: its best conditional candidate, else its best
-    /// unconditional one (specific first), deny > require_approval > allow, ties to the
-    /// earliest rule; in a `first-match` policy only the first matching rule.
-    fn policy_pick(&self, pi: u32, p: &Prepared<'_>, t: &Target<'_>) -> Option<Pick> {
-        let c = self.policies.get(pi as usize)?;
-        let mut conditional: Option<Pick> = None;
-        let mut plain: Option<Pick> = None;
-        let candidates = merge(
-            merge(
-                bucket(&c.by_action, p.action),
-                bucket(&c.by_verb, verb(p.action)),
-            ),
-            c.any_verb.iter().copied(),
-        );
-        for ri in candidates {
-            let (Some(rule), Some(compiled)) =
-                (c.policy.rules.get(ri as usize), c.rules.get(ri as usize))
-            else {
+    /// What the request's action selects, once per request: every target (each part of
+    /// a shell line, and the re-run that names the deciding part) then only tests
+    /// conditions. Index lookups, action globs and the `humanInTheLoop` and
+    /// `defaultEffect` searches depend on the action and the applicable policies alone.
+    /// The candidates go to `candidates` (filled in place: the list is large to move).
+    fn plan<'s>(
+        &'s self,
+        applicable: &[u32],
+        action: &str,
+        candidates: &mut Candidates<'s>,
+    ) -> Plan {
+        let action_id = self.names.actions.get(action).copied();
+        let verb_id = self.names.verbs.get(verb(action)).copied();
+        let mut defaulting = None;
+        let mut approver = None;
+        let mut first_applicable = None;
+        for &pi in applicable {
+            let Some(c) = self.policies.get(pi as usize) else {
                 continue;
             };
-            if rule_matches(rule, p, t).is_err() {
-                continue;
+            first_applicable.get_or_insert(pi);
+            if defaulting.is_none() && c.policy.default_effect == Effect::Deny {
+                defaulting = Some((pi, Effect::Deny));
             }
-            let slot = if compiled.conditional {
-                &mut conditional
-            } else {
-                &mut plain
-            };
-            // Strictly greater: on a tie the earliest rule keeps its place.
-            if slot.is_none_or(|b| rule.effect.rank() > b.effect.rank()) {
-                *slot = Some(Pick {
-                    policy: pi,
-                    rule: ri,
-                    effect: rule.effect,
-                });
+            if approver.is_none() && c.policy.require_approval.iter().any(|g| g.matches(action)) {
+                approver = Some(pi);
             }
-            if c.policy.rule_order == RuleOrder::FirstMatch {
-                break;
+            let first_match = c.policy.rule_order == RuleOrder::FirstMatch;
+            // A rule found by its action has only literal patterns, one of them the
+            // action: only the others need their patterns tested.
+            let literal = rules_for(&c.by_action, action_id)
+                .iter()
+                .map(|&ri| (ri, false));
+            let patterned = merge(
+                rules_for(&c.by_verb, verb_id).iter().copied(),
+                c.any_verb.iter().copied(),
+            )
+            .map(|ri| (ri, true));
+            for (ri, test) in merge_by_rule(literal, patterned) {
+                let (Some(rule), Some(compiled)) =
+                    (c.policy.rules.get(ri as usize), c.rules.get(ri as usize))
+                else {
+                    continue;
+                };
+                if !test || rule.actions.iter().any(|g| g.matches(action)) {
+                    candidates.push(Candidate {
+                        policy: pi,
+                        rule: ri,
+                        first_match,
+                        conditional: compiled.conditional,
+                        rule_ref: rule,
+                    });
+                }
             }
         }
-        conditional.or(plain)
+        Plan {
+            defaulting: defaulting.or(first_applicable.map(|i| (i, Effect::Allow))),
+            approver,
+        }
     }
 
     /// Across policies an explicit deny always wins: the strongest policy decision,
-    /// ties to the earliest policy.
-    fn search(&self, applicable: &[u32], p: &Prepared<'_>, t: &Target<'_>) -> Option<Pick> {
+    /// ties to the earliest policy. Within a policy its best conditional candidate, else
+    /// its best unconditional one (specific first), deny > require_approval > allow, ties
+    /// to the earliest rule; in a `first-match` policy only the first matching rule.
+    fn search(candidates: &[Candidate<'_>], p: &Prepared<'_>, t: &Target<'_>) -> Option<Pick> {
         let mut best: Option<Pick> = None;
-        for &pi in applicable {
-            if let Some(pick) = self.policy_pick(pi, p, t)
+        for policy in candidates.chunk_by(|a, b| a.policy == b.policy) {
+            let mut conditional: Option<Pick> = None;
+            let mut plain: Option<Pick> = None;
+            for cand in policy {
+                let effect = cand.rule_ref.effect;
+                // Outside `first-match` (where the first matching rule decides, whatever
+                // its rank), a candidate that could not replace its slot's pick, or an
+                // unconditional one once a conditional one matched, is not tested: its
+                // conditions cannot change the outcome.
+                if !cand.first_match {
+                    let outranked =
+                        |slot: Option<Pick>| slot.is_some_and(|b| effect.rank() <= b.effect.rank());
+                    let moot = if cand.conditional {
+                        outranked(conditional)
+                    } else {
+                        conditional.is_some() || outranked(plain)
+                    };
+                    if moot {
+                        continue;
+                    }
+                }
+                if conditions_match(cand.rule_ref, p, t).is_err() {
+                    continue;
+                }
+                let slot = if cand.conditional {
+                    &mut conditional
+                } else {
+                    &mut plain
+                };
+                // Strictly greater: on a tie the earliest rule keeps its place.
+                if slot.is_none_or(|b| effect.rank() > b.effect.rank()) {
+                    *slot = Some(Pick {
+                        policy: cand.policy,
+                        rule: cand.rule,
+                        effect,
+                    });
+                }
+                if cand.first_match {
+                    break;
+                }
+            }
+            if let Some(pick) = conditional.or(plain)
                 && best.is_none_or(|b| pick.effect.rank() > b.effect.rank())
             {
                 best = Some(pick);
@@ -150,8 +253,8 @@ impl PolicySet {
     }
 
     /// The whole procedure for one target.
-    fn verdict(&self, applicable: &[u32], p: &Prepared<'_>, t: &Target<'_>) -> Verdict {
-        let pick = self.search(applicable, p, t);
+    fn verdict(&self, plan: &Planned<'_, '_>, p: &Prepared<'_>, t: &Target<'_>) -> Verdict {
+        let pick = Self::search(plan.candidates, p, t);
         let mut v = match pick {
             Some(w) => Verdict {
                 effect: w.effect,
@@ -165,42 +268,23 @@ impl PolicySet {
                 pick: None,
                 policy: None,
             },
-            None => {
-                let defaulting = applicable
-                    .iter()
-                    .copied()
-                    .find(|&i| {
-                        self.policies
-                            .get(i as usize)
-                            .is_some_and(|c| c.policy.default_effect == Effect::Deny)
-                    })
-                    .map(|i| (i, Effect::Deny))
-                    .or_else(|| applicable.first().map(|&i| (i, Effect::Allow)));
-                match defaulting {
-                    Some((i, effect)) => Verdict {
-                        effect,
-                        origin: Origin::DefaultEffect,
-                        pick: None,
-                        policy: Some(i),
-                    },
-                    None => Verdict {
-                        effect: self.fallback,
-                        origin: Origin::NoPolicy,
-                        pick: None,
-                        policy: None,
-                    },
-                }
-            }
+            None => match plan.plan.defaulting {
+                Some((i, effect)) => Verdict {
+                    effect,
+                    origin: Origin::DefaultEffect,
+                    pick: None,
+                    policy: Some(i),
+                },
+                None => Verdict {
+                    effect: self.fallback,
+                    origin: Origin::NoPolicy,
+                    pick: None,
+                    policy: None,
+                },
+            },
         };
         if v.effect == Effect::Allow
-            && let Some(&approver) = applicable.iter().find(|&&i| {
-                self.policies.get(i as usize).is_some_and(|c| {
-                    c.policy
-                        .require_approval
-                        .iter()
-                        .any(|g| g.matches(p.action))
-                })
-            })
+            && let Some(approver) = plan.plan.approver
         {
             v.effect = Effect::RequireApproval;
             v.origin = Origin::HumanInTheLoop;
@@ -211,14 +295,20 @@ impl PolicySet {
 
     fn decide_prepared(&self, req: &Request, p: &Prepared<'_>, explain: bool) -> Decision {
         let applicable = self.applicable(p);
+        let mut candidates = Candidates::new();
+        let plan = self.plan(&applicable, p.action, &mut candidates);
+        let plan = Planned {
+            plan,
+            candidates: &candidates,
+        };
         let targets = p.targets();
         // The most restrictive target decides; among equals a part restricted on its own
         // comes before one restricted only through the whole line as written (so
         // `git status && rm -rf /` names `rm -rf /`), then the earliest.
         let mut decided: Option<(usize, Verdict, bool)> = None;
         for (i, t) in targets.iter().enumerate() {
-            let v = self.verdict(&applicable, p, t);
-            let own = targets.len() == 1 || self.restricted_on_its_own(&applicable, &v, p, t);
+            let v = self.verdict(&plan, p, t);
+            let own = targets.len() == 1 || self.restricted_on_its_own(&plan, &v, p, t);
             if decided.is_none_or(|(_, b, b_own)| (v.effect.rank(), own) > (b.effect.rank(), b_own))
             {
                 decided = Some((i, v, own));
@@ -251,7 +341,7 @@ impl PolicySet {
         if let Some(part) = &part
             && targets.len() > 1
         {
-            reason = Arc::from(format!("{reason} (in `{part}`)"));
+            reason = concat(&[&reason, " (in `", part, "`)"]);
         }
 
         let policy_at = |i: u32| self.policies.get(i as usize);
@@ -285,7 +375,8 @@ impl PolicySet {
                     .and_then(policy_at)
                     .and_then(|c| c.policy.audit.clone()),
             },
-            explanation: explain.then(|| self.explain(&applicable, p, &target, &v, &targets)),
+            explanation: explain
+                .then(|| self.explain(&applicable, &plan, p, &target, &v, &targets)),
             origin: v.origin,
         }
     }
@@ -295,49 +386,59 @@ impl PolicySet {
     /// line's `contains` hardening caught.
     fn restricted_on_its_own(
         &self,
-        applicable: &[u32],
+        plan: &Planned<'_, '_>,
         v: &Verdict,
         p: &Prepared<'_>,
         t: &Target<'_>,
     ) -> bool {
-        if v.effect == Effect::Allow {
+        if v.effect == Effect::Allow || !t.as_written {
+            // Without the text as written the verdict would be the same one.
             return true;
         }
         let own = Target {
             as_written: false,
             ..*t
         };
-        self.verdict(applicable, p, &own).effect.rank() >= v.effect.rank()
+        self.verdict(plan, p, &own).effect.rank() >= v.effect.rank()
     }
 
     /// The deciding policy, rule and reason of a verdict, in words.
     fn words(&self, v: &Verdict, p: &Prepared<'_>) -> (Arc<str>, Arc<str>, Arc<str>) {
         let at = |i: Option<u32>| i.and_then(|i| self.policies.get(i as usize));
-        let default = || Arc::<str>::from("default");
+        let default = || self.words.default.clone();
         match (v.origin, at(v.policy)) {
             (Origin::Rule, Some(c)) => match v.pick.and_then(|w| c.rules.get(w.rule as usize)) {
                 Some(r) => (c.name.clone(), r.id.clone(), r.reason.clone()),
                 None => (c.name.clone(), default(), default()),
             },
             (Origin::DefaultEffect, Some(c)) => {
-                let why = if v.effect == Effect::Deny {
-                    format!("policy `{}` denies by default", c.name)
+                let reason = if v.effect == Effect::Deny {
+                    concat(&[
+                        "no rule matched `",
+                        p.action,
+                        "`; policy `",
+                        &c.name,
+                        "` denies by default",
+                    ])
                 } else {
-                    "every applicable policy allows by default".to_owned()
+                    concat(&[
+                        "no rule matched `",
+                        p.action,
+                        "`; every applicable policy allows by default",
+                    ])
                 };
-                (
-                    c.name.clone(),
-                    Arc::from("defaultEffect"),
-                    Arc::from(format!("no rule matched `{}`; {why}", p.action)),
-                )
+                (c.name.clone(), self.words.default_effect.clone(), reason)
             }
             (Origin::HumanInTheLoop, Some(c)) => (
                 c.name.clone(),
-                Arc::from("humanInTheLoop"),
-                Arc::from(format!(
-                    "`{}` requires human approval under policy `{}`",
-                    p.action, c.name
-                )),
+                self.words.human_in_the_loop.clone(),
+                concat(&[
+                    "`",
+                    p.action,
+                    "` requires human approval under policy `",
+                    &c.name,
+                    "`",
+                ]),
             ),
             (Origin::UnreadableResource, _) => {
                 let (kind, problem) = p
@@ -347,7 +448,7 @@ impl PolicySet {
                     .unwrap_or((crate::model::ResourceKind::Plain, ""));
                 (
                     default(),
-                    Arc::from("unreadable-resource"),
+                    self.words.unreadable_resource.clone(),
                     Arc::from(format!(
                         "cannot read the resource of `{}` as {}: {problem}",
                         p.action,
@@ -357,17 +458,14 @@ impl PolicySet {
             }
             _ => {
                 let word = if v.effect == Effect::Allow {
-                    "allowed"
+                    "`; allowed by default"
                 } else {
-                    "denied"
+                    "`; denied by default"
                 };
                 (
                     default(),
                     default(),
-                    Arc::from(format!(
-                        "no policy applies to `{}`; {word} by default",
-                        p.action
-                    )),
+                    concat(&["no policy applies to `", p.action, word]),
                 )
             }
         }
@@ -376,6 +474,7 @@ impl PolicySet {
     fn explain(
         &self,
         applicable: &[u32],
+        plan: &Planned<'_, '_>,
         p: &Prepared<'_>,
         target: &Target<'_>,
         decided: &Verdict,
@@ -403,7 +502,7 @@ impl PolicySet {
             Some(r) if r.names_parts() => targets
                 .iter()
                 .map(|t| {
-                    let v = self.verdict(applicable, p, t);
+                    let v = self.verdict(plan, p, t);
                     let (policy, rule, _) = self.words(&v, p);
                     PartTrace {
                         part: t.text.unwrap_or_default().to_owned(),
@@ -546,13 +645,32 @@ impl Decision {
     }
 }
 
-/// The ascending rule indices `index` holds for `key`.
-fn bucket<'a>(index: &'a HashMap<Box<str>, Vec<u32>>, key: &str) -> impl Iterator<Item = u32> + 'a {
-    index
-        .get(key)
-        .map_or(&[][..], Vec::as_slice)
-        .iter()
-        .copied()
+/// The pieces one after the other, shared: one exact allocation for the text (and one for
+/// the `Arc`), where `format!` grows its buffer as it goes.
+fn concat(pieces: &[&str]) -> Arc<str> {
+    let mut text = String::with_capacity(pieces.iter().map(|p| p.len()).sum());
+    for piece in pieces {
+        text.push_str(piece);
+    }
+    Arc::from(text)
+}
+
+/// Yields the union of two ascending lists of rule indices with a flag, ascending, without
+/// allocating; on equal indices the first list's entry wins.
+fn merge_by_rule(
+    a: impl Iterator<Item = (u32, bool)>,
+    b: impl Iterator<Item = (u32, bool)>,
+) -> impl Iterator<Item = (u32, bool)> {
+    let (mut a, mut b) = (a.peekable(), b.peekable());
+    std::iter::from_fn(move || match (a.peek().copied(), b.peek().copied()) {
+        (Some(x), Some(y)) if x.0 == y.0 => {
+            b.next();
+            a.next()
+        }
+        (Some(x), Some(y)) if x.0 > y.0 => b.next(),
+        (Some(_), _) => a.next(),
+        (None, _) => b.next(),
+    })
 }
 
 /// Yields the union of two ascending index lists, ascending, without allocating.

@@ -46,8 +46,9 @@ pub(crate) struct Target<'a> {
     /// The resource cannot be read as its kind: only an allow that names the exact text
     /// (`equals`) may match (`docs/semantics.md` §2.16).
     pub explicit_only: bool,
-    /// Whether restricting rules also test the text as written (off only to find out
-    /// whether a part is denied on its own, for naming the deciding part).
+    /// Whether restricting rules also test the text as written (off to find out whether
+    /// a part is denied on its own, for naming the deciding part, and when the text is
+    /// the text as written, where that test cannot change the answer).
     pub as_written: bool,
 }
 
@@ -65,19 +66,25 @@ impl<'r> Prepared<'r> {
             });
             return out;
         };
+        // A target whose text is the text as written (and with no host, which host
+        // patterns would test instead) gains nothing from the test as written: that test
+        // would repeat, on the same text, the one the rule has just failed.
+        let as_written = |text: &str, host: Option<&str>| host.is_some() || self.raw != Some(text);
         if r.parts.is_empty() {
+            let text: &str = &r.canonical;
+            let host = r.host.clone().and_then(|h| r.canonical.get(h));
             out.push(Target {
-                text: Some(&r.canonical),
-                host: r.host.clone().and_then(|h| r.canonical.get(h)),
+                text: Some(text),
+                host,
                 explicit_only: r.unreadable.is_some(),
-                as_written: true,
+                as_written: as_written(text, host),
             });
         } else {
             out.extend(r.parts.iter().map(|part| Target {
                 text: Some(part),
                 host: None,
                 explicit_only: false,
-                as_written: true,
+                as_written: as_written(part, None),
             }));
         }
         out
@@ -127,12 +134,8 @@ pub fn parse_instant_ms(s: &str) -> Result<i64, RequestError> {
 /// Refuses control characters (they hide text on terminals and in logs); a shell line may
 /// hold newlines, which separate its commands.
 fn no_controls(field: &'static str, s: &str, newlines: bool) -> Result<(), RequestError> {
-    // Fast path on bytes, without early exit so it vectorises: C0 and DEL are single
-    // bytes, C1 characters start with 0xC2.
-    let suspicious = s
-        .bytes()
-        .fold(false, |acc, b| acc | (b < 0x20) | (b == 0x7f) | (b == 0xc2));
-    if !suspicious {
+    // Fast path on bytes: C0 and DEL are single bytes, C1 characters start with 0xC2.
+    if !suspicious(s.as_bytes()) {
         return Ok(());
     }
     match s
@@ -145,6 +148,33 @@ fn no_controls(field: &'static str, s: &str, newlines: bool) -> Result<(), Reque
         }),
         None => Ok(()),
     }
+}
+
+/// Whether `b` may hold a control character: a byte below 0x20, 0x7F or 0xC2 (which
+/// starts every C1 character). Eight bytes at a time (SWAR): the word tests can only
+/// answer yes too often (a borrow past a true hit), never miss one, and a yes is checked
+/// character by character.
+fn suspicious(b: &[u8]) -> bool {
+    const ONES: u64 = u64::from_le_bytes([0x01; 8]);
+    const HIGH: u64 = u64::from_le_bytes([0x80; 8]);
+    /// Whether some byte of `x` is zero.
+    fn zero_byte(x: u64) -> bool {
+        x.wrapping_sub(ONES) & !x & HIGH != 0
+    }
+    let mut words = b.chunks_exact(8);
+    for w in words.by_ref() {
+        let x = u64::from_le_bytes(w.try_into().unwrap_or([0; 8]));
+        // A byte below 0x20: subtracting 0x20 borrows into its high bit (bytes of 0x80
+        // and above have it set already and are masked out by `!x`).
+        let below = x.wrapping_sub(ONES * 0x20) & !x & HIGH != 0;
+        if below || zero_byte(x ^ (ONES * 0x7f)) || zero_byte(x ^ (ONES * 0xc2)) {
+            return true;
+        }
+    }
+    words
+        .remainder()
+        .iter()
+        .any(|&c| c < 0x20 || c == 0x7f || c == 0xc2)
 }
 
 /// Checks a request and reads its resource; `kind_of` names the kind an action claims.
@@ -287,6 +317,16 @@ pub(crate) fn rule_matches<'a>(
     if !rule.actions.iter().any(|g| g.matches(p.action)) {
         return Err(Miss::Action);
     }
+    conditions_match(rule, p, target)
+}
+
+/// Whether the conditions of `rule`, whose actions are known to match, hold on `target`:
+/// the decision's per-request plan checks the action once, not once per target.
+pub(crate) fn conditions_match<'a>(
+    rule: &'a Rule,
+    p: &Prepared<'_>,
+    target: &Target<'_>,
+) -> Result<(), Miss<'a>> {
     let c = &rule.conditions;
     let restricting = rule.effect != Effect::Allow;
     if target.explicit_only && !restricting {
@@ -465,4 +505,35 @@ fn agent_test<'a>(a: &'a AgentTest, p: &Prepared<'_>) -> Result<(), Miss<'a>> {
         return Err(Miss::Tags);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::suspicious;
+
+    /// The word-at-a-time test never misses a byte the byte-by-byte one finds, wherever
+    /// it sits and whatever surrounds it (bytes just above and below the limits, and the
+    /// high bytes that could hide a borrow).
+    #[test]
+    fn suspicious_finds_every_control_byte() {
+        let naive = |b: &[u8]| b.iter().any(|&c| c < 0x20 || c == 0x7f || c == 0xc2);
+        let fillers = [b'a', b' ', 0x21, 0x7e, 0x80, 0xc1, 0xc3, 0xff];
+        for len in 0..20 {
+            for &fill in &fillers {
+                let clean = vec![fill; len];
+                assert_eq!(suspicious(&clean), naive(&clean), "{clean:?}");
+                for at in 0..len {
+                    for bad in (0u8..0x20).chain([0x7f, 0xc2, 0x20, 0x7e, 0x80, 0xc1]) {
+                        let mut text = clean.clone();
+                        if let Some(b) = text.get_mut(at) {
+                            *b = bad;
+                        }
+                        if naive(&text) {
+                            assert!(suspicious(&text), "{text:?}");
+                        }
+                    }
+                }
+            }
+        }
+    }
 }

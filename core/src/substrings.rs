@@ -198,38 +198,60 @@ impl Table {
         }
     }
 
-    /// Whether any of `items` (the list the table was built from) occurs in `haystack`.
+    /// Whether any of `items` (the list the table was built from) occurs in `haystack`
+    /// (at most [`TABLE_MAX_HAYSTACK`] bytes).
     fn any_in(&self, items: &[String], haystack: &[u8]) -> bool {
+        // The haystack zero-padded by a word, so every position, the last seven too, is
+        // compared as one word (a fragment longer than what is left never matches: its
+        // length is checked).
+        let mut padded = [0u8; TABLE_MAX_HAYSTACK + 8];
+        let Some(copy) = padded.get_mut(..haystack.len()) else {
+            return self.any_in_long(items, haystack);
+        };
+        copy.copy_from_slice(haystack);
         for (at, &b) in haystack.iter().enumerate() {
             if self.starts[usize::from(b >> 6)] & (1 << (b & 63)) == 0 {
                 continue;
             }
-            let rest = haystack.get(at..).unwrap_or_default();
+            let left = haystack.len() - at;
+            let head = padded
+                .get(at..)
+                .and_then(<[u8]>::first_chunk::<8>)
+                .map_or(0, |w| u64::from_le_bytes(*w));
             let from = usize::from(self.first[usize::from(b)]);
             let to = usize::from(self.first[usize::from(b) + 1]);
             let candidates = self.entries.get(from..to).unwrap_or_default();
-            let found = match rest.first_chunk::<8>() {
-                Some(head) => {
-                    let head = u64::from_le_bytes(*head);
-                    candidates.iter().any(|e| {
-                        head & e.mask == e.head
-                            && (e.len <= 8
-                                || rest.get(8..e.len)
-                                    == items.get(e.item).and_then(|s| s.as_bytes().get(8..)))
-                    })
-                }
-                // The last seven positions: too short for a word.
-                None => candidates.iter().any(|e| {
-                    items
-                        .get(e.item)
-                        .is_some_and(|s| rest.starts_with(s.as_bytes()))
-                }),
-            };
-            if found {
+            if candidates.iter().any(|e| {
+                head & e.mask == e.head
+                    && e.len <= left
+                    && (e.len <= 8
+                        || haystack.get(at + 8..at + e.len)
+                            == items.get(e.item).and_then(|s| s.as_bytes().get(8..)))
+            }) {
                 return true;
             }
         }
         false
+    }
+
+    /// The table's search on any haystack (the padded one takes at most
+    /// [`TABLE_MAX_HAYSTACK`] bytes); only reached if a caller passes a longer one.
+    #[cold]
+    fn any_in_long(&self, items: &[String], haystack: &[u8]) -> bool {
+        haystack.iter().enumerate().any(|(at, &b)| {
+            let from = usize::from(self.first[usize::from(b)]);
+            let to = usize::from(self.first[usize::from(b) + 1]);
+            let rest = haystack.get(at..).unwrap_or_default();
+            self.entries
+                .get(from..to)
+                .unwrap_or_default()
+                .iter()
+                .any(|e| {
+                    items
+                        .get(e.item)
+                        .is_some_and(|s| rest.starts_with(s.as_bytes()))
+                })
+        })
     }
 }
 

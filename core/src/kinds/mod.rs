@@ -71,10 +71,14 @@ impl<'r> Reading<'r> {
 /// command line; an action on `file` (`read:file`, `write:file`, ...) a path;
 /// `send:email` and `write:email` their recipients.
 pub(crate) fn builtin_kind(action: &str) -> Option<ResourceKind> {
-    match action.split_once(':') {
-        Some(("execute", "shell")) => Some(ResourceKind::Shell),
-        Some((_, "file")) => Some(ResourceKind::Path),
-        Some(("send" | "write", "email")) => Some(ResourceKind::Email),
+    // A byte loop rather than `split_once`: actions are short, and `split_once` sets up a
+    // `memchr` search (its cost showed in every decision).
+    let colon = action.bytes().position(|b| b == b':')?;
+    let (verb, object) = (action.get(..colon)?, action.get(colon + 1..)?);
+    match (verb, object) {
+        ("execute", "shell") => Some(ResourceKind::Shell),
+        (_, "file") => Some(ResourceKind::Path),
+        ("send" | "write", "email") => Some(ResourceKind::Email),
         _ => None,
     }
 }

@@ -37,18 +37,33 @@ pub(crate) fn canonical(s: &str) -> Cow<'_, str> {
 /// which is kept as written), no empty segment but a final one (a trailing slash). Most
 /// paths pass, and then reading them costs no allocation.
 fn segments_resolved(path: &str) -> bool {
-    let mut segs = path.split('/').peekable();
-    let first = segs.next().unwrap_or("");
-    if (first == "." || first == "..") && segs.peek().is_none() {
-        return false;
-    }
-    while let Some(seg) = segs.next() {
-        let last = segs.peek().is_none();
-        if seg == "." || seg == ".." || (seg.is_empty() && !last) {
+    // One pass over the bytes (`split` sets up a `memchr` search per segment, which
+    // cost more than the rest of reading a short path).
+    let b = path.as_bytes();
+    let dots = |seg: &[u8]| seg == b"." || seg == b"..";
+    let mut start = 0;
+    let mut first = true;
+    loop {
+        let rest = b.get(start..).unwrap_or_default();
+        let end = rest
+            .iter()
+            .position(|&c| c == b'/')
+            .map_or(b.len(), |p| start + p);
+        let seg = b.get(start..end).unwrap_or_default();
+        let last = end == b.len();
+        if first {
+            if dots(seg) && last {
+                return false;
+            }
+            first = false;
+        } else if dots(seg) || (seg.is_empty() && !last) {
             return false;
         }
+        if last {
+            return true;
+        }
+        start = end + 1;
     }
-    true
 }
 
 fn resolve(s: &str) -> String {

@@ -27,12 +27,21 @@ pub(crate) struct Canonical<'r> {
 
 /// Byte index of `://` when `s` starts with a URL scheme.
 pub(crate) fn scheme_end(s: &str) -> Option<usize> {
-    // A scheme holds no `:`, so only the first colon can start `://`.
-    let i = s.find(':').filter(|&i| s[i..].starts_with("://"))?;
-    let mut chars = s[..i].chars();
-    let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphabetic());
-    (first_ok && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.')))
-        .then_some(i)
+    // A scheme holds no `:`, so only the first colon can start `://`; every byte before
+    // it must be a scheme byte (a letter first). One pass, stopping at the first byte
+    // that cannot be in a scheme.
+    let b = s.as_bytes();
+    if !b.first()?.is_ascii_alphabetic() {
+        return None;
+    }
+    for (i, &c) in b.iter().enumerate().skip(1) {
+        match c {
+            b':' => return b.get(i..)?.starts_with(b"://").then_some(i),
+            c if c.is_ascii_alphanumeric() || matches!(c, b'+' | b'-' | b'.') => {}
+            _ => return None,
+        }
+    }
+    None
 }
 
 /// Reads a URL, or says why it is not one.
@@ -76,37 +85,55 @@ fn position(url: &url::Url, at: url::Position) -> usize {
 /// user-info, IP addresses, punycode, percent-encoded dots, characters the standard
 /// would encode, dot segments).
 fn fast_path(s: &str) -> Option<Range<usize>> {
-    let rest = s
-        .strip_prefix("https://")
-        .or_else(|| s.strip_prefix("http://"))?;
-    let start = s.len() - rest.len();
-    let host_len = rest.find('/')?;
-    let host = &rest[..host_len];
-    let labels_ok = !host.is_empty()
-        && host.split('.').all(|l| {
-            !l.is_empty()
-                && !l.starts_with("xn--")
-                && l.bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        })
-        // A numeric last label makes the host an IPv4 address (`127.1`), which the
-        // standard rewrites.
-        && host
-            .rsplit('.')
-            .next()
-            .is_some_and(|l| l.bytes().next().is_some_and(|b| b.is_ascii_lowercase()));
-    if !labels_ok {
+    // One pass over the bytes: the host's labels, then the path's segments and every
+    // byte after the host.
+    let b = s.as_bytes();
+    let start = if b.starts_with(b"https://") {
+        8
+    } else if b.starts_with(b"http://") {
+        7
+    } else {
         return None;
+    };
+    let mut i = start;
+    let mut label = start;
+    loop {
+        // No `/` after the host: the parser decides.
+        match *b.get(i)? {
+            b'a'..=b'z' | b'0'..=b'9' | b'-' => {}
+            c @ (b'.' | b'/') => {
+                let l = b.get(label..i)?;
+                if l.is_empty() || l.starts_with(b"xn--") {
+                    return None;
+                }
+                if c == b'/' {
+                    // A numeric last label makes the host an IPv4 address (`127.1`),
+                    // which the standard rewrites.
+                    if !l.first().is_some_and(u8::is_ascii_lowercase) {
+                        return None;
+                    }
+                    break;
+                }
+                label = i + 1;
+            }
+            _ => return None,
+        }
+        i += 1;
     }
-    let after = &rest[host_len..];
-    let path_end = after.find(['?', '#']).unwrap_or(after.len());
-    let path_ok = after[..path_end]
-        .split('/')
-        .all(|seg| seg != "." && seg != "..");
-    let bytes = after.as_bytes();
+    let host_end = i;
+    let dot_segment = |seg: &[u8]| seg == b"." || seg == b"..";
+    let mut in_path = true;
+    let mut segment = host_end + 1;
     let mut hashes = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        let ok = match b {
+    for (i, &c) in b.iter().enumerate().skip(host_end) {
+        if in_path && i > host_end && matches!(c, b'/' | b'?' | b'#') {
+            if dot_segment(b.get(segment..i)?) {
+                return None;
+            }
+            segment = i + 1;
+            in_path = c == b'/';
+        }
+        let ok = match c {
             b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' => true,
             b'-' | b'.' | b'_' | b'~' | b'!' | b'$' | b'&' | b'(' | b')' | b'*' | b'+' => true,
             b',' | b';' | b'=' | b':' | b'@' | b'/' | b'?' => true,
@@ -115,8 +142,8 @@ fn fast_path(s: &str) -> Option<Range<usize>> {
                 hashes == 1
             }
             b'%' => {
-                let hex = |j: usize| bytes.get(j).is_some_and(u8::is_ascii_hexdigit);
-                let dot = bytes
+                let hex = |j: usize| b.get(j).is_some_and(u8::is_ascii_hexdigit);
+                let dot = b
                     .get(i + 1..i + 3)
                     .is_some_and(|h| h.eq_ignore_ascii_case(b"2e"));
                 hex(i + 1) && hex(i + 2) && !dot
@@ -127,7 +154,10 @@ fn fast_path(s: &str) -> Option<Range<usize>> {
             return None;
         }
     }
-    path_ok.then_some(start..start + host_len)
+    if in_path && dot_segment(b.get(segment..)?) {
+        return None;
+    }
+    Some(start..host_end)
 }
 
 #[cfg(test)]
