@@ -211,6 +211,8 @@ pub struct StatsParams {
 /// The shortest and longest `bucket` of the stats series, in seconds: at least 10 s, and
 /// at most a day.
 const BUCKET_RANGE: std::ops::RangeInclusive<u32> = 10..=86_400;
+/// Most intervals one series may have (a chart needs hundreds, not millions of points).
+const MAX_INTERVALS: u64 = 10_000;
 
 /// `GET /admin/audit/stats`.
 pub async fn stats(
@@ -228,6 +230,15 @@ pub async fn stats(
         )));
     }
     let hours = p.period.unwrap_or(24).clamp(1, 24 * 366);
+    if let Some(b) = p.bucket {
+        let intervals = u64::from(hours) * 3600 / u64::from(b);
+        if intervals > MAX_INTERVALS {
+            return Err(ApiError::bad_request(format!(
+                "a `bucket` of {b} s over {hours} hour(s) makes {intervals} intervals; at \
+                 most {MAX_INTERVALS} (a longer bucket or a shorter period)"
+            )));
+        }
+    }
     let since = clock::now_ms() - i64::from(hours) * 3_600_000;
     state.audit.flush(FLUSH_WAIT).await;
     let st = state.clone();

@@ -239,6 +239,13 @@ fn stats_give_a_series_per_interval_for_charts() {
         bad.json()["message"],
         "`bucket` must be between 10 and 86400 seconds, found `1`"
     );
+    let many = gw.admin("GET", "/admin/audit/stats?period=48&bucket=10", None);
+    assert_eq!(many.status, 400);
+    assert_eq!(
+        many.json()["message"],
+        "a `bucket` of 10 s over 48 hour(s) makes 17280 intervals; at most 10000 (a longer \
+         bucket or a shorter period)"
+    );
 }
 
 #[test]
