@@ -58,6 +58,10 @@ const build = run(
     'wasm32-unknown-unknown',
     '-p',
     'meshguard-wasm',
+    // The gateway's build script builds this very module (for the console's playground)
+    // in target/component with the same profile: one shared directory builds it once.
+    '--target-dir',
+    join(root, 'target', 'component'),
     '--message-format=json-render-diagnostics',
   ],
   { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', maxBuffer: 1 << 28 },

@@ -35,7 +35,7 @@ const EXPORT_PAGE: usize = 1000;
 const FLUSH_WAIT: Duration = Duration::from_secs(2);
 
 /// Query parameters.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AuditParams {
     limit: Option<usize>,
@@ -303,16 +303,10 @@ pub async fn stream(
     use std::sync::atomic::Ordering::Relaxed;
     let Query(p) = params.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let f = filter(&AuditParams {
-        limit: None,
         decision: p.decision,
         agent: p.agent,
         action: p.action,
-        from: None,
-        to: None,
-        trace_id: None,
-        status: None,
-        format: None,
-        order: None,
+        ..AuditParams::default()
     })?;
     let last_event = headers
         .get("last-event-id")
