@@ -30,11 +30,20 @@ commands:
                               Node addon (napi-rs), then run the JS suite on both backends
                               (whole conformance corpus vs the native CLI, API tests), the
                               workerd edge worker and headless Chromium
+  wasm-bindgen <module.wasm> <dir>
+                              the npm package's JS glue for <module.wasm> into
+                              <dir>/nodejs, <dir>/web and <dir>/bundler (the library of
+                              the wasm-bindgen CLI at the pinned version; used by
+                              bindings/npm/scripts/build.mjs)
   gateway                     the gateway's release tests (conformance through the Wasm
                               component, the real binary over HTTP) and the official
                               Python SDK (meshguard 0.1.2 from PyPI) against it";
 
 const FUZZ_TARGETS: &[&str] = &["parse", "evaluate"];
+
+/// The gateway's release tests; `cargo xtask js` builds the gateway binary with these very
+/// arguments (plus `--no-run`) so that the two steps share every compiled crate.
+const GATEWAY_TESTS: &[&str] = &["test", "--release", "--locked", "-p", "meshguard-gateway"];
 
 fn main() -> ExitCode {
     match xtask() {
@@ -59,6 +68,7 @@ fn xtask() -> Result<()> {
         "fuzz" => fuzz(rest),
         "js" => js(rest),
         "gateway" => gateway(rest),
+        "wasm-bindgen" => wasm_bindgen(rest),
         "help" | "-h" | "--help" => {
             println!("{USAGE}");
             Ok(())
@@ -383,8 +393,8 @@ fn ensure_cargo_fuzz() -> Result<()> {
 // js
 // ---------------------------------------------------------------------------------------
 
-/// `cargo xtask js`: builds the npm package `@meshguard/policy` (bindings/npm: the
-/// wasm-bindgen CLI of the pinned version into `.tools`, three targets, `wasm-opt -Oz`)
+/// `cargo xtask js`: builds the npm package `@meshguard/policy` (bindings/npm: the glue
+/// for three targets by `cargo xtask wasm-bindgen`, `wasm-opt -Oz`)
 /// and the napi-rs addon (bindings/node), builds the native CLI the suite compares
 /// against, then runs the JS suite on the wasm and the native backend, and the real
 /// runtimes (standalone workerd, headless Debian Chromium, installed by apt-get if
@@ -406,17 +416,19 @@ fn js(args: &[String]) -> Result<()> {
         .current_dir(&npm))?;
     run(&mut node(&["scripts/build.mjs"]))?;
     run(&mut node(&["../node/build.mjs"]))?;
-    // The CLI is the oracle the suite compares with; the gateway serves GatewaySync's tests.
+    // The CLI is the oracle the suite compares with; the gateway serves GatewaySync's and
+    // the console's tests. Each is built by itself, the gateway as `cargo xtask gateway`
+    // builds it for its tests (`cargo test --no-run`, dev-dependencies included): cargo
+    // unifies features over the packages of one invocation and over dev-dependencies when
+    // tests are built, so building both together, or the gateway without its tests, gives
+    // tokio, serde_json and others other features than the test step's, and wasmtime with
+    // cranelift would be compiled twice (minutes on CI's two cores).
     run(Command::new("cargo")
-        .args([
-            "build",
-            "--release",
-            "--locked",
-            "-p",
-            "meshguard-cli",
-            "-p",
-            "meshguard-gateway",
-        ])
+        .args(["build", "--release", "--locked", "-p", "meshguard-cli"])
+        .current_dir(root()))?;
+    run(Command::new("cargo")
+        .args(GATEWAY_TESTS)
+        .arg("--no-run")
         .current_dir(root()))?;
     let suite = ["--test", "--test-timeout=300000"];
     for backend in ["wasm", "native"] {
@@ -465,7 +477,7 @@ fn gateway(args: &[String]) -> Result<()> {
         .arg("hosts/gateway/tests/ensure-postgres.sh")
         .current_dir(root()))?;
     run(Command::new("cargo")
-        .args(["test", "--release", "--locked", "-p", "meshguard-gateway"])
+        .args(GATEWAY_TESTS)
         // The replica tests start a real PostgreSQL; here they must not skip themselves.
         .env("MESHGUARD_REQUIRE_POSTGRES", "1")
         .current_dir(root()))
@@ -474,4 +486,47 @@ fn gateway(args: &[String]) -> Result<()> {
         .arg("hosts/gateway/tests/sdk/run.sh")
         .current_dir(root()))
     .context("the Python SDK tests against the gateway failed")
+}
+
+// ---------------------------------------------------------------------------------------
+// wasm-bindgen
+// ---------------------------------------------------------------------------------------
+
+/// `cargo xtask wasm-bindgen <module.wasm> <dir>`: what `wasm-bindgen --target T
+/// --out-name meshguard_wasm --no-typescript` does for the three targets of the npm
+/// package, through the CLI's own library (`wasm-bindgen-cli-support`, pinned to the
+/// `wasm-bindgen` crate's exact version in the workspace). The CLI itself, installed with
+/// `cargo install`, took four minutes of CI's two cores to compile (its test runner's web
+/// server and HTTP client included); the library is compiled once, here and in the
+/// gateway's build script.
+fn wasm_bindgen(args: &[String]) -> Result<()> {
+    let [module, dir] = args else {
+        bail!("usage: cargo xtask wasm-bindgen <module.wasm> <dir>");
+    };
+    type Mode = fn(
+        &mut wasm_bindgen_cli_support::Bindgen,
+        bool,
+    ) -> Result<&mut wasm_bindgen_cli_support::Bindgen, anyhow::Error>;
+    let targets: [(&str, Mode); 3] = [
+        ("nodejs", wasm_bindgen_cli_support::Bindgen::nodejs),
+        ("web", wasm_bindgen_cli_support::Bindgen::web),
+        ("bundler", wasm_bindgen_cli_support::Bindgen::bundler),
+    ];
+    for (target, mode) in targets {
+        let out = Path::new(dir).join(target);
+        println!(
+            "wasm-bindgen --target {target} --out-dir {} {module}",
+            out.display()
+        );
+        let mut bindgen = wasm_bindgen_cli_support::Bindgen::new();
+        bindgen.input_path(module);
+        mode(&mut bindgen, true)?
+            .typescript(false)
+            // The CLI's default: the web glue's `init()` finds the module next to itself.
+            .omit_default_module_path(false)
+            .out_name("meshguard_wasm")
+            .generate(&out)
+            .with_context(|| format!("wasm-bindgen --target {target} on {module}"))?;
+    }
+    Ok(())
 }

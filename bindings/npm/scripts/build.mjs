@@ -1,16 +1,16 @@
 // Builds the wasm side of @meshguard/policy, offline, from the project's own files:
 //
-// 1. the wasm-bindgen CLI at exactly the version of the `wasm-bindgen` crate in
-//    Cargo.lock, installed into <repo>/.tools when missing or different (no wasm-pack);
-// 2. `cargo build --profile wasm --target wasm32-unknown-unknown -p meshguard-wasm`;
-// 3. wasm-bindgen for the `nodejs`, `web` and `bundler` targets into pkg/<target>/;
-// 4. `wasm-opt -Oz` from the npm `binaryen` package (never Debian's: see TOOLCHAIN.md),
+// 1. `cargo build --profile wasm --target wasm32-unknown-unknown -p meshguard-wasm`;
+// 2. the glue for the `nodejs`, `web` and `bundler` targets into pkg/<target>/ by
+//    `cargo xtask wasm-bindgen`: the wasm-bindgen CLI's library, pinned in Cargo.toml to
+//    exactly the `wasm-bindgen` crate's version (no wasm-pack, no CLI to install);
+// 3. `wasm-opt -Oz` from the npm `binaryen` package (never Debian's: see TOOLCHAIN.md),
 //    on the one module all three glues share.
 //
 // Run: `npm run build:wasm` (after `npm ci`) in bindings/npm.
 
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -32,20 +32,7 @@ function output(cmd, args) {
   return r.status === 0 ? r.stdout.trim() : null;
 }
 
-// 1. The CLI must match the crate exactly, or the generated glue does not fit the module.
-const pkgid = output('cargo', ['pkgid', '--locked', 'wasm-bindgen']);
-const version = pkgid?.match(/@([0-9][^\s]*)$/)?.[1] ?? pkgid?.match(/#([0-9][^\s]*)$/)?.[1];
-if (!version) throw new Error(`cannot read the wasm-bindgen version from \`cargo pkgid\` (${pkgid})`);
-const tools = join(root, '.tools');
-const bindgen = join(tools, 'bin', process.platform === 'win32' ? 'wasm-bindgen.exe' : 'wasm-bindgen');
-const have = existsSync(bindgen) ? output(bindgen, ['--version']) : null;
-if (have !== `wasm-bindgen ${version}`) {
-  console.log(`wasm-bindgen CLI ${version} needed (found: ${have ?? 'none'}); installing into .tools`);
-  // Not --locked: the registry mirror lacks one of the CLI's locked dependency versions.
-  run('cargo', ['install', 'wasm-bindgen-cli', '--version', version, '--root', tools, '--force']);
-}
-
-// 2. The module, with the workspace's size-first profile.
+// 1. The module, with the workspace's size-first profile.
 output('rustup', ['target', 'add', 'wasm32-unknown-unknown']);
 const build = run(
   'cargo',
@@ -76,17 +63,13 @@ const wasm = build.stdout
 if (!wasm) throw new Error('cargo built no meshguard_wasm.wasm');
 console.log(`built ${wasm} (${statSync(wasm).size} bytes)`);
 
-// 3. Glue per target.
-for (const target of TARGETS) {
-  const out = join(pkgDir, 'pkg', target);
-  rmSync(out, { recursive: true, force: true });
-  mkdirSync(out, { recursive: true });
-  run(bindgen, ['--target', target, '--out-dir', out, '--out-name', 'meshguard_wasm', '--no-typescript', wasm]);
-  // The nodejs glue is CommonJS inside a "type": "module" package.
-  if (target === 'nodejs') writeFileSync(join(out, 'package.json'), '{ "type": "commonjs" }\n');
-}
+// 2. Glue per target.
+for (const target of TARGETS) rmSync(join(pkgDir, 'pkg', target), { recursive: true, force: true });
+run('cargo', ['xtask', 'wasm-bindgen', wasm, join(pkgDir, 'pkg')]);
+// The nodejs glue is CommonJS inside a "type": "module" package.
+writeFileSync(join(pkgDir, 'pkg', 'nodejs', 'package.json'), '{ "type": "commonjs" }\n');
 
-// 4. The optimiser. wasm-bindgen writes the same module for every target: optimise it
+// 3. The optimiser. wasm-bindgen writes the same module for every target: optimise it
 // once. The nodejs glue reads pkg/web's copy (the one the package also exports as
 // `./meshguard.wasm`); the bundler glue keeps its own, because a bundler resolves the
 // module's imports (`./meshguard_wasm_bg.js`) next to it.
