@@ -46,11 +46,8 @@ pub(crate) fn scheme_end(s: &str) -> Option<usize> {
 
 /// Reads a URL, or says why it is not one.
 pub(crate) fn read(s: &str) -> Result<Canonical<'_>, String> {
-    if let Some(host) = fast_path(s) {
-        return Ok(Canonical {
-            text: Cow::Borrowed(s),
-            host,
-        });
+    if let Some(fast) = fast_path(s) {
+        return Ok(fast.canonical(s));
     }
     let mut url = url::Url::parse(s).map_err(|e| e.to_string())?;
     // Neither can fail for a URL with a host; for one without, there is nothing to drop.
@@ -80,36 +77,68 @@ fn position(url: &url::Url, at: url::Position) -> usize {
     url[..at].len()
 }
 
-/// The host range of an already canonical `http(s)` URL with a plain host name and a
-/// path, or `None` when the parser must decide (anything unusual: upper case, a port,
-/// user-info, IP addresses, punycode, percent-encoded dots, characters the standard
-/// would encode, dot segments).
-fn fast_path(s: &str) -> Option<Range<usize>> {
+/// What [`fast_path`] found: where the host is, and whether the scheme and host are to
+/// be lowered (the only rewrite the fast path makes).
+#[derive(Debug, PartialEq, Eq)]
+struct Fast {
+    host: Range<usize>,
+    lower: bool,
+}
+
+impl Fast {
+    fn canonical(self, s: &str) -> Canonical<'_> {
+        let text = match s.get(..self.host.end) {
+            Some(head) if self.lower => {
+                let mut text = head.to_ascii_lowercase();
+                text.push_str(s.get(self.host.end..).unwrap_or_default());
+                Cow::Owned(text)
+            }
+            _ => Cow::Borrowed(s),
+        };
+        Canonical {
+            text,
+            host: self.host,
+        }
+    }
+}
+
+/// The host range of an `http(s)` URL with a plain host name and a path that is
+/// canonical but for ASCII capitals in its scheme or host (which the standard lowers),
+/// or `None` when the parser must decide (anything unusual: a port, user-info, IP
+/// addresses, punycode, percent-encoded dots, characters the standard would encode, dot
+/// segments).
+fn fast_path(s: &str) -> Option<Fast> {
     // One pass over the bytes: the host's labels, then the path's segments and every
     // byte after the host.
     let b = s.as_bytes();
-    let start = if b.starts_with(b"https://") {
+    let scheme = |name: &[u8]| {
+        b.get(..name.len())
+            .is_some_and(|h| h.eq_ignore_ascii_case(name))
+    };
+    let start = if scheme(b"https://") {
         8
-    } else if b.starts_with(b"http://") {
+    } else if scheme(b"http://") {
         7
     } else {
         return None;
     };
+    let mut lower = b.get(..start)?.iter().any(u8::is_ascii_uppercase);
     let mut i = start;
     let mut label = start;
     loop {
         // No `/` after the host: the parser decides.
         match *b.get(i)? {
             b'a'..=b'z' | b'0'..=b'9' | b'-' => {}
+            b'A'..=b'Z' => lower = true,
             c @ (b'.' | b'/') => {
                 let l = b.get(label..i)?;
-                if l.is_empty() || l.starts_with(b"xn--") {
+                if l.is_empty() || l.get(..4).is_some_and(|p| p.eq_ignore_ascii_case(b"xn--")) {
                     return None;
                 }
                 if c == b'/' {
                     // A numeric last label makes the host an IPv4 address (`127.1`),
                     // which the standard rewrites.
-                    if !l.first().is_some_and(u8::is_ascii_lowercase) {
+                    if !l.first().is_some_and(u8::is_ascii_alphabetic) {
                         return None;
                     }
                     break;
@@ -157,7 +186,10 @@ fn fast_path(s: &str) -> Option<Range<usize>> {
     if in_path && dot_segment(b.get(segment..)?) {
         return None;
     }
-    Some(start..host_end)
+    Some(Fast {
+        host: start..host_end,
+        lower,
+    })
 }
 
 #[cfg(test)]
@@ -180,6 +212,7 @@ mod tests {
     #[test]
     fn read_as_a_browser_reads() {
         assert_eq!(c("HTTPS://Evil.ONION/x"), "https://evil.onion/x");
+        assert_eq!(c("HTTP://Docs.RS/A?B#C"), "http://docs.rs/A?B#C");
         assert_eq!(
             c("https://Example.com:443/A/./B/../C?Q=1#F"),
             "https://example.com/A/C?Q=1#F"
@@ -207,9 +240,12 @@ mod tests {
 
     #[test]
     fn fast_path_is_taken_for_the_common_shape() {
-        assert_eq!(fast_path("https://docs.rs/x?y=1#z"), Some(8..15));
+        let fast = |host, lower| Some(Fast { host, lower });
+        assert_eq!(fast_path("https://docs.rs/x?y=1#z"), fast(8..15, false));
+        assert_eq!(fast_path("https://Docs.rs/"), fast(8..15, true));
+        assert_eq!(fast_path("HTTP://docs.rs/X"), fast(7..14, true));
         assert_eq!(fast_path("https://docs.rs"), None);
-        assert_eq!(fast_path("https://Docs.rs/"), None);
+        assert_eq!(fast_path("https://XN--bcher-kva.de/"), None);
         assert_eq!(fast_path("https://docs.rs/a/../b"), None);
         assert_eq!(fast_path("https://docs.rs/%2E"), None);
     }
@@ -220,14 +256,15 @@ mod tests {
         /// Where the fast path answers, it answers what the parser would.
         #[test]
         fn fast_path_agrees_with_the_parser(
-            s in "https?://[a-z0-9.A-Z-]{0,12}(:[0-9]{0,3})?(/[a-zA-Z0-9._~%!$&'()*+,;=:@/?#\\\\ -]{0,16})?"
+            s in "[hH][tT][tT][pP][sS]?://[a-z0-9.A-Z-]{0,12}(:[0-9]{0,3})?(/[a-zA-Z0-9._~%!$&'()*+,;=:@/?#\\\\ -]{0,16})?"
         ) {
-            if let Some(range) = fast_path(&s) {
+            if let Some(fast) = fast_path(&s) {
                 let parsed = url::Url::parse(&s);
                 prop_assert!(parsed.is_ok(), "{s}");
                 if let Ok(u) = parsed {
-                    prop_assert_eq!(u.as_str(), s.as_str());
-                    prop_assert_eq!(u.host_str(), s.get(range));
+                    let c = fast.canonical(&s);
+                    prop_assert_eq!(u.as_str(), &*c.text);
+                    prop_assert_eq!(u.host_str(), c.text.get(c.host));
                 }
             }
         }
