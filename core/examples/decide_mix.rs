@@ -7,8 +7,10 @@
 //! ```
 //!
 //! The mix is `example` (the eleven seeds, eight requests cycling), `claude` (the
-//! dev-assistant policy, the sixteen requests of `benches/data/claude-code-mix.json`) or
-//! `explain` (the example set with explanations); the count is decisions. Callgrind's
+//! dev-assistant policy, the sixteen requests of `benches/data/claude-code-mix.json`),
+//! `explain` (the example set with explanations) or `js` (the eleven seeds and the JS
+//! benchmark's eight requests); the count is decisions, then optionally the index of
+//! the one request to repeat. Callgrind's
 //! total for `run_mix` divided by the count is the instructions a decision.
 
 // A driver: a broken fixture should abort loudly.
@@ -25,7 +27,7 @@ use std::hint::black_box;
 mod mixes;
 
 use meshguard_core::{PolicySet, Request};
-use mixes::{claude_code_mix, compile, example_requests, seed_files};
+use mixes::{claude_code_mix, compile, example_requests, js_requests, seed_files};
 
 /// The measured loop: `n` decisions cycling through `requests`.
 #[inline(never)]
@@ -44,11 +46,12 @@ fn main() {
     let (set, mut requests, explain) = match mix.as_str() {
         "example" => (compile(&seed_files()), example_requests(), false),
         "explain" => (compile(&seed_files()), example_requests(), true),
+        "js" => (compile(&seed_files()), js_requests(), false),
         "claude" => {
             let (s, r) = claude_code_mix();
             (s, r, false)
         }
-        other => panic!("unknown mix `{other}` (example, explain, claude)"),
+        other => panic!("unknown mix `{other}` (example, explain, claude, js)"),
     };
     if let Some(i) = single {
         requests = vec![requests[i].clone()];

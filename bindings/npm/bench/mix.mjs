@@ -8,7 +8,9 @@ export const STEMS = [
   'claude-code-web', 'clawdbot-calendar', 'clawdbot-email', 'clawdbot-file', 'clawdbot-messaging', 'clawdbot-web',
 ];
 
-// A realistic mix: every agent family, allows and denies, canonicalised resources.
+// A realistic mix: every agent family, allows and denies, canonicalised resources. The
+// same eight requests are the core's `js` mix (core/benches/mixes/mod.rs), so the core's
+// share of a JS decision can be counted in instructions: keep the two equal.
 export const REQUESTS = [
   { action: 'write:email', resource: 'bob@yourcompany.com', agent: { id: 'c1', tags: ['clawdbot'], trustTier: 'verified' } },
   { action: 'write:email', resource: 'Eve@Elsewhere.ORG', agent: { id: 'c1', tags: ['clawdbot'], trustTier: 'verified' } },

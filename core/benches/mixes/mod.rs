@@ -68,6 +68,24 @@ pub fn example_requests() -> Vec<Request> {
     ]
 }
 
+/// The eight requests of the JS benchmark (`bindings/npm/bench/mix.mjs`, kept equal by
+/// hand), over the same eleven seeds: what one `evaluate` from JS asks of the core.
+pub fn js_requests() -> Vec<Request> {
+    [
+        r#"{"action":"write:email","resource":"bob@yourcompany.com","agent":{"id":"c1","tags":["clawdbot"],"trustTier":"verified"}}"#,
+        r#"{"action":"write:email","resource":"Eve@Elsewhere.ORG","agent":{"id":"c1","tags":["clawdbot"],"trustTier":"verified"}}"#,
+        r#"{"action":"browse:web","resource":"HTTPS://Evil.ONION/x","agent":{"id":"c2","tags":["clawdbot"]}}"#,
+        r#"{"action":"read:file","resource":"./src/main.rs","agent":{"id":"cc","tags":["claude-code"]}}"#,
+        r#"{"action":"read:file","resource":"./src/../.env","agent":{"id":"cc","tags":["claude-code"]}}"#,
+        r#"{"action":"execute:shell","resource":"git status && rm -rf /","agent":{"id":"cc","tags":["claude-code"]}}"#,
+        r#"{"action":"execute:shell","resource":"cargo test","agent":{"id":"cc","tags":["claude-code","dev-agent"]}}"#,
+        r#"{"action":"send:message","resource":"slack","context":{"channel":"slack"},"agent":{"id":"a1","tags":["autogpt"],"trustTier":"trusted"}}"#,
+    ]
+    .iter()
+    .map(|json| serde_json::from_str(json).expect("a request"))
+    .collect()
+}
+
 /// The Claude Code dev-assistant policy and the requests of `benches/data/claude-code-mix.json`.
 pub fn claude_code_mix() -> (PolicySet, Vec<Request>) {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
