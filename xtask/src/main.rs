@@ -177,6 +177,7 @@ fn ci(args: &[String]) -> Result<()> {
 
 /// Prints the command, runs it with inherited stdio, and fails unless it succeeds.
 fn run(cmd: &mut Command) -> Result<()> {
+    without_cargo_run_env(cmd);
     let shown = show(cmd);
     println!("$ {shown}");
     let status = cmd
@@ -186,6 +187,33 @@ fn run(cmd: &mut Command) -> Result<()> {
         bail!("`{shown}` failed ({status})");
     }
     Ok(())
+}
+
+/// Removes what `cargo run` set for this process (`CARGO_MANIFEST_DIR=…/xtask`,
+/// `CARGO_PKG_NAME=xtask`, …) from a child's environment. Build scripts that watch those
+/// variables (ring watches `CARGO_MANIFEST_DIR` and `CARGO_PKG_*`) are otherwise dirty
+/// between a build run from here and one run from a shell or from a test, and ring,
+/// rustls, hyper and the gateway get compiled again. The CLI's admin tests strip the same
+/// list before they build the gateway (`hosts/cli/tests/admin/support.rs`).
+fn without_cargo_run_env(cmd: &mut Command) {
+    for (name, _) in std::env::vars_os() {
+        let name = name.to_string_lossy();
+        let set_by_cargo_run = matches!(
+            name.as_ref(),
+            "CARGO_MANIFEST_DIR"
+                | "CARGO_MANIFEST_PATH"
+                | "CARGO_CRATE_NAME"
+                | "CARGO_BIN_NAME"
+                | "CARGO_PRIMARY_PACKAGE"
+                | "CARGO_TARGET_TMPDIR"
+                | "CARGO_RUSTC_CURRENT_DIR"
+                | "OUT_DIR"
+        ) || name.starts_with("CARGO_PKG_")
+            || name.starts_with("CARGO_BIN_EXE_");
+        if set_by_cargo_run {
+            cmd.env_remove(name.as_ref());
+        }
+    }
 }
 
 fn show(cmd: &Command) -> String {
@@ -422,7 +450,8 @@ fn js(args: &[String]) -> Result<()> {
     // unifies features over the packages of one invocation and over dev-dependencies when
     // tests are built, so building both together, or the gateway without its tests, gives
     // tokio, serde_json and others other features than the test step's, and wasmtime with
-    // cranelift would be compiled twice (minutes on CI's two cores).
+    // cranelift would be compiled twice (minutes on CI's two cores). The CLI's admin tests
+    // and the Python SDK's script build the gateway the same way when they need it.
     run(Command::new("cargo")
         .args(["build", "--release", "--locked", "-p", "meshguard-cli"])
         .current_dir(root()))?;

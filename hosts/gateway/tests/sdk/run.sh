@@ -22,7 +22,10 @@ fi
   "meshguard==0.1.2" "httpx==0.28.1" "pytest==8.4.2"
 
 echo "==> release gateway"
-(cd "$root" && cargo build --release --locked -p meshguard-gateway)
+# Built as the gateway's release tests build it (`cargo xtask gateway` runs them just
+# before): `cargo build` would resolve other features (no dev-dependencies) and compile
+# wasmtime and cranelift once more. `--no-run` writes target/release/meshguard-gateway too.
+(cd "$root" && cargo test --release --locked -p meshguard-gateway --no-run)
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/meshguard-sdk.XXXXXX")
 pid=""
