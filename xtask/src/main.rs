@@ -30,6 +30,9 @@ commands:
                               Node addon (napi-rs), then run the JS suite on both backends
                               (whole conformance corpus vs the native CLI, API tests), the
                               workerd edge worker and headless Chromium
+  gateway-binary              build target/release/meshguard-gateway as the gateway's
+                              release tests build it (what the JS step, the CLI's admin
+                              tests and the Python SDK's script run when they need it)
   wasm-bindgen <module.wasm> <dir>
                               the npm package's JS glue for <module.wasm> into
                               <dir>/nodejs, <dir>/web and <dir>/bundler (the library of
@@ -41,8 +44,13 @@ commands:
 
 const FUZZ_TARGETS: &[&str] = &["parse", "evaluate"];
 
-/// The gateway's release tests; `cargo xtask js` builds the gateway binary with these very
-/// arguments (plus `--no-run`) so that the two steps share every compiled crate.
+/// The gateway's release tests. The gateway binary is built with these very arguments plus
+/// `--no-run` (`cargo xtask gateway-binary`), wherever it is needed, so that every step
+/// shares every compiled crate: cargo unifies features over the packages of one
+/// invocation and over dev-dependencies when tests are built, so `cargo build -p
+/// meshguard-gateway`, or the gateway built together with the CLI, gives tokio,
+/// serde_json and others other features than the tests' build, and wasmtime with
+/// cranelift is compiled once more (minutes on CI's two cores).
 const GATEWAY_TESTS: &[&str] = &["test", "--release", "--locked", "-p", "meshguard-gateway"];
 
 fn main() -> ExitCode {
@@ -69,6 +77,7 @@ fn xtask() -> Result<()> {
         "js" => js(rest),
         "gateway" => gateway(rest),
         "wasm-bindgen" => wasm_bindgen(rest),
+        "gateway-binary" => gateway_binary(rest),
         "help" | "-h" | "--help" => {
             println!("{USAGE}");
             Ok(())
@@ -190,11 +199,11 @@ fn run(cmd: &mut Command) -> Result<()> {
 }
 
 /// Removes what `cargo run` set for this process (`CARGO_MANIFEST_DIR=…/xtask`,
-/// `CARGO_PKG_NAME=xtask`, …) from a child's environment. Build scripts that watch those
-/// variables (ring watches `CARGO_MANIFEST_DIR` and `CARGO_PKG_*`) are otherwise dirty
-/// between a build run from here and one run from a shell or from a test, and ring,
-/// rustls, hyper and the gateway get compiled again. The CLI's admin tests strip the same
-/// list before they build the gateway (`hosts/cli/tests/admin/support.rs`).
+/// `CARGO_PKG_NAME=xtask`, …; and what `cargo test` set, when a test runs `cargo xtask`)
+/// from a child's environment. Build scripts that watch those variables (ring watches
+/// `CARGO_MANIFEST_DIR` and `CARGO_PKG_*`) are otherwise dirty between a build run from
+/// here and one run from a shell, and ring, rustls, hyper and the gateway get compiled
+/// again.
 fn without_cargo_run_env(cmd: &mut Command) {
     for (name, _) in std::env::vars_os() {
         let name = name.to_string_lossy();
@@ -445,20 +454,11 @@ fn js(args: &[String]) -> Result<()> {
     run(&mut node(&["scripts/build.mjs"]))?;
     run(&mut node(&["../node/build.mjs"]))?;
     // The CLI is the oracle the suite compares with; the gateway serves GatewaySync's and
-    // the console's tests. Each is built by itself, the gateway as `cargo xtask gateway`
-    // builds it for its tests (`cargo test --no-run`, dev-dependencies included): cargo
-    // unifies features over the packages of one invocation and over dev-dependencies when
-    // tests are built, so building both together, or the gateway without its tests, gives
-    // tokio, serde_json and others other features than the test step's, and wasmtime with
-    // cranelift would be compiled twice (minutes on CI's two cores). The CLI's admin tests
-    // and the Python SDK's script build the gateway the same way when they need it.
+    // the console's tests. Each is built by itself (see `GATEWAY_TESTS`).
     run(Command::new("cargo")
         .args(["build", "--release", "--locked", "-p", "meshguard-cli"])
         .current_dir(root()))?;
-    run(Command::new("cargo")
-        .args(GATEWAY_TESTS)
-        .arg("--no-run")
-        .current_dir(root()))?;
+    gateway_binary(&[])?;
     let suite = ["--test", "--test-timeout=300000"];
     for backend in ["wasm", "native"] {
         let mut cmd = node(&suite);
@@ -558,4 +558,22 @@ fn wasm_bindgen(args: &[String]) -> Result<()> {
             .with_context(|| format!("wasm-bindgen --target {target} on {module}"))?;
     }
     Ok(())
+}
+
+// ---------------------------------------------------------------------------------------
+// gateway-binary
+// ---------------------------------------------------------------------------------------
+
+/// `cargo xtask gateway-binary`: `target/release/meshguard-gateway`, built by the
+/// gateway's release test build (`GATEWAY_TESTS` + `--no-run`, which writes the binary
+/// too), so that it shares every compiled crate with `cargo xtask gateway`.
+fn gateway_binary(args: &[String]) -> Result<()> {
+    if let Some(extra) = args.first() {
+        bail!("`cargo xtask gateway-binary` takes no arguments (got `{extra}`)");
+    }
+    run(Command::new("cargo")
+        .args(GATEWAY_TESTS)
+        .arg("--no-run")
+        .current_dir(root()))
+    .context("building the gateway binary failed")
 }

@@ -16,9 +16,8 @@ use crate::common::{BIN, TempDir, json, repo_policies, text};
 pub const ADMIN: &str = "cli-test-admin-token-0123456789";
 
 /// The release gateway binary: beside this build's target directory, else under the
-/// workspace root; built (once per test process) when missing, the way the gateway's
-/// release tests build it (`cargo test --no-run`, which writes the binary too): a plain
-/// `cargo build` resolves other features and would compile wasmtime a second time in CI.
+/// workspace root; built (once per test process) by `cargo xtask gateway-binary` when
+/// missing.
 fn gateway_binary() -> PathBuf {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     BUILT
@@ -36,47 +35,16 @@ fn gateway_binary() -> PathBuf {
             if let Some(found) = candidates.iter().find(|c| c.is_file()) {
                 return found.clone();
             }
+            // Through xtask, which builds it as the gateway's release tests do (and clears
+            // what `cargo test` set for this process from the inner cargo's environment):
+            // any other way compiles wasmtime once more in CI.
             let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-            let mut build = Command::new(cargo);
-            // What `cargo test` sets for this test process must not reach the inner cargo:
-            // build scripts that watch these variables (ring watches `CARGO_MANIFEST_DIR`
-            // and `CARGO_PKG_*`) would be dirty, and rustls, hyper and the gateway would be
-            // compiled again here and once more by the next plain `cargo` command. `cargo
-            // xtask` strips the same list from what it runs (`without_cargo_run_env`).
-            for (name, _) in std::env::vars_os() {
-                let name = name.to_string_lossy();
-                let set_for_tests = matches!(
-                    name.as_ref(),
-                    "CARGO_MANIFEST_DIR"
-                        | "CARGO_MANIFEST_PATH"
-                        | "CARGO_CRATE_NAME"
-                        | "CARGO_BIN_NAME"
-                        | "CARGO_PRIMARY_PACKAGE"
-                        | "CARGO_TARGET_TMPDIR"
-                        | "CARGO_RUSTC_CURRENT_DIR"
-                        | "OUT_DIR"
-                ) || name.starts_with("CARGO_PKG_")
-                    || name.starts_with("CARGO_BIN_EXE_");
-                if set_for_tests {
-                    build.env_remove(name.as_ref());
-                }
-            }
-            let status = build
-                .args([
-                    "test",
-                    "--release",
-                    "--locked",
-                    "-p",
-                    "meshguard-gateway",
-                    "--no-run",
-                ])
+            let status = Command::new(cargo)
+                .args(["xtask", "gateway-binary"])
                 .current_dir(&root)
                 .status()
-                .expect("running cargo to build the gateway");
-            assert!(
-                status.success(),
-                "cargo test --release -p meshguard-gateway --no-run failed"
-            );
+                .expect("running cargo xtask gateway-binary");
+            assert!(status.success(), "cargo xtask gateway-binary failed");
             candidates
                 .into_iter()
                 .find(|c| c.is_file())

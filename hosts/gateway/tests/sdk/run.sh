@@ -23,9 +23,8 @@ fi
 
 echo "==> release gateway"
 # Built as the gateway's release tests build it (`cargo xtask gateway` runs them just
-# before): `cargo build` would resolve other features (no dev-dependencies) and compile
-# wasmtime and cranelift once more. `--no-run` writes target/release/meshguard-gateway too.
-(cd "$root" && cargo test --release --locked -p meshguard-gateway --no-run)
+# before); a plain `cargo build` would compile wasmtime and cranelift once more.
+(cd "$root" && cargo xtask gateway-binary)
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/meshguard-sdk.XXXXXX")
 pid=""
