@@ -1,7 +1,8 @@
 //! Decisions for hosts that pay for every string crossing their boundary (JavaScript
-//! through wasm-bindgen or N-API): the request comes in as a few flat strings with the
-//! agent registered once and named by a slot, and the decision goes out as a record of
-//! small integers plus the few strings that change from one decision to the next.
+//! through wasm-bindgen or N-API): the request comes in as a few texts the host wrote
+//! into a buffer the core reads in place ([`exchange`]), with the agent registered once
+//! and named by a slot, and the decision goes out as a record of small integers (in the
+//! same buffer) plus the few strings that change from one decision to the next.
 //!
 //! Where the JSON boundary costs two serde passes and two text crossings per decision,
 //! this costs the core's decision and a short record: policy and rule names and the
@@ -17,6 +18,8 @@ use rustc_hash::FxHashMap as HashMap;
 
 use crate::boundary::{Agent, Decision, Mode, Request};
 use crate::model::{AuditSettings, Effect};
+
+pub mod exchange;
 
 /// Rate-limit obligations the record carries; a decision with more goes as JSON.
 pub const MAX_RATE_LIMITS: usize = 8;

@@ -4,9 +4,14 @@
 //! functions as the wasm-bindgen crate (`bindings/npm/src/lib.rs`), registering the
 //! same shared glue, so the TypeScript API on top cannot tell them apart.
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
 use meshguard_core as core;
+use napi::{Env, sys};
 use napi_derive::napi;
 
+mod exchange;
 #[path = "../../npm/src/glue.rs"]
 mod glue;
 
@@ -30,10 +35,10 @@ pub fn invalid_decision(problem: String) -> String {
     glue::to_json(&glue::invalid(&problem))
 }
 
-/// The JS side's `Int32Array` a compact decision is written into, in place. An alias,
-/// because napi-derive reads a `&mut` argument as a wrapped class; napi implements the
-/// typed array's slice for it directly.
-type Record<'a> = &'a mut [i32];
+/// The JS side's exchange buffer (a `Uint8Array` over it), read and written in place. An
+/// alias, because napi-derive reads a `&mut` argument as a wrapped class; napi implements
+/// the typed array's slice for it directly.
+type Bytes<'a> = &'a mut [u8];
 
 /// The length of a compact record, in `i32`s.
 #[napi(js_name = "recordLen")]
@@ -41,12 +46,19 @@ pub fn record_len() -> u32 {
     glue::RECORD_LEN as u32
 }
 
+/// The size of an exchange buffer, in bytes.
+#[napi(js_name = "exchangeLen")]
+pub fn exchange_len() -> u32 {
+    glue::exchange::LEN as u32
+}
+
 /// A compiled, immutable policy set, with the state of its compact decisions.
 #[napi(js_name = "PolicySet")]
 #[derive(Debug)]
 pub struct JsPolicySet {
-    inner: core::PolicySet,
-    host: glue::Compact,
+    /// Shared with the deciders this set made ([`exchange::Engine`]).
+    inner: Rc<core::PolicySet>,
+    host: Rc<RefCell<glue::Compact>>,
 }
 
 #[napi]
@@ -61,8 +73,8 @@ impl JsPolicySet {
     ) -> napi::Result<JsPolicySet> {
         glue::compile(&names, &texts, &fallback)
             .map(|inner| JsPolicySet {
-                inner,
-                host: glue::Compact::new(),
+                inner: Rc::new(inner),
+                host: Rc::default(),
             })
             .map_err(napi::Error::from_reason)
     }
@@ -113,80 +125,55 @@ impl JsPolicySet {
         org_id: Option<String>,
     ) {
         let agent = glue::agent(id, name, trust_tier, tags, org_id);
-        self.host.set_agent(slot, agent);
+        self.host.borrow_mut().set_agent(slot, agent);
     }
 
     /// A string numbered by compact records.
     #[napi]
     pub fn string(&self, i: u32) -> Option<String> {
-        self.host.string(i).map(str::to_owned)
+        self.host.borrow().string(i).map(str::to_owned)
     }
 
     /// Audit settings numbered by compact records, as JSON.
     #[napi]
     pub fn audit_json(&self, i: u32) -> Option<String> {
-        self.host.audit_json(i)
+        self.host.borrow().audit_json(i)
     }
 
-    /// Decides one request given as flat parts into `record` (the JS side's); the text
-    /// the record points into.
-    #[allow(clippy::too_many_arguments)]
-    #[napi]
-    pub fn decide_compact(
-        &mut self,
-        action: String,
-        resource: Option<String>,
-        agent: Option<u32>,
-        context: Option<String>,
-        time: Option<String>,
-        mode: u32,
-        record: Record<'_>,
-    ) -> Option<String> {
-        glue::decide_compact(
-            &self.inner,
-            &mut self.host,
-            &action,
-            resource.as_deref(),
-            agent,
-            context.as_deref(),
-            time.as_deref(),
-            mode as u8,
-            None,
-            record,
-        )
+    /// The function deciding requests written in an exchange buffer (`(buffer:
+    /// ArrayBuffer) => string | undefined`, see `exchange.rs`): the hot path, without
+    /// napi-rs's per-call conversions.
+    #[napi(ts_return_type = "(exchange: ArrayBuffer) => string | undefined")]
+    pub fn decider(&self, env: Env) -> napi::Result<sys::napi_value> {
+        let engine = exchange::Engine {
+            set: Rc::clone(&self.inner),
+            host: Rc::clone(&self.host),
+        };
+        exchange::function(env.raw(), engine)
     }
 
-    /// [`Self::decide_compact`], counting the request against `limiter`.
-    #[allow(clippy::too_many_arguments)]
+    /// Decides the request written in `exchange` as the decider does, counting it
+    /// against `limiter`.
     #[napi]
-    pub fn decide_compact_limited(
-        &mut self,
-        action: String,
-        resource: Option<String>,
-        agent: Option<u32>,
-        context: Option<String>,
-        time: Option<String>,
-        mode: u32,
+    pub fn decide_exchange_limited(
+        &self,
+        exchange: Bytes<'_>,
         limiter: &mut JsRateLimiter,
         now_ms: Option<f64>,
-        record: Record<'_>,
-    ) -> Option<String> {
+    ) -> napi::Result<Option<String>> {
         let limit = glue::Limit {
             limiter: &mut limiter.inner,
             now_ms,
         };
-        glue::decide_compact(
+        let mut host = self.host.try_borrow_mut().map_err(|_| {
+            napi::Error::from_reason("decideExchangeLimited was called while deciding")
+        })?;
+        Ok(glue::decide_exchange(
             &self.inner,
-            &mut self.host,
-            &action,
-            resource.as_deref(),
-            agent,
-            context.as_deref(),
-            time.as_deref(),
-            mode as u8,
+            &mut host,
+            exchange,
             Some(limit),
-            record,
-        )
+        ))
     }
 
     /// Decides requests in order; a JSON array of decisions.

@@ -43,17 +43,44 @@ for (const which of ['wasm', 'native']) {
   }
   const set = m.PolicySet.load(sources);
   const outs = jsons.map((j) => raw.decide(j, false));
-  // The raw compact call with the flat parts evaluate passes, each agent in its slot.
-  const flat = REQUESTS.map((r, i) => {
+  // The raw exchange call on the bytes `evaluate` writes (see js/compact.js), each agent
+  // in its slot: one buffer per request, its header restored before each call (the
+  // record overwrites it).
+  const textAt = 4 * backend.recordLen();
+  const native = typeof raw.exchangePtr !== 'function';
+  const decider = native ? raw.decider() : null;
+  const buffer = native ? new ArrayBuffer(backend.exchangeLen()) : null;
+  const view = () => (native ? new Uint8Array(buffer) : new Uint8Array(backend.wasmMemory().buffer, raw.exchangePtr(), backend.exchangeLen()));
+  const encoder = new TextEncoder();
+  const exchanges = REQUESTS.map((r, i) => {
     const a = r.agent;
     raw.setAgent(i, a.id, a.name, a.trustTier, a.tags ?? [], a.orgId);
-    return [r.action, r.resource, i, r.context && JSON.stringify(r.context), r.time, 0];
+    const texts = [r.action, r.resource, r.context && JSON.stringify(r.context), r.time];
+    const bytes = new Uint8Array(textAt + 4096);
+    const header = new Int32Array(bytes.buffer, 0, 10);
+    let at = textAt;
+    texts.forEach((t, f) => {
+      header[2 * f + 1] = -1;
+      if (t === undefined) return;
+      const { written } = encoder.encodeInto(t, bytes.subarray(at));
+      header[2 * f] = at;
+      header[2 * f + 1] = written;
+      at += written;
+    });
+    header[8] = i;
+    header[9] = 0;
+    return bytes.subarray(0, at);
   });
-  const rec = new Int32Array(backend.recordLen());
+  let bytes = view();
+  const exchange = (i) => {
+    if (bytes.length === 0) bytes = view();
+    bytes.set(exchanges[i % k]);
+    return native ? decider(buffer) : raw.decideExchange();
+  };
   const rows = [
     ['`evaluate` (object in, object out)', cpu((i) => set.evaluate(REQUESTS[i % k]))],
     ['`evaluateJson`', cpu((i) => set.evaluateJson(jsons[i % k]))],
-    ['raw `decideCompact` (flat strings in, record out)', cpu((i) => raw.decideCompact(...flat[i % k], rec))],
+    ['raw exchange call (bytes in, record out)', cpu(exchange)],
     ['raw `decide` (JSON text in and out)', cpu((i) => raw.decide(jsons[i % k], false))],
     ['raw `invalidDecision` (a decision made and crossed as JSON)', cpu(() => backend.invalidDecision('x'))],
     ['V8 `JSON.stringify(request)`', cpu((i) => JSON.stringify(REQUESTS[i % k]))],

@@ -1,12 +1,17 @@
-// The hot path of `evaluate`: a plain request object crosses as flat strings (its agent
-// registered once per set and named by a slot) and the decision comes back as a compact
-// record (core/src/compact.rs) that is turned here into the very object `JSON.parse`
-// would give of the core's decision JSON: same fields, same order, same values.
+// The hot path of `evaluate`: a plain request object is written into an exchange buffer
+// the core reads in place (core/src/compact/exchange.rs: UTF-8 texts and a header of
+// offsets and lengths; its agent registered once per set and named by a slot), and the
+// decision comes back in the same buffer as a compact record (core/src/compact.rs) that
+// is turned here into the very object `JSON.parse` would give of the core's decision
+// JSON: same fields, same order, same values. No string crosses as an argument: the
+// wasm backend's buffer is a region of its memory, the native one's an `ArrayBuffer`
+// handed to a decider function the addon made for this set.
 //
 // Only requests this file can pass on exactly as the core would read their JSON take
 // this path; anything else (other keys, other types, lone surrogates, a class instance,
-// a request near the size cap, a context the core reads otherwise) returns `null` and
-// goes the JSON way, so every answer, error words included, stays the JSON path's.
+// a request near the size cap or too big for the buffer, a context the core reads
+// otherwise) returns `null` and goes the JSON way, so every answer, error words
+// included, stays the JSON path's.
 
 // The record's head bits and layout: core/src/compact.rs (`head`, `RECORD_LEN`).
 const EFFECT = 0b11;
@@ -21,7 +26,17 @@ const EFFECTS = ['allow', 'deny', 'require_approval'];
 /** Agent slots per set (core's `AGENT_SLOTS`), reused in turn. */
 const SLOTS = 256;
 
+// The exchange header's fields (`i32`s): offset and length of each text (length -1:
+// absent), then the agent slot and the mode.
+const ACTION = 0;
+const RESOURCE = 2;
+const CONTEXT = 4;
+const TIME = 6;
+const AGENT = 8;
+const MODE = 9;
+
 const plain = Object.prototype;
+const encoder = new TextEncoder();
 const wellFormed = typeof String.prototype.isWellFormed === 'function'
   ? (s) => s.isWellFormed()
   : (s) => !/\p{Surrogate}/u.test(s);
@@ -49,39 +64,72 @@ function copier(v) {
   return copy;
 }
 
+/** Writes `s` as UTF-8 into `u8` from `at`: the end, or -1 when `s` does not fit or is
+ * not well-formed (lone surrogates: the JSON path reports them). ASCII is copied here,
+ * cheaper than a call for the short texts of a request; the rest by `encodeInto`. */
+function put(u8, s, at) {
+  const n = s.length;
+  if (at + n > u8.length) return -1;
+  let i = 0;
+  for (; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c > 0x7f) break;
+    u8[at + i] = c;
+  }
+  if (i === n) return at + n;
+  if (!wellFormed(s)) return -1;
+  const { read, written } = encoder.encodeInto(i === 0 ? s : s.slice(i), u8.subarray(at + i));
+  return read === n - i ? at + i + written : -1;
+}
+
 /** One optional string field: `undefined` absent, `null` not one of ours. */
 const optional = (v) => (v === undefined || v === null ? undefined : typeof v === 'string' && wellFormed(v) ? v : null);
 
-/** The compact decisions of one raw set. `memory` is the wasm module's memory (the
- * record is read in place there), or null for the native addon (the record is ours). */
+/** The compact decisions of one raw set: the wasm module's set, whose exchange buffer
+ * lies in the module's memory, or the native addon's, which makes a decider function
+ * for an `ArrayBuffer` of ours. */
 export class Compact {
   #raw;
-  #memory;
+  /** The wasm module's memory, or null for the native addon. */
+  #memory = null;
+  #buffer;
+  #decider;
   #len;
-  #rec;
+  #textAt;
+  #u8;
+  #i32;
   #strings = [];
   #audits = [];
   #agents = new WeakMap();
   #slots = new Array(SLOTS);
   #next = 0;
-  // The flattened request, reused between calls.
+  /** The resource of the request in the buffer (as read once: a decision may repeat it). */
   #resource;
-  #agent;
-  #context;
-  #time;
-  #mode;
 
   constructor(raw, backend) {
     this.#raw = raw;
-    this.#len = backend.recordLen();
-    this.#memory = typeof raw.recordPtr === 'function' ? backend.wasmMemory() : null;
-    this.#rec = this.#memory ? new Int32Array(0) : new Int32Array(this.#len);
+    this.#len = backend.exchangeLen();
+    this.#textAt = 4 * backend.recordLen();
+    if (typeof raw.exchangePtr === 'function') {
+      this.#memory = backend.wasmMemory();
+      this.#u8 = new Uint8Array(0);
+    } else {
+      this.#buffer = new ArrayBuffer(this.#len);
+      this.#decider = raw.decider();
+      this.#u8 = new Uint8Array(this.#buffer);
+      this.#i32 = new Int32Array(this.#buffer, 0, this.#textAt >> 2);
+    }
   }
 
-  /** The record, after a call (a wasm memory that grew detached the old view). */
-  #record() {
-    if (this.#rec.length === 0) this.#rec = new Int32Array(this.#memory.buffer, this.#raw.recordPtr(), this.#len);
-    return this.#rec;
+  /** The header and record view, current: a wasm memory that grew detached the old views
+   * (the new buffer keeps their bytes), so any call into the module is followed by this. */
+  #header() {
+    if (this.#u8.length === 0) {
+      const ptr = this.#raw.exchangePtr();
+      this.#u8 = new Uint8Array(this.#memory.buffer, ptr, this.#len);
+      this.#i32 = new Int32Array(this.#memory.buffer, ptr, this.#textAt >> 2);
+    }
+    return this.#i32;
   }
 
   #missing(i) {
@@ -148,57 +196,72 @@ export class Compact {
     return slot;
   }
 
-  /** Reads `r` into the flattened fields; its `action`, or null when `r` must go the
+  /** Writes `r` into the exchange buffer; its `action`, or null when `r` must go the
    * JSON way. */
   #flatten(r, max) {
     if (typeof r !== 'object' || r === null || Object.getPrototypeOf(r) !== plain) return null;
+    let h = this.#header();
+    let u8 = this.#u8;
+    let at = this.#textAt;
     let action = null;
     let size = 100;
-    this.#resource = this.#context = this.#time = this.#agent = undefined;
-    this.#mode = 0;
+    this.#resource = undefined;
+    h[ACTION + 1] = h[RESOURCE + 1] = h[CONTEXT + 1] = h[TIME + 1] = h[AGENT] = -1;
+    h[MODE] = 0;
     for (const k in r) {
       const v = r[k];
+      let field;
+      let text;
       switch (k) {
         case 'action':
-          if (typeof v !== 'string' || !wellFormed(v)) return null;
-          action = v;
-          size += 6 * v.length;
+          if (typeof v !== 'string') return null;
+          action = text = v;
+          field = ACTION;
           break;
         case 'resource':
-        case 'time': {
-          const s = optional(v);
-          if (s === null) return null;
-          if (k === 'resource') this.#resource = s;
-          else this.#time = s;
-          size += 6 * (s?.length ?? 0);
+        case 'time':
+          if (v === undefined || v === null) continue;
+          if (typeof v !== 'string') return null;
+          text = v;
+          if (k === 'resource') {
+            this.#resource = v;
+            field = RESOURCE;
+          } else field = TIME;
           break;
-        }
         case 'mode':
-          if (v === 'enforce') this.#mode = 1;
-          else if (v === 'audit') this.#mode = 2;
+          if (v === 'enforce') h[MODE] = 1;
+          else if (v === 'audit') h[MODE] = 2;
           else if (v !== undefined && v !== null) return null;
-          break;
+          continue;
         case 'context': {
-          if (v === undefined || v === null) break;
+          if (v === undefined || v === null) continue;
           // A `toJSON` would be called with the key `''` here, `'context'` in the request.
           if (typeof v.toJSON === 'function') return null;
-          const json = JSON.stringify(v);
-          if (typeof json !== 'string') return null;
-          this.#context = json;
-          size += json.length;
+          text = JSON.stringify(v);
+          if (typeof text !== 'string') return null;
+          field = CONTEXT;
           break;
         }
         case 'agent': {
-          if (v === undefined || v === null) break;
+          if (v === undefined || v === null) continue;
           const slot = this.#slot(v);
           if (slot < 0) return null;
-          this.#agent = slot;
+          // Registering may have grown the wasm memory: the bytes written so far stay.
+          h = this.#header();
+          u8 = this.#u8;
+          h[AGENT] = slot;
           size += this.#slots[slot].size;
-          break;
+          continue;
         }
         default:
           return null;
       }
+      const end = put(u8, text, at);
+      if (end < 0) return null;
+      h[field] = at;
+      h[field + 1] = end - at;
+      size += 6 * text.length;
+      at = end;
     }
     return size > max ? null : action;
   }
@@ -214,10 +277,12 @@ export class Compact {
     }
     if (action === null) return null;
     const raw = this.#raw;
-    const rec = this.#memory ? undefined : this.#rec;
-    const text = c.limited
-      ? raw.decideCompactLimited(action, this.#resource, this.#agent, this.#context, this.#time, this.#mode, c.limited, c.now, rec)
-      : raw.decideCompact(action, this.#resource, this.#agent, this.#context, this.#time, this.#mode, rec);
+    let text;
+    if (this.#memory === null) {
+      text = c.limited ? raw.decideExchangeLimited(this.#u8, c.limited, c.now) : this.#decider(this.#buffer);
+    } else {
+      text = c.limited ? raw.decideExchangeLimited(c.limited, c.now) : raw.decideExchange();
+    }
     return this.#decode(text, action, this.#resource);
   }
 
@@ -238,7 +303,7 @@ export class Compact {
   }
 
   #decode(text, action, asked) {
-    let rec = this.#memory ? this.#record() : this.#rec;
+    let rec = this.#header();
     const h = rec[0];
     if (h & RETRY) return null;
     if (h & JSON_TEXT) return JSON.parse(text);
@@ -246,7 +311,7 @@ export class Compact {
     if (this.#missing(rec[1]) || this.#missing(rec[2]) || this.#missing(rec[3]) || n > 0
       || (rec[4] >= 0 && this.#audits[rec[4]] === undefined)) {
       this.#fetch(rec);
-      if (this.#memory) rec = this.#record();
+      rec = this.#header();
     }
     // The strings the record does not number, in order, from `text`.
     let len = 6 + 4 * n;

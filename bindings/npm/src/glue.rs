@@ -4,13 +4,13 @@
 //!
 //! Requests and decisions cross the boundary two ways: as the core's `boundary` JSON,
 //! serialised by `serde_json` exactly as the CLI and the gateway do, or (`evaluate` with
-//! a plain object, the hot path) as flat strings in and a compact record out
-//! ([`meshguard_core::compact`]), which the JS side turns back into the same decision.
+//! a plain object, the hot path) as texts the JS side writes into an exchange buffer and
+//! a compact record back in the same buffer ([`meshguard_core::compact`]), which the JS
+//! side turns into the same decision.
 
-pub use meshguard_core::compact::{Compact, Parts, RECORD_LEN};
+pub use meshguard_core::compact::{Compact, RECORD_LEN, exchange};
 use meshguard_core::{
-    Agent, Decision, Effect, Mode, PolicySet, RateLimiter, Request, RequestError, Source,
-    parse_request,
+    Agent, Decision, Effect, PolicySet, RateLimiter, Request, RequestError, Source, parse_request,
 };
 
 /// Compiles `(name, text)` sources in load order with the set's fallback (`allow`, or
@@ -71,36 +71,18 @@ fn count(limit: Option<Limit<'_>>, decision: &mut Decision, request: &Request) {
     }
 }
 
-/// Decides one request given as flat parts (`mode`: 0 absent, 1 `enforce`, 2 `audit`),
-/// without explanation, then counts it against `limit`: the decision as `host`'s
-/// compact record in `record`, and the text it points into (see
-/// [`meshguard_core::compact`]). The same decision as [`decide`] with the request's JSON.
-#[allow(clippy::too_many_arguments)]
-pub fn decide_compact(
+/// Decides the request the JS side wrote into the exchange buffer `buf`, without
+/// explanation, then counts it against `limit`: the decision as `host`'s compact record
+/// over the buffer's header, and the text it points into (see
+/// [`meshguard_core::compact::exchange`]). The same decision as [`decide`] with the
+/// request's JSON.
+pub fn decide_exchange(
     set: &PolicySet,
     host: &mut Compact,
-    action: &str,
-    resource: Option<&str>,
-    agent: Option<u32>,
-    context: Option<&str>,
-    time: Option<&str>,
-    mode: u8,
+    buf: &mut [u8],
     limit: Option<Limit<'_>>,
-    record: &mut [i32],
 ) -> Option<String> {
-    let parts = Parts {
-        action,
-        resource,
-        agent,
-        context,
-        time,
-        mode: match mode {
-            1 => Some(Mode::Enforce),
-            2 => Some(Mode::Audit),
-            _ => None,
-        },
-    };
-    host.decide(parts, record, |request| {
+    host.decide_exchange(buf, |request| {
         let mut decision = set.decide(request, false);
         count(limit, &mut decision, request);
         decision
@@ -175,31 +157,43 @@ mod tests {
         compile(&["p.yaml".to_owned()], &[text.to_owned()], "deny").unwrap()
     }
 
+    /// An exchange buffer holding action `a` at `time`, as the JS side writes it.
+    fn exchange_buffer(time: &str) -> Vec<u8> {
+        let mut buf = vec![0; exchange::LEN];
+        let at = exchange::TEXT_AT;
+        buf[at] = b'a';
+        buf[at + 1..at + 1 + time.len()].copy_from_slice(time.as_bytes());
+        let header = [
+            at as i32,
+            1,
+            0,
+            -1,
+            0,
+            -1,
+            at as i32 + 1,
+            time.len() as i32,
+            -1,
+            0,
+        ];
+        for (i, v) in header.into_iter().enumerate() {
+            buf[4 * i..4 * i + 4].copy_from_slice(&v.to_ne_bytes());
+        }
+        buf
+    }
+
     #[test]
-    fn compact_decisions_count_like_json_ones() {
+    fn exchanged_decisions_count_like_json_ones() {
         let s = set(LIMITED);
         let mut host = Compact::new();
-        let mut record = [0; RECORD_LEN];
         let mut limiter = RateLimiter::new();
-        let time = Some("2026-01-26T10:00:00Z");
         let mut run = || {
+            let mut buf = exchange_buffer("2026-01-26T10:00:00Z");
             let limit = Limit {
                 limiter: &mut limiter,
                 now_ms: None,
             };
-            decide_compact(
-                &s,
-                &mut host,
-                "a",
-                None,
-                None,
-                None,
-                time,
-                0,
-                Some(limit),
-                &mut record,
-            );
-            record[0] & meshguard_core::compact::head::EFFECT
+            decide_exchange(&s, &mut host, &mut buf, Some(limit));
+            buf[0] as i32 & meshguard_core::compact::head::EFFECT
         };
         assert_eq!(run(), 0);
         assert_eq!(run(), 1);

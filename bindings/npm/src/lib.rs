@@ -3,8 +3,9 @@
 //! The npm package `@meshguard/policy` wraps these classes in its TypeScript API
 //! (`bindings/npm/js/`); the napi-rs addon (`bindings/node/`) exports the very same
 //! classes natively. Both only register the shared [`glue`] functions: requests go in as
-//! JSON text or flat strings, decisions come back as the core's JSON text or as a compact
-//! record in this module's memory, diagnostics as JSON text.
+//! JSON text or written into an exchange buffer in this module's memory, decisions come
+//! back as the core's JSON text or as a compact record in that buffer, diagnostics as
+//! JSON text.
 
 use meshguard_core as core;
 use wasm_bindgen::prelude::*;
@@ -31,7 +32,8 @@ pub fn invalid_decision(problem: &str) -> String {
     glue::to_json(&glue::invalid(problem))
 }
 
-/// This module's memory, where JS reads compact records (`PolicySet.recordPtr`). Not
+/// This module's memory, where JS writes requests and reads compact records
+/// (`PolicySet.exchangePtr`). Not
 /// named `memory`: the module already exports the memory itself under that name.
 #[wasm_bindgen(js_name = wasmMemory)]
 pub fn wasm_memory() -> JsValue {
@@ -44,14 +46,21 @@ pub fn record_len() -> usize {
     glue::RECORD_LEN
 }
 
+/// The size of an exchange buffer, in bytes.
+#[wasm_bindgen(js_name = exchangeLen)]
+pub fn exchange_len() -> usize {
+    glue::exchange::LEN
+}
+
 /// A compiled, immutable policy set, with the state of its compact decisions.
 #[wasm_bindgen(js_name = PolicySet)]
 #[derive(Debug)]
 pub struct JsPolicySet {
     inner: core::PolicySet,
     host: glue::Compact,
-    /// The compact record, read by JS in place: allocated once, so its address holds.
-    record: Box<[i32]>,
+    /// The exchange buffer (requests in, compact records out), written and read by JS in
+    /// place: allocated once, so its address holds.
+    exchange: Box<[u8]>,
 }
 
 #[wasm_bindgen(js_class = PolicySet)]
@@ -66,7 +75,7 @@ impl JsPolicySet {
             .map(|inner| JsPolicySet {
                 inner,
                 host: glue::Compact::new(),
-                record: vec![0; glue::RECORD_LEN].into_boxed_slice(),
+                exchange: vec![0; glue::exchange::LEN].into_boxed_slice(),
             })
             .map_err(|diagnostics| JsValue::from_str(&diagnostics))
     }
@@ -104,10 +113,10 @@ impl JsPolicySet {
         glue::to_json(&glue::decide(&self.inner, request, explain, Some(limit)))
     }
 
-    /// Where the compact record is, in `memory()`.
-    #[wasm_bindgen(js_name = recordPtr)]
-    pub fn record_ptr(&self) -> usize {
-        self.record.as_ptr() as usize
+    /// Where the exchange buffer is, in `memory()`.
+    #[wasm_bindgen(js_name = exchangePtr)]
+    pub fn exchange_ptr(&self) -> usize {
+        self.exchange.as_ptr() as usize
     }
 
     /// Registers an agent in `slot` for compact decisions.
@@ -136,43 +145,17 @@ impl JsPolicySet {
         self.host.audit_json(i)
     }
 
-    /// Decides one request given as flat parts into the compact record; the text the
-    /// record points into.
-    #[wasm_bindgen(js_name = decideCompact)]
-    pub fn decide_compact(
-        &mut self,
-        action: &str,
-        resource: Option<String>,
-        agent: Option<u32>,
-        context: Option<String>,
-        time: Option<String>,
-        mode: u8,
-    ) -> Option<String> {
-        glue::decide_compact(
-            &self.inner,
-            &mut self.host,
-            action,
-            resource.as_deref(),
-            agent,
-            context.as_deref(),
-            time.as_deref(),
-            mode,
-            None,
-            &mut self.record,
-        )
+    /// Decides the request written in the exchange buffer; its record replaces the
+    /// request's header there. Returns the text the record points into.
+    #[wasm_bindgen(js_name = decideExchange)]
+    pub fn decide_exchange(&mut self) -> Option<String> {
+        glue::decide_exchange(&self.inner, &mut self.host, &mut self.exchange, None)
     }
 
-    /// [`Self::decide_compact`], counting the request against `limiter`.
-    #[allow(clippy::too_many_arguments)]
-    #[wasm_bindgen(js_name = decideCompactLimited)]
-    pub fn decide_compact_limited(
+    /// [`Self::decide_exchange`], counting the request against `limiter`.
+    #[wasm_bindgen(js_name = decideExchangeLimited)]
+    pub fn decide_exchange_limited(
         &mut self,
-        action: &str,
-        resource: Option<String>,
-        agent: Option<u32>,
-        context: Option<String>,
-        time: Option<String>,
-        mode: u8,
         limiter: &mut JsRateLimiter,
         now_ms: Option<f64>,
     ) -> Option<String> {
@@ -180,18 +163,7 @@ impl JsPolicySet {
             limiter: &mut limiter.inner,
             now_ms,
         };
-        glue::decide_compact(
-            &self.inner,
-            &mut self.host,
-            action,
-            resource.as_deref(),
-            agent,
-            context.as_deref(),
-            time.as_deref(),
-            mode,
-            Some(limit),
-            &mut self.record,
-        )
+        glue::decide_exchange(&self.inner, &mut self.host, &mut self.exchange, Some(limit))
     }
 
     /// Decides requests in order; a JSON array of decisions.

@@ -61,7 +61,7 @@ pub(crate) fn canonical_address(s: &str, at: usize) -> Cow<'_, str> {
         return Cow::Borrowed(s);
     }
     let domain = domain.to_lowercase();
-    Cow::Owned(format!("{}@{}", &s[..at], domain.trim_end_matches('.')))
+    Cow::Owned([&s[..at], "@", domain.trim_end_matches('.')].concat())
 }
 
 /// Reads an address list (or one address, with or without a display name).

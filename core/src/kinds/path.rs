@@ -78,9 +78,9 @@ fn resolve(s: &str) -> String {
         };
         let resolved = resolve_dots(rest, false);
         return if resolved.is_empty() {
-            format!("{home}/")
+            [home, "/"].concat()
         } else {
-            format!("{home}/{resolved}")
+            [home, "/", &resolved].concat()
         };
     }
     let dotted = s.starts_with("./") || s == ".";
@@ -90,7 +90,8 @@ fn resolve(s: &str) -> String {
     } else if resolved == ".." || resolved.starts_with("../") || !dotted {
         resolved
     } else {
-        format!("./{resolved}")
+        // `concat` sizes the string once; `format!` grows it as it goes.
+        ["./", &resolved].concat()
     }
 }
 
