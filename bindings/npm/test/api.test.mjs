@@ -4,6 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -215,6 +216,12 @@ describe('evaluating', () => {
       Object.assign(Object.create({ inherited: 1 }), { action: 'a' }), Object.assign(Object.create(null), { action: 'a' }),
       { action: 'a', context: { toJSON: () => ({ channel: 'x' }) } }, { action: 'a', context: () => 1 },
       { action: 'a', context: { toJSON: (key) => ({ key }) } }, { action: 'a', context: { at: new Date(0) } });
+    // The exchange buffer (64 KiB): texts past it, ASCII or not, take the JSON path; lone
+    // surrogates anywhere too; ASCII then more goes half by hand, half by `encodeInto`.
+    requests.push({ action: 'read:file', resource: `./${'x'.repeat(70_000)}` },
+      { action: 'read:file', resource: 'é'.repeat(40_000) }, { action: 'read:file', resource: 'é'.repeat(30_000), context: { s: 'x'.repeat(9_000) } },
+      { action: 'a\ud800' }, { action: 'read:file', resource: 'ab\udc00' }, { action: 'read:file', resource: './abcé😀/../d' },
+      { action: 'read:file', resource: `./${'x'.repeat(60_000)}`, time: '2026-01-26T10:00:00Z' });
     const check = (set, limiter, now) => {
       for (const r of requests) {
         const want = set.evaluateJson(JSON.stringify(r) ?? 'null', { limiter: limiter?.json, now });
@@ -247,6 +254,18 @@ describe('evaluating', () => {
     d1.obligations.rateLimits.push(1);
     assert.equal(JSON.stringify(set.evaluate({ action: 'read:file', resource: 'x', agent: agents[1] })),
       set.evaluateJson(JSON.stringify({ action: 'read:file', resource: 'x', agent: agents[1] })));
+  });
+
+  test('the native decider reads only an exchange ArrayBuffer, and no byte past it', { skip: mg.backend !== 'native' && 'the native backend\'s own function' }, () => {
+    const addon = createRequire(import.meta.url)('@meshguard/policy-native');
+    const decide = addon.PolicySet.compile(['p.yaml'], ['name: p\nrules: []\n'], 'deny').decider();
+    for (const bad of [undefined, 3, 'x', new Uint8Array(64), {}]) {
+      assert.throws(() => decide(bad), { message: 'decideExchange takes the exchange ArrayBuffer' });
+    }
+    // Too short for a header: nothing decided, the record says "take the JSON path".
+    const short = new ArrayBuffer(8);
+    assert.equal(decide(short), undefined);
+    assert.equal(new Int32Array(short)[0], 1 << 9);
   });
 
   test('bad requests from JS are invalid-request denies with a clear reason', () => {
