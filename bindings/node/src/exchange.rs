@@ -5,10 +5,10 @@
 //! into fresh `String`s, and the registry that guards `&self`/`&mut self` and typed-array
 //! borrows (a global `Mutex<HashMap>`, locked twice per borrow). Measured with valgrind,
 //! that crossing cost as many instructions as the decision itself. This function takes
-//! one argument, the exchange `ArrayBuffer` the JS side has already written the request
-//! into (`meshguard_core::compact::exchange`), and finds its policy set in the
-//! function's own data: one `napi_get_cb_info`, one `napi_get_arraybuffer_info`, the
-//! decision, and at most one string back.
+//! the exchange `ArrayBuffer` the JS side has already written the request into
+//! (`meshguard_core::compact::exchange`), and finds its policy set (and, for a limited
+//! decider, its rate limiter) in the function's own data: one `napi_get_cb_info`, one
+//! `napi_get_arraybuffer_info`, the decision, and at most one string back.
 //!
 //! Safety rests on three facts, each checked or owned here: the data pointer is the
 //! `Engine` this module boxed for this very function and frees only in the function's
@@ -31,15 +31,18 @@ use crate::glue;
 
 /// What one decider function decides with: its set's policies and compact state, shared
 /// with the `PolicySet` object that made it (agents registered there, strings numbered
-/// here are read there).
+/// here are read there), and the state of the `RateLimiter` a limited decider counts in.
 #[derive(Debug)]
 pub struct Engine {
     pub set: Rc<core::PolicySet>,
     pub host: Rc<RefCell<glue::Compact>>,
+    pub limiter: Option<Rc<RefCell<core::RateLimiter>>>,
 }
 
-/// A JS function `(exchange: ArrayBuffer) => string | undefined` that decides the request
-/// written in the buffer and owns `engine` (freed when the function is collected).
+/// A JS function `(exchange: ArrayBuffer, nowMs?: number) => string | undefined` that
+/// decides the request written in the buffer (counting it in the engine's limiter, if it
+/// has one, at the request's time, else `nowMs`) and owns `engine` (freed when the
+/// function is collected).
 pub fn function(env: sys::napi_env, engine: Engine) -> napi::Result<sys::napi_value> {
     let data = Box::into_raw(Box::new(engine)).cast::<c_void>();
     let name = "decideExchange";
@@ -85,8 +88,8 @@ unsafe extern "C" fn finalize(_env: sys::napi_env, data: *mut c_void, _hint: *mu
 /// comes back as a string. Throws, deciding nothing, when called without the buffer.
 unsafe extern "C" fn call(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
     let ok = sys::Status::napi_ok;
-    let mut argc = 1;
-    let mut argv = [ptr::null_mut(); 1];
+    let mut argc = 2;
+    let mut argv = [ptr::null_mut(); 2];
     let mut data = ptr::null_mut();
     let mut bytes = ptr::null_mut();
     let mut len = 0;
@@ -112,10 +115,23 @@ unsafe extern "C" fn call(env: sys::napi_env, info: sys::napi_callback_info) -> 
         let Ok(mut host) = engine.host.try_borrow_mut() else {
             return throw(env, c"decideExchange was called while deciding");
         };
+        let mut limiter = match engine.limiter.as_ref().map(|l| l.try_borrow_mut()) {
+            None => None,
+            Some(Ok(l)) => Some(l),
+            Some(Err(_)) => return throw(env, c"the rate limiter is in use"),
+        };
+        let limit = limiter.as_deref_mut().map(|limiter| glue::Limit {
+            limiter,
+            now_ms: if argc >= 2 {
+                number(env, argv[1])
+            } else {
+                None
+            },
+        });
         // The buffer is the caller's argument, alive for the call; no JS runs meanwhile.
         let buf = std::slice::from_raw_parts_mut(bytes.cast::<u8>(), len);
         let decided = catch_unwind(AssertUnwindSafe(|| {
-            glue::decide_exchange(&engine.set, &mut host, buf, None)
+            glue::decide_exchange(&engine.set, &mut host, buf, limit)
         }));
         let mut out = ptr::null_mut();
         let status = match decided {
@@ -133,6 +149,17 @@ unsafe extern "C" fn call(env: sys::napi_env, info: sys::napi_callback_info) -> 
         }
         out
     }
+}
+
+/// `value` as a number, `None` when it is not one (`undefined`: no time given).
+///
+/// # Safety
+/// `env` must be the env of the running callback and `value` one of its values.
+unsafe fn number(env: sys::napi_env, value: sys::napi_value) -> Option<f64> {
+    let mut out = 0.0;
+    // SAFETY: per this function's contract; a non-number fails with `napi_number_expected`.
+    let read = unsafe { sys::napi_get_value_double(env, value, &mut out) };
+    (read == sys::Status::napi_ok).then_some(out)
 }
 
 /// Throws a JS `Error` with `message`; the callback's return value is then ignored.

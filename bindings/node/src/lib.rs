@@ -35,11 +35,6 @@ pub fn invalid_decision(problem: String) -> String {
     glue::to_json(&glue::invalid(&problem))
 }
 
-/// The JS side's exchange buffer (a `Uint8Array` over it), read and written in place. An
-/// alias, because napi-derive reads a `&mut` argument as a wrapped class; napi implements
-/// the typed array's slice for it directly.
-type Bytes<'a> = &'a mut [u8];
-
 /// The length of a compact record, in `i32`s.
 #[napi(js_name = "recordLen")]
 pub fn record_len() -> u32 {
@@ -103,14 +98,20 @@ impl JsPolicySet {
         &self,
         request: String,
         explain: bool,
-        limiter: &mut JsRateLimiter,
+        limiter: &JsRateLimiter,
         now_ms: Option<f64>,
-    ) -> String {
+    ) -> napi::Result<String> {
+        let mut limiter = limiter.borrow()?;
         let limit = glue::Limit {
-            limiter: &mut limiter.inner,
+            limiter: &mut limiter,
             now_ms,
         };
-        glue::to_json(&glue::decide(&self.inner, &request, explain, Some(limit)))
+        Ok(glue::to_json(&glue::decide(
+            &self.inner,
+            &request,
+            explain,
+            Some(limit),
+        )))
     }
 
     /// Registers an agent in `slot` for compact decisions.
@@ -145,35 +146,18 @@ impl JsPolicySet {
     /// napi-rs's per-call conversions.
     #[napi(ts_return_type = "(exchange: ArrayBuffer) => string | undefined")]
     pub fn decider(&self, env: Env) -> napi::Result<sys::napi_value> {
-        let engine = exchange::Engine {
-            set: Rc::clone(&self.inner),
-            host: Rc::clone(&self.host),
-        };
-        exchange::function(env.raw(), engine)
+        self.engine(env, None)
     }
 
-    /// Decides the request written in `exchange` as the decider does, counting it
-    /// against `limiter`.
-    #[napi]
-    pub fn decide_exchange_limited(
+    /// A decider that also counts each request against `limiter` (`(buffer: ArrayBuffer,
+    /// nowMs?: number) => string | undefined`); the JS side keeps one per limiter.
+    #[napi(ts_return_type = "(exchange: ArrayBuffer, nowMs?: number) => string | undefined")]
+    pub fn limited_decider(
         &self,
-        exchange: Bytes<'_>,
-        limiter: &mut JsRateLimiter,
-        now_ms: Option<f64>,
-    ) -> napi::Result<Option<String>> {
-        let limit = glue::Limit {
-            limiter: &mut limiter.inner,
-            now_ms,
-        };
-        let mut host = self.host.try_borrow_mut().map_err(|_| {
-            napi::Error::from_reason("decideExchangeLimited was called while deciding")
-        })?;
-        Ok(glue::decide_exchange(
-            &self.inner,
-            &mut host,
-            exchange,
-            Some(limit),
-        ))
+        env: Env,
+        limiter: &JsRateLimiter,
+    ) -> napi::Result<sys::napi_value> {
+        self.engine(env, Some(Rc::clone(&limiter.inner)))
     }
 
     /// Decides requests in order; a JSON array of decisions.
@@ -188,14 +172,36 @@ impl JsPolicySet {
         &self,
         requests: Vec<String>,
         explain: bool,
-        limiter: &mut JsRateLimiter,
+        limiter: &JsRateLimiter,
         now_ms: Option<f64>,
-    ) -> String {
+    ) -> napi::Result<String> {
+        let mut limiter = limiter.borrow()?;
         let limit = glue::Limit {
-            limiter: &mut limiter.inner,
+            limiter: &mut limiter,
             now_ms,
         };
-        glue::decide_batch(&self.inner, &requests, explain, Some(limit))
+        Ok(glue::decide_batch(
+            &self.inner,
+            &requests,
+            explain,
+            Some(limit),
+        ))
+    }
+}
+
+impl JsPolicySet {
+    /// A decider function over this set, counting in `limiter` if given.
+    fn engine(
+        &self,
+        env: Env,
+        limiter: Option<Rc<RefCell<core::RateLimiter>>>,
+    ) -> napi::Result<sys::napi_value> {
+        let engine = exchange::Engine {
+            set: Rc::clone(&self.inner),
+            host: Rc::clone(&self.host),
+            limiter,
+        };
+        exchange::function(env.raw(), engine)
     }
 }
 
@@ -203,7 +209,17 @@ impl JsPolicySet {
 #[napi(js_name = "RateLimiter")]
 #[derive(Debug, Default)]
 pub struct JsRateLimiter {
-    inner: core::RateLimiter,
+    /// Shared with the limited deciders made for it ([`exchange::Engine`]).
+    inner: Rc<RefCell<core::RateLimiter>>,
+}
+
+impl JsRateLimiter {
+    /// The limiter's state, for one call.
+    fn borrow(&self) -> napi::Result<std::cell::RefMut<'_, core::RateLimiter>> {
+        self.inner
+            .try_borrow_mut()
+            .map_err(|_| napi::Error::from_reason("the rate limiter is in use"))
+    }
 }
 
 #[napi]
@@ -216,7 +232,8 @@ impl JsRateLimiter {
 
     /// Drops the logs with nothing left in their windows at `now_ms`.
     #[napi]
-    pub fn prune(&mut self, now_ms: f64) {
-        self.inner.prune(now_ms as i64);
+    pub fn prune(&self, now_ms: f64) -> napi::Result<()> {
+        self.borrow()?.prune(now_ms as i64);
+        Ok(())
     }
 }

@@ -94,6 +94,8 @@ export class Compact {
   #memory = null;
   #buffer;
   #decider;
+  /** Native deciders that count in a limiter, by the backend's limiter. */
+  #limitedDeciders = new WeakMap();
   #len;
   #textAt;
   #u8;
@@ -279,11 +281,21 @@ export class Compact {
     const raw = this.#raw;
     let text;
     if (this.#memory === null) {
-      text = c.limited ? raw.decideExchangeLimited(this.#u8, c.limited, c.now) : this.#decider(this.#buffer);
+      text = c.limited ? this.#limitedDecider(c.limited)(this.#buffer, c.now) : this.#decider(this.#buffer);
     } else {
       text = c.limited ? raw.decideExchangeLimited(c.limited, c.now) : raw.decideExchange();
     }
     return this.#decode(text, action, this.#resource);
+  }
+
+  /** The native decider counting in `limiter`, made on first use. */
+  #limitedDecider(limiter) {
+    let d = this.#limitedDeciders.get(limiter);
+    if (d === undefined) {
+      d = this.#raw.limitedDecider(limiter);
+      this.#limitedDeciders.set(limiter, d);
+    }
+    return d;
   }
 
   /** Fetches the strings and audit settings `rec` numbers that are not cached yet. A

@@ -258,14 +258,18 @@ describe('evaluating', () => {
 
   test('the native decider reads only an exchange ArrayBuffer, and no byte past it', { skip: mg.backend !== 'native' && 'the native backend\'s own function' }, () => {
     const addon = createRequire(import.meta.url)('@meshguard/policy-native');
-    const decide = addon.PolicySet.compile(['p.yaml'], ['name: p\nrules: []\n'], 'deny').decider();
-    for (const bad of [undefined, 3, 'x', new Uint8Array(64), {}]) {
-      assert.throws(() => decide(bad), { message: 'decideExchange takes the exchange ArrayBuffer' });
+    const raw = addon.PolicySet.compile(['p.yaml'], ['name: p\nrules: []\n'], 'deny');
+    const limited = raw.limitedDecider(new addon.RateLimiter());
+    for (const decide of [raw.decider(), limited]) {
+      for (const bad of [undefined, 3, 'x', new Uint8Array(64), {}]) {
+        assert.throws(() => decide(bad), { message: 'decideExchange takes the exchange ArrayBuffer' });
+      }
+      // Too short for a header: nothing decided, the record says "take the JSON path".
+      const short = new ArrayBuffer(8);
+      assert.equal(decide(short, 5), undefined);
+      assert.equal(new Int32Array(short)[0], 1 << 9);
     }
-    // Too short for a header: nothing decided, the record says "take the JSON path".
-    const short = new ArrayBuffer(8);
-    assert.equal(decide(short), undefined);
-    assert.equal(new Int32Array(short)[0], 1 << 9);
+    assert.throws(() => raw.limitedDecider({}));
   });
 
   test('bad requests from JS are invalid-request denies with a clear reason', () => {
@@ -356,6 +360,22 @@ describe('rate limits and the guard', () => {
     // Batches count in order.
     const batch = limited.evaluateBatch([at('00'), at('01'), at('02')], { limiter: new RateLimiter() });
     assert.deepEqual(batch.map((d) => d.effect), ['allow', 'allow', 'deny']);
+  });
+
+  test('one limiter counts across every path and set that uses it, each limiter apart', () => {
+    const again = PolicySet.load('name: again\nrateLimits: {requestsPerMinute: 2}\nrules:\n  - {effect: allow, actions: ["send:*"]}\n');
+    const r = { action: 'send:x', agent: { id: 'a' }, time: '2026-01-26T10:00:00Z' };
+    const shared = new RateLimiter();
+    const other = new RateLimiter();
+    assert.equal(limited.evaluate(r, { limiter: shared }).effect, 'allow');
+    assert.equal(JSON.parse(limited.evaluateJson(JSON.stringify(r), { limiter: shared })).effect, 'allow');
+    assert.equal(limited.evaluate(r, { limiter: other }).effect, 'allow');
+    assert.equal(limited.evaluate(r, { limiter: shared }).effect, 'deny');
+    assert.equal(limited.evaluateBatch([r], { limiter: shared })[0].effect, 'deny');
+    // The other set's policy has its own name, so its own count, in the same limiter.
+    assert.equal(again.evaluate(r, { limiter: shared }).effect, 'allow');
+    assert.equal(limited.evaluate(r, { limiter: other }).effect, 'allow');
+    assert.equal(limited.evaluate(r, { limiter: other }).effect, 'deny');
   });
 
   test('check has the SDK shape and never throws on deny', async () => {
