@@ -33,8 +33,8 @@ pub fn invalid_decision(problem: &str) -> String {
 }
 
 /// This module's memory, where JS writes requests and reads compact records
-/// (`PolicySet.exchangePtr`). Not
-/// named `memory`: the module already exports the memory itself under that name.
+/// (`PolicySet.exchangePtr`). Not named `memory`: the module already exports the memory
+/// itself under that name.
 #[wasm_bindgen(js_name = wasmMemory)]
 pub fn wasm_memory() -> JsValue {
     wasm_bindgen::memory()
