@@ -115,18 +115,18 @@ unsafe extern "C" fn call(env: sys::napi_env, info: sys::napi_callback_info) -> 
         let Ok(mut host) = engine.host.try_borrow_mut() else {
             return throw(env, c"decideExchange was called while deciding");
         };
-        let mut limiter = match engine.limiter.as_ref().map(|l| l.try_borrow_mut()) {
-            None => None,
-            Some(Ok(l)) => Some(l),
-            Some(Err(_)) => return throw(env, c"the rate limiter is in use"),
+        let Ok(mut limiter) = engine
+            .limiter
+            .as_ref()
+            .map(|l| l.try_borrow_mut())
+            .transpose()
+        else {
+            return throw(env, c"the rate limiter is in use");
         };
+        // Node-API fills the arguments not passed with `undefined`: no time.
         let limit = limiter.as_deref_mut().map(|limiter| glue::Limit {
             limiter,
-            now_ms: if argc >= 2 {
-                number(env, argv[1])
-            } else {
-                None
-            },
+            now_ms: number(env, argv[1]),
         });
         // The buffer is the caller's argument, alive for the call; no JS runs meanwhile.
         let buf = std::slice::from_raw_parts_mut(bytes.cast::<u8>(), len);

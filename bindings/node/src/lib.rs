@@ -101,17 +101,9 @@ impl JsPolicySet {
         limiter: &JsRateLimiter,
         now_ms: Option<f64>,
     ) -> napi::Result<String> {
-        let mut limiter = limiter.borrow()?;
-        let limit = glue::Limit {
-            limiter: &mut limiter,
-            now_ms,
-        };
-        Ok(glue::to_json(&glue::decide(
-            &self.inner,
-            &request,
-            explain,
-            Some(limit),
-        )))
+        limiter.with_limit(now_ms, |limit| {
+            glue::to_json(&glue::decide(&self.inner, &request, explain, Some(limit)))
+        })
     }
 
     /// Registers an agent in `slot` for compact decisions.
@@ -175,17 +167,9 @@ impl JsPolicySet {
         limiter: &JsRateLimiter,
         now_ms: Option<f64>,
     ) -> napi::Result<String> {
-        let mut limiter = limiter.borrow()?;
-        let limit = glue::Limit {
-            limiter: &mut limiter,
-            now_ms,
-        };
-        Ok(glue::decide_batch(
-            &self.inner,
-            &requests,
-            explain,
-            Some(limit),
-        ))
+        limiter.with_limit(now_ms, |limit| {
+            glue::decide_batch(&self.inner, &requests, explain, Some(limit))
+        })
     }
 }
 
@@ -219,6 +203,19 @@ impl JsRateLimiter {
         self.inner
             .try_borrow_mut()
             .map_err(|_| napi::Error::from_reason("the rate limiter is in use"))
+    }
+
+    /// Runs `f` with this limiter as the limit of its decisions, at `now_ms` if given.
+    fn with_limit<T>(
+        &self,
+        now_ms: Option<f64>,
+        f: impl FnOnce(glue::Limit<'_>) -> T,
+    ) -> napi::Result<T> {
+        let mut limiter = self.borrow()?;
+        Ok(f(glue::Limit {
+            limiter: &mut limiter,
+            now_ms,
+        }))
     }
 }
 
