@@ -18,6 +18,7 @@ use rustc_hash::FxHashMap as HashMap;
 
 use crate::boundary::{Agent, Decision, Mode, Request};
 use crate::model::{AuditSettings, Effect};
+use crate::select::Selections;
 
 pub mod exchange;
 
@@ -76,11 +77,16 @@ pub struct Parts<'a> {
 }
 
 /// What one host keeps between compact decisions on one set: a reusable request, the
-/// registered agents, and the numbering of shared strings and audit settings.
+/// registered agents with what their actions select (see
+/// [`PolicySet::decide_remembering`](crate::PolicySet::decide_remembering)), and the
+/// numbering of shared strings and audit settings.
 #[derive(Debug, Default)]
 pub struct Compact {
     request: Request,
     agents: Vec<Option<Agent>>,
+    /// By slot, the memo of the agent there; the one past the last slot is for requests
+    /// without an agent.
+    selections: Vec<Selections>,
     strings: Vec<Arc<str>>,
     /// By the address of the shared allocation: a string the set holds keeps its address
     /// for the set's life, and holding a clone here keeps the address from being reused.
@@ -109,6 +115,9 @@ impl Compact {
         if let Some(s) = self.agents.get_mut(slot) {
             *s = Some(agent);
         }
+        if let Some(memo) = self.selections.get_mut(slot) {
+            memo.clear();
+        }
     }
 
     /// The numbered string `i`.
@@ -122,14 +131,16 @@ impl Compact {
         serde_json::to_string(&**audit).ok()
     }
 
-    /// Builds the request from `parts`, lets `decide` decide it, and writes the decision
-    /// into `record` (at least [`RECORD_LEN`] long); returns the text the record points
-    /// into (the strings it does not number, or the whole decision's JSON), if any.
+    /// Builds the request from `parts`, lets `decide` decide it (with the memo of its
+    /// agent, for [`PolicySet::decide_remembering`](crate::PolicySet::decide_remembering)),
+    /// and writes the decision into `record` (at least [`RECORD_LEN`] long); returns the
+    /// text the record points into (the strings it does not number, or the whole
+    /// decision's JSON), if any.
     pub fn decide(
         &mut self,
         parts: Parts<'_>,
         record: &mut [i32],
-        decide: impl FnOnce(&Request) -> Decision,
+        decide: impl FnOnce(&Request, &mut Selections) -> Decision,
     ) -> Option<String> {
         if record.len() < RECORD_LEN {
             return None;
@@ -157,7 +168,16 @@ impl Compact {
             .agent
             .and_then(|slot| self.agents.get_mut(slot as usize))
             .and_then(Option::take);
-        let decision = decide(r);
+        let memo_at = match (&r.agent, parts.agent) {
+            (Some(_), Some(slot)) => slot as usize,
+            _ => AGENT_SLOTS,
+        };
+        if self.selections.len() <= memo_at {
+            self.selections.resize_with(memo_at + 1, Selections::new);
+        }
+        let mut scratch = Selections::new();
+        let memo = self.selections.get_mut(memo_at).unwrap_or(&mut scratch);
+        let decision = decide(r, memo);
         if let Some(slot) = parts.agent.and_then(|s| self.agents.get_mut(s as usize)) {
             *slot = r.agent.take();
         }
@@ -425,9 +445,10 @@ mod tests {
             for _ in 0..2 {
                 let mut record = [0; RECORD_LEN];
                 let mut asked = None;
-                let text = c.decide(parts, &mut record, |r| {
+                // The second round takes the selection from the agent's memo.
+                let text = c.decide(parts, &mut record, |r, memo| {
                     asked = Some(r.clone());
-                    s.decide(r, false)
+                    s.decide_remembering(r, false, memo)
                 });
                 let asked = asked.unwrap();
                 let want = serde_json::to_value(s.decide(&asked, false)).unwrap();
@@ -436,7 +457,7 @@ mod tests {
         }
         // The agent went back to its slot.
         let mut record = [0; RECORD_LEN];
-        c.decide(cases[0], &mut record, |r| {
+        c.decide(cases[0], &mut record, |r, _| {
             assert_eq!(r.agent.as_ref().and_then(|a| a.id.as_deref()), Some("a1"));
             s.decide(r, false)
         });
@@ -451,7 +472,7 @@ mod tests {
             action: "read:file",
             ..Parts::default()
         };
-        let text = c.decide(parts, &mut record, |r| s.decide(r, true));
+        let text = c.decide(parts, &mut record, |r, _| s.decide(r, true));
         assert_eq!(record[0], head::JSON);
         assert_eq!(
             text.unwrap(),
@@ -461,7 +482,7 @@ mod tests {
             context: Some(r#""\ud800""#),
             ..parts
         };
-        assert_eq!(c.decide(bad, &mut record, |r| s.decide(r, false)), None);
+        assert_eq!(c.decide(bad, &mut record, |r, _| s.decide(r, false)), None);
         assert_eq!(record[0], head::RETRY);
     }
 
@@ -477,7 +498,7 @@ mod tests {
                     ..Parts::default()
                 },
                 &mut record,
-                |r| s.decide(r, false),
+                |r, _| s.decide(r, false),
             );
         }
         // policy `p`, rule `defaultEffect`... only what the set holds stays.

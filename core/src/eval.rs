@@ -9,46 +9,17 @@ use crate::boundary::{
     Decision, Explanation, Mode, Obligations, Origin, PartTrace, PolicyTrace, Request, RuleStatus,
     RuleTrace,
 };
-use crate::compile::{CompiledPolicy, PolicySet, rules_for, tier_index, verb};
+use crate::compile::{CompiledPolicy, PolicySet};
 use crate::error::RequestError;
 use crate::matching::{Prepared, Target, applies, conditions_match, prepare, rule_matches};
-use crate::model::{Effect, Rule, RuleOrder};
+use crate::model::{Effect, RuleOrder};
+use crate::select::{Candidate, Plan, Selection, Selections};
 
-/// Indices of the applicable policies; agents rarely see more than a handful, so they
-/// live on the stack.
-type Applicable = smallvec::SmallVec<[u32; 16]>;
-
-/// A rule of an applicable policy whose actions match the request's action.
+/// A request's selection ([`Selection`]): its candidates and plan, borrowed.
 #[derive(Debug, Clone, Copy)]
-struct Candidate<'s> {
-    policy: u32,
-    rule: u32,
-    /// Whether the policy is `first-match`.
-    first_match: bool,
-    conditional: bool,
-    rule_ref: &'s Rule,
-}
-
-/// The candidates, in applicable-policy order and ascending rule order within a policy;
-/// most requests meet a handful, so they live on the stack.
-type Candidates<'s> = smallvec::SmallVec<[Candidate<'s>; 16]>;
-
-/// What a request's action and agent select besides the candidates, computed once per
-/// request.
-#[derive(Debug, Clone, Copy)]
-struct Plan {
-    /// The policy a target no rule matched is attributed to: the first applicable one
-    /// that denies by default, else the first applicable one (allowing).
-    defaulting: Option<(u32, Effect)>,
-    /// The first applicable policy whose `humanInTheLoop` names the action.
-    approver: Option<u32>,
-}
-
-/// A request's plan with its candidates.
-#[derive(Debug, Clone, Copy)]
-struct Planned<'c, 's> {
+struct Planned<'c> {
     plan: Plan,
-    candidates: &'c [Candidate<'s>],
+    candidates: &'c [Candidate],
 }
 
 /// The rule that won, by position.
@@ -77,7 +48,26 @@ impl PolicySet {
     /// problem as its reason, so every host fails closed with the same answer.
     pub fn decide(&self, request: &Request, explain: bool) -> Decision {
         match prepare(request, |a| self.action_kind(a)) {
-            Ok(p) => self.decide_prepared(request, &p, explain),
+            Ok(p) => self.decide_selected(request, &p, &self.select(&p), explain),
+            Err(e) => Decision::invalid(request, &e),
+        }
+    }
+
+    /// Decides a request as [`PolicySet::decide`] does, taking what its agent and action
+    /// select from `memo` when they were seen before (and remembering it otherwise).
+    /// `memo` must only ever meet requests of this set with this request's agent: a host
+    /// keeps one per agent it registered and clears it when the agent changes.
+    pub fn decide_remembering(
+        &self,
+        request: &Request,
+        explain: bool,
+        memo: &mut Selections,
+    ) -> Decision {
+        match prepare(request, |a| self.action_kind(a)) {
+            Ok(p) => match memo.get_or_select(&p, || self.select(&p)) {
+                Some(s) => self.decide_selected(request, &p, s, explain),
+                None => self.decide_selected(request, &p, &self.select(&p), explain),
+            },
             Err(e) => Decision::invalid(request, &e),
         }
     }
@@ -90,119 +80,17 @@ impl PolicySet {
         }
     }
 
-    /// The policies whose `appliesTo` selects the request, in load order.
-    fn applicable(&self, p: &Prepared<'_>) -> Applicable {
-        let mut out: Applicable = self.universal.iter().copied().collect();
-        if p.has_agent {
-            // Each list is ascending without repeats: one alone needs no sorting.
-            let mut lists = usize::from(!out.is_empty());
-            let mut add = |b: &[u32]| {
-                if !b.is_empty() {
-                    out.extend_from_slice(b);
-                    lists += 1;
-                }
-            };
-            for t in p.tags {
-                if let Some(b) = self.by_tag.get(t) {
-                    add(b);
-                }
-            }
-            if let Some(b) = p.agent_id.and_then(|id| self.by_agent_id.get(id)) {
-                add(b);
-            }
-            if let Some(b) = p.org_id.and_then(|id| self.by_org_id.get(id)) {
-                add(b);
-            }
-            if let Some(t) = p.tier {
-                add(&self.by_tier[tier_index(t)]);
-            }
-            if lists > 1 {
-                out.sort_unstable();
-                out.dedup();
-            }
-            if self.check_applies {
-                out.retain(|i| {
-                    self.policies.get(*i as usize).is_some_and(|c| {
-                        !c.check_applies || applies(&c.policy.applies_to, p).is_ok()
-                    })
-                });
-            }
-        }
-        out
-    }
-
-    /// What the request's action selects, once per request: every target (each part of
-    /// a shell line, and the re-run that names the deciding part) then only tests
-    /// conditions. Index lookups, action globs and the `humanInTheLoop` and
-    /// `defaultEffect` searches depend on the action and the applicable policies alone.
-    /// The candidates go to `candidates` (filled in place: the list is large to move).
-    fn plan<'s>(
-        &'s self,
-        applicable: &[u32],
-        action: &str,
-        candidates: &mut Candidates<'s>,
-    ) -> Plan {
-        let action_id = self.names.actions.get(action).copied();
-        let verb_id = self.names.verbs.get(verb(action)).copied();
-        let mut defaulting = None;
-        let mut approver = None;
-        let mut first_applicable = None;
-        for &pi in applicable {
-            let Some(c) = self.policies.get(pi as usize) else {
-                continue;
-            };
-            first_applicable.get_or_insert(pi);
-            if defaulting.is_none() && c.policy.default_effect == Effect::Deny {
-                defaulting = Some((pi, Effect::Deny));
-            }
-            if approver.is_none() && c.policy.require_approval.iter().any(|g| g.matches(action)) {
-                approver = Some(pi);
-            }
-            let first_match = c.policy.rule_order == RuleOrder::FirstMatch;
-            // A rule found by its action has only literal patterns, one of them the
-            // action: only the others need their patterns tested.
-            let literal = rules_for(&c.by_action, action_id)
-                .iter()
-                .map(|&ri| (ri, false));
-            let patterned = merge(
-                rules_for(&c.by_verb, verb_id).iter().copied(),
-                c.any_verb.iter().copied(),
-            )
-            .map(|ri| (ri, true));
-            for (ri, test) in merge_by_rule(literal, patterned) {
-                let (Some(rule), Some(compiled)) =
-                    (c.policy.rules.get(ri as usize), c.rules.get(ri as usize))
-                else {
-                    continue;
-                };
-                if !test || rule.actions.iter().any(|g| g.matches(action)) {
-                    candidates.push(Candidate {
-                        policy: pi,
-                        rule: ri,
-                        first_match,
-                        conditional: compiled.conditional,
-                        rule_ref: rule,
-                    });
-                }
-            }
-        }
-        Plan {
-            defaulting: defaulting.or(first_applicable.map(|i| (i, Effect::Allow))),
-            approver,
-        }
-    }
-
     /// Across policies an explicit deny always wins: the strongest policy decision,
     /// ties to the earliest policy. Within a policy its best conditional candidate, else
     /// its best unconditional one (specific first), deny > require_approval > allow, ties
     /// to the earliest rule; in a `first-match` policy only the first matching rule.
-    fn search(candidates: &[Candidate<'_>], p: &Prepared<'_>, t: &Target<'_>) -> Option<Pick> {
+    fn search(&self, candidates: &[Candidate], p: &Prepared<'_>, t: &Target<'_>) -> Option<Pick> {
         let mut best: Option<Pick> = None;
         for policy in candidates.chunk_by(|a, b| a.policy == b.policy) {
             let mut conditional: Option<Pick> = None;
             let mut plain: Option<Pick> = None;
             for cand in policy {
-                let effect = cand.rule_ref.effect;
+                let effect = cand.effect;
                 // Outside `first-match` (where the first matching rule decides, whatever
                 // its rank), a candidate that could not replace its slot's pick, or an
                 // unconditional one once a conditional one matched, is not tested: its
@@ -219,7 +107,11 @@ impl PolicySet {
                         continue;
                     }
                 }
-                if conditions_match(cand.rule_ref, p, t).is_err() {
+                let rule = self
+                    .policies
+                    .get(cand.policy as usize)
+                    .and_then(|c| c.policy.rules.get(cand.rule as usize));
+                if rule.is_none_or(|r| conditions_match(r, p, t).is_err()) {
                     continue;
                 }
                 let slot = if cand.conditional {
@@ -253,8 +145,8 @@ impl PolicySet {
     }
 
     /// The whole procedure for one target.
-    fn verdict(&self, plan: &Planned<'_, '_>, p: &Prepared<'_>, t: &Target<'_>) -> Verdict {
-        let pick = Self::search(plan.candidates, p, t);
+    fn verdict(&self, plan: &Planned<'_>, p: &Prepared<'_>, t: &Target<'_>) -> Verdict {
+        let pick = self.search(plan.candidates, p, t);
         let mut v = match pick {
             Some(w) => Verdict {
                 effect: w.effect,
@@ -293,13 +185,17 @@ impl PolicySet {
         v
     }
 
-    fn decide_prepared(&self, req: &Request, p: &Prepared<'_>, explain: bool) -> Decision {
-        let applicable = self.applicable(p);
-        let mut candidates = Candidates::new();
-        let plan = self.plan(&applicable, p.action, &mut candidates);
+    fn decide_selected(
+        &self,
+        req: &Request,
+        p: &Prepared<'_>,
+        selection: &Selection,
+        explain: bool,
+    ) -> Decision {
+        let applicable = &selection.applicable;
         let plan = Planned {
-            plan,
-            candidates: &candidates,
+            plan: selection.plan,
+            candidates: &selection.candidates,
         };
         let targets = p.targets();
         // The most restrictive target decides; among equals a part restricted on its own
@@ -375,8 +271,7 @@ impl PolicySet {
                     .and_then(policy_at)
                     .and_then(|c| c.policy.audit.clone()),
             },
-            explanation: explain
-                .then(|| self.explain(&applicable, &plan, p, &target, &v, &targets)),
+            explanation: explain.then(|| self.explain(applicable, &plan, p, &target, &v, &targets)),
             origin: v.origin,
         }
     }
@@ -386,7 +281,7 @@ impl PolicySet {
     /// line's `contains` hardening caught.
     fn restricted_on_its_own(
         &self,
-        plan: &Planned<'_, '_>,
+        plan: &Planned<'_>,
         v: &Verdict,
         p: &Prepared<'_>,
         t: &Target<'_>,
@@ -474,7 +369,7 @@ impl PolicySet {
     fn explain(
         &self,
         applicable: &[u32],
-        plan: &Planned<'_, '_>,
+        plan: &Planned<'_>,
         p: &Prepared<'_>,
         target: &Target<'_>,
         decided: &Verdict,
@@ -653,38 +548,6 @@ fn concat(pieces: &[&str]) -> Arc<str> {
         text.push_str(piece);
     }
     Arc::from(text)
-}
-
-/// Yields the union of two ascending lists of rule indices with a flag, ascending, without
-/// allocating; on equal indices the first list's entry wins.
-fn merge_by_rule(
-    a: impl Iterator<Item = (u32, bool)>,
-    b: impl Iterator<Item = (u32, bool)>,
-) -> impl Iterator<Item = (u32, bool)> {
-    let (mut a, mut b) = (a.peekable(), b.peekable());
-    std::iter::from_fn(move || match (a.peek().copied(), b.peek().copied()) {
-        (Some(x), Some(y)) if x.0 == y.0 => {
-            b.next();
-            a.next()
-        }
-        (Some(x), Some(y)) if x.0 > y.0 => b.next(),
-        (Some(_), _) => a.next(),
-        (None, _) => b.next(),
-    })
-}
-
-/// Yields the union of two ascending index lists, ascending, without allocating.
-fn merge(a: impl Iterator<Item = u32>, b: impl Iterator<Item = u32>) -> impl Iterator<Item = u32> {
-    let (mut a, mut b) = (a.peekable(), b.peekable());
-    std::iter::from_fn(move || match (a.peek().copied(), b.peek().copied()) {
-        (Some(x), Some(y)) if x == y => {
-            b.next();
-            a.next()
-        }
-        (Some(x), Some(y)) if x > y => b.next(),
-        (Some(_), _) => a.next(),
-        (None, _) => b.next(),
-    })
 }
 
 #[cfg(test)]

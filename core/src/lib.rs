@@ -39,7 +39,8 @@
 //! Module map: `tree` (text → spanned nodes, limits), `schema` (nodes → [`model`], with
 //! diagnostics), `glob` (patterns), `kinds` (resources read by kind: shell, url, path,
 //! email, plain), `compile`
-//! (indexes), `matching` and `eval` (the decision and its explanation), `ratelimit`
+//! (indexes), `select` (what an agent and an action select, and the per-agent memo of
+//! it), `matching` and `eval` (the decision and its explanation), `ratelimit`
 //! (the limiter hosts own), `boundary` (the serde types every binding shares),
 //! [`analysis`] (static analysis over the model: [`lint`], the one function every host
 //! calls for `meshguard lint`'s findings, as [`Diagnostic`]s with real spans).
@@ -59,6 +60,7 @@ mod matching;
 pub mod model;
 mod ratelimit;
 mod schema;
+mod select;
 mod source;
 pub mod substrings;
 mod tree;
@@ -76,6 +78,7 @@ pub use matching::parse_instant_ms;
 pub use model::{Effect, Policy, ResourceKind, TrustTier};
 pub use ratelimit::{RateLimiter, mark_rate_limited, rate_key};
 pub use schema::policy_json_schema;
+pub use select::Selections;
 pub use source::{Format, Pos, Source, Span, is_policy_file_name};
 pub use tree::MAX_TEXT;
 

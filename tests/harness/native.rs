@@ -1,8 +1,12 @@
 //! The conformance corpus against the native Rust core.
 
 use anyhow::Result;
-use meshguard_conformance::{Host, trials};
-use meshguard_core::{Decision, Effect, PolicySet, RateLimiter, Request, Source, parse_request};
+use std::collections::HashMap;
+
+use meshguard_conformance::{Host, case_files, sources, trials};
+use meshguard_core::{
+    Decision, Effect, PolicySet, RateLimiter, Request, Selections, Source, parse_request,
+};
 use serde_json::Value;
 
 #[derive(Default)]
@@ -49,8 +53,50 @@ impl Host for Native {
     }
 }
 
+/// One test per corpus file: its requests decided in order, twice, on one set with one
+/// memo per agent (as the compact hosts keep them), so that what an agent and action
+/// select is taken from the memo for requests that differ in everything else; every
+/// decision, explanation included, must be the one `decide` gives.
+fn remembering_trials() -> Result<Vec<libtest_mimic::Trial>> {
+    let mut trials = Vec::new();
+    for (stem, file) in case_files()? {
+        let sources = sources(&file)?;
+        let fallback = if file.fallback.as_deref() == Some("allow") {
+            Effect::Allow
+        } else {
+            Effect::Deny
+        };
+        trials.push(libtest_mimic::Trial::test(
+            format!("native::remembering::{stem}"),
+            move || {
+                let Ok(set) = PolicySet::compile(sources.iter().map(|(n, t)| Source::new(n, t)))
+                else {
+                    return Ok(());
+                };
+                let set = set.with_fallback(fallback);
+                let mut memos: HashMap<String, Selections> = HashMap::new();
+                for case in file.cases.iter().chain(&file.cases) {
+                    let Ok(request) = parse_request(&case.request.to_string()) else {
+                        continue;
+                    };
+                    let agent = serde_json::to_string(&request.agent)?;
+                    let memo = memos.entry(agent).or_default();
+                    let got = set.decide_remembering(&request, case.explain, memo);
+                    let want = set.decide(&request, case.explain);
+                    if got != want {
+                        return Err(format!("{}: {got:?} != {want:?}", case.name).into());
+                    }
+                }
+                Ok(())
+            },
+        ));
+    }
+    Ok(trials)
+}
+
 fn main() -> Result<()> {
     let args = libtest_mimic::Arguments::from_args();
-    let trials = trials("native", Native::default)?;
+    let mut trials = trials("native", Native::default)?;
+    trials.extend(remembering_trials()?);
     libtest_mimic::run(&args, trials).exit()
 }

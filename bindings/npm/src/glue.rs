@@ -82,8 +82,8 @@ pub fn decide_exchange(
     buf: &mut [u8],
     limit: Option<Limit<'_>>,
 ) -> Option<String> {
-    host.decide_exchange(buf, |request| {
-        let mut decision = set.decide(request, false);
+    host.decide_exchange(buf, |request, memo| {
+        let mut decision = set.decide_remembering(request, false, memo);
         count(limit, &mut decision, request);
         decision
     })

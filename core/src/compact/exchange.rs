@@ -23,6 +23,7 @@
 
 use super::{Compact, Parts, RECORD_LEN, head};
 use crate::boundary::{Decision, Mode, Request};
+use crate::select::Selections;
 
 /// The exchange buffer's size in bytes: a request whose texts do not fit takes the
 /// JSON path instead (the same decision, more slowly).
@@ -72,7 +73,7 @@ impl Compact {
     pub fn decide_exchange(
         &mut self,
         buf: &mut [u8],
-        decide: impl FnOnce(&Request) -> Decision,
+        decide: impl FnOnce(&Request, &mut Selections) -> Decision,
     ) -> Option<String> {
         let mut record = [0; RECORD_LEN];
         let parts = read(buf).filter(|_| buf.len() >= TEXT_AT);
@@ -156,7 +157,7 @@ mod tests {
             -1,
             0,
         );
-        let text = c.decide_exchange(&mut buf, |r| set.decide(r, false));
+        let text = c.decide_exchange(&mut buf, |r, _| set.decide(r, false));
         let mut record = [0; RECORD_LEN];
         let mut direct = Compact::new();
         let parts = Parts {
@@ -164,7 +165,7 @@ mod tests {
             resource: Some("ls && rm -rf /"),
             ..Parts::default()
         };
-        let want = direct.decide(parts, &mut record, |r| set.decide(r, false));
+        let want = direct.decide(parts, &mut record, |r, _| set.decide(r, false));
         assert_eq!(text, want);
         for (i, v) in record.iter().enumerate() {
             assert_eq!(field(&buf, i), Some(*v), "record field {i}");
@@ -197,7 +198,7 @@ mod tests {
         cases.push(good[..TEXT_AT - 4].to_vec());
         for mut b in cases {
             let mut called = false;
-            let text = c.decide_exchange(&mut b, |r| {
+            let text = c.decide_exchange(&mut b, |r, _| {
                 called = true;
                 set.decide(r, false)
             });
@@ -205,7 +206,7 @@ mod tests {
             assert_eq!(head_of(&b), head::RETRY);
         }
         let mut b = good;
-        c.decide_exchange(&mut b, |r| set.decide(r, false));
+        c.decide_exchange(&mut b, |r, _| set.decide(r, false));
         assert_ne!(head_of(&b), head::RETRY);
     }
 }
