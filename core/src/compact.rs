@@ -294,6 +294,9 @@ fn set_text(slot: &mut Option<String>, value: Option<&str>) {
     }
 }
 
+/// The bytes [`Text`] reserves at its first string.
+const TEXT_ROOM: usize = 128;
+
 /// The strings a record does not number, one after the other, with their lengths in
 /// UTF-16 code units (how the JavaScript host slices them).
 #[derive(Debug, Default)]
@@ -304,6 +307,11 @@ struct Text {
 
 impl Text {
     fn push(&mut self, s: &str) {
+        if self.text.capacity() == 0 {
+            // One allocation for the usual few strings (a resource, a reason), where
+            // growing as they come reallocated for each.
+            self.text.reserve(s.len().max(TEXT_ROOM));
+        }
         self.text.push_str(s);
         let units = if s.is_ascii() {
             s.len()
