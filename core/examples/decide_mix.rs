@@ -60,9 +60,7 @@ fn run_compact(set: &PolicySet, host: &mut Compact, parts: &[Parts<'_>], n: usiz
     let mut record = [0; RECORD_LEN];
     for i in 0..n {
         let p = black_box(parts[i % parts.len()]);
-        black_box(host.decide(p, &mut record, |r, memo| {
-            set.decide_remembering(r, false, memo)
-        }));
+        black_box(host.decide_on(set, p, &mut record));
     }
 }
 

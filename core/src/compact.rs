@@ -12,15 +12,13 @@
 //! cannot carry (an explanation, an unusual obligation) is handed back as the decision's
 //! JSON instead, so a host never has to guess.
 
-use std::sync::Arc;
-
-use rustc_hash::FxHashMap as HashMap;
-
+use crate::PolicySet;
 use crate::boundary::{Agent, Decision, Mode, Request};
-use crate::model::{AuditSettings, Effect};
 use crate::select::Selections;
+use record::{Numbers, View};
 
 pub mod exchange;
+mod record;
 
 /// Rate-limit obligations the record carries; a decision with more goes as JSON.
 pub const MAX_RATE_LIMITS: usize = 8;
@@ -31,10 +29,6 @@ pub const RECORD_LEN: usize = 6 + 4 * MAX_RATE_LIMITS + 5 + 2 * MAX_RATE_LIMITS;
 
 /// Agent slots a host may register; it reuses them in turn (see [`Compact::set_agent`]).
 pub const AGENT_SLOTS: usize = 256;
-
-/// Strings numbered at most: past this the rest travel as text, so a host that meets
-/// endless distinct shared strings (it cannot, with one compiled set) stays bounded.
-const MAX_STRINGS: usize = 1 << 16;
 
 /// Bits of the record's head (`record[0]`).
 pub mod head {
@@ -78,8 +72,8 @@ pub struct Parts<'a> {
 
 /// What one host keeps between compact decisions on one set: a reusable request, the
 /// registered agents with what their actions select (see
-/// [`PolicySet::decide_remembering`](crate::PolicySet::decide_remembering)), and the
-/// numbering of shared strings and audit settings.
+/// [`PolicySet::decide_remembering`]), and the numbering of shared strings and audit
+/// settings.
 #[derive(Debug, Default)]
 pub struct Compact {
     request: Request,
@@ -87,12 +81,7 @@ pub struct Compact {
     /// By slot, the memo of the agent there; the one past the last slot is for requests
     /// without an agent.
     selections: Vec<Selections>,
-    strings: Vec<Arc<str>>,
-    /// By the address of the shared allocation: a string the set holds keeps its address
-    /// for the set's life, and holding a clone here keeps the address from being reused.
-    by_address: HashMap<usize, i32>,
-    audits: Vec<Arc<AuditSettings>>,
-    audit_by_address: HashMap<usize, i32>,
+    numbers: Numbers,
 }
 
 impl Compact {
@@ -122,26 +111,69 @@ impl Compact {
 
     /// The numbered string `i`.
     pub fn string(&self, i: u32) -> Option<&str> {
-        self.strings.get(i as usize).map(|s| &**s)
+        self.numbers.string(i)
     }
 
     /// The numbered audit settings `i` as JSON, exactly as the decision's JSON has them.
     pub fn audit_json(&self, i: u32) -> Option<String> {
-        let audit = self.audits.get(i as usize)?;
-        serde_json::to_string(&**audit).ok()
+        self.numbers.audit_json(i)
+    }
+
+    /// Decides the request of `parts` on `set` (the set this host state belongs to) and
+    /// writes the decision into `record` (at least [`RECORD_LEN`] long); returns the text
+    /// the record points into (the strings it does not number, or the whole decision's
+    /// JSON), if any. The decision is [`PolicySet::decide`]'s, encoded from the set's own
+    /// words without making a [`Decision`]: no string copied, no shared one counted.
+    pub fn decide_on(
+        &mut self,
+        set: &PolicySet,
+        parts: Parts<'_>,
+        record: &mut [i32],
+    ) -> Option<String> {
+        let memo_at = self.load(parts, record)?;
+        let Compact {
+            request,
+            selections,
+            numbers,
+            ..
+        } = self;
+        let mut scratch = Selections::new();
+        let memo = selections.get_mut(memo_at).unwrap_or(&mut scratch);
+        let text = set.decide_outcome(request, memo, |outcome| match outcome {
+            Ok(o) => match numbers.encode(&View::of_outcome(o), parts, record) {
+                Ok(text) => text,
+                Err(()) => as_json(&o.decision(request, None), record),
+            },
+            Err(d) => encode(numbers, d, parts, record),
+        });
+        self.unload(parts);
+        text
     }
 
     /// Builds the request from `parts`, lets `decide` decide it (with the memo of its
-    /// agent, for [`PolicySet::decide_remembering`](crate::PolicySet::decide_remembering)),
-    /// and writes the decision into `record` (at least [`RECORD_LEN`] long); returns the
-    /// text the record points into (the strings it does not number, or the whole
-    /// decision's JSON), if any.
+    /// agent, for [`PolicySet::decide_remembering`]) and writes the decision into
+    /// `record` (at least [`RECORD_LEN`] long); returns the text the record points into
+    /// (the strings it does not number, or the whole decision's JSON), if any. For hosts
+    /// that change the decision after the set (a rate limiter); see
+    /// [`Compact::decide_on`].
     pub fn decide(
         &mut self,
         parts: Parts<'_>,
         record: &mut [i32],
         decide: impl FnOnce(&Request, &mut Selections) -> Decision,
     ) -> Option<String> {
+        let memo_at = self.load(parts, record)?;
+        let mut scratch = Selections::new();
+        let memo = self.selections.get_mut(memo_at).unwrap_or(&mut scratch);
+        let decision = decide(&self.request, memo);
+        self.unload(parts);
+        encode(&mut self.numbers, &decision, parts, record)
+    }
+
+    /// Builds the request from `parts`, the agent moved in from its slot; the index of
+    /// the request's memo in `selections`, or `None` when the record says
+    /// [`head::RETRY`] (a context that does not read as JSON) or is too short.
+    fn load(&mut self, parts: Parts<'_>, record: &mut [i32]) -> Option<usize> {
         if record.len() < RECORD_LEN {
             return None;
         }
@@ -175,111 +207,36 @@ impl Compact {
         if self.selections.len() <= memo_at {
             self.selections.resize_with(memo_at + 1, Selections::new);
         }
-        let mut scratch = Selections::new();
-        let memo = self.selections.get_mut(memo_at).unwrap_or(&mut scratch);
-        let decision = decide(r, memo);
+        Some(memo_at)
+    }
+
+    /// Moves the request's agent back to its slot.
+    fn unload(&mut self, parts: Parts<'_>) {
         if let Some(slot) = parts.agent.and_then(|s| self.agents.get_mut(s as usize)) {
-            *slot = r.agent.take();
+            *slot = self.request.agent.take();
         }
-        self.encode(&decision, parts, record)
     }
+}
 
-    /// The record of `decision` (see [`head`] and [`RECORD_LEN`]).
-    fn encode(&mut self, d: &Decision, parts: Parts<'_>, record: &mut [i32]) -> Option<String> {
-        let as_json = |record: &mut [i32]| {
-            record[0] = head::JSON;
-            Some(serde_json::to_string(d).unwrap_or_default())
-        };
-        let limits = &d.obligations.rate_limits;
-        if d.explanation.is_some() || d.action != parts.action || limits.len() > MAX_RATE_LIMITS {
-            return as_json(record);
-        }
-        let mut text = Text::default();
-        let mut bits = match d.effect {
-            Effect::Allow => 0,
-            Effect::Deny => 1,
-            Effect::RequireApproval => 2,
-        };
-        if d.allowed {
-            bits |= head::ALLOWED;
-        }
-        if d.mode == Mode::Audit {
-            bits |= head::AUDIT;
-        }
-        match (&d.resource, parts.resource) {
-            (None, _) => {}
-            (Some(r), Some(asked)) if r == asked => bits |= head::RESOURCE_SAME,
-            (Some(r), _) => {
-                bits |= head::RESOURCE_TEXT;
-                text.push(r);
-            }
-        }
-        if let Some(part) = &d.part {
-            bits |= head::PART;
-            text.push(part);
-        }
-        record[1] = self.number(&d.policy, &mut text);
-        record[2] = self.number(&d.rule, &mut text);
-        record[3] = self.number(&d.reason, &mut text);
-        record[4] = match &d.obligations.audit {
-            None => -1,
-            Some(a) => match self.number_audit(a) {
-                Some(i) => i,
-                None => return as_json(record),
-            },
-        };
-        record[5] = limits.len() as i32;
-        for (i, l) in limits.iter().enumerate() {
-            let count = |n: Option<u32>| n.map_or(Some(-1), |n| i32::try_from(n).ok());
-            let (Some(rpm), Some(rph)) = (count(l.requests_per_minute), count(l.requests_per_hour))
-            else {
-                return as_json(record);
-            };
-            let at = 6 + 4 * i;
-            record[at] = self.number(&l.policy, &mut text);
-            record[at + 1] = self.number(&l.rule, &mut text);
-            record[at + 2] = rpm;
-            record[at + 3] = rph;
-        }
-        let lengths = 6 + 4 * limits.len();
-        for (slot, len) in record[lengths..].iter_mut().zip(&text.lengths) {
-            *slot = *len;
-        }
-        record[0] = bits;
-        (!text.text.is_empty() || !text.lengths.is_empty()).then_some(text.text)
+/// The record of `d`, or its JSON when the record cannot say it.
+fn encode(
+    numbers: &mut Numbers,
+    d: &Decision,
+    parts: Parts<'_>,
+    record: &mut [i32],
+) -> Option<String> {
+    match View::of_decision(d, parts.action).map(|v| numbers.encode(&v, parts, record)) {
+        Some(Ok(text)) => text,
+        _ => as_json(d, record),
     }
+}
 
-    /// The number of a shared string, or -1 with the string added to `text` when it is
-    /// the decision's own (no one else holds it: a reason formatted for this decision).
-    fn number(&mut self, s: &Arc<str>, text: &mut Text) -> i32 {
-        let address = Arc::as_ptr(s).cast::<u8>() as usize;
-        if let Some(&i) = self.by_address.get(&address) {
-            return i;
-        }
-        if Arc::strong_count(s) > 1 && self.strings.len() < MAX_STRINGS {
-            let i = self.strings.len() as i32;
-            self.strings.push(Arc::clone(s));
-            self.by_address.insert(address, i);
-            return i;
-        }
-        text.push(s);
-        -1
+/// The record that says "the text is the decision's JSON", and that text.
+fn as_json(d: &Decision, record: &mut [i32]) -> Option<String> {
+    if let Some(head) = record.first_mut() {
+        *head = head::JSON;
     }
-
-    /// The number of a policy's audit settings (always shared with the set).
-    fn number_audit(&mut self, a: &Arc<AuditSettings>) -> Option<i32> {
-        let address = Arc::as_ptr(a) as usize;
-        if let Some(&i) = self.audit_by_address.get(&address) {
-            return Some(i);
-        }
-        if self.audits.len() >= MAX_STRINGS {
-            return None;
-        }
-        let i = self.audits.len() as i32;
-        self.audits.push(Arc::clone(a));
-        self.audit_by_address.insert(address, i);
-        Some(i)
-    }
+    Some(serde_json::to_string(d).unwrap_or_default())
 }
 
 /// Sets an optional string, reusing its buffer.
@@ -291,34 +248,6 @@ fn set_text(slot: &mut Option<String>, value: Option<&str>) {
         }
         (None, Some(v)) => *slot = Some(v.to_owned()),
         (_, None) => *slot = None,
-    }
-}
-
-/// The bytes [`Text`] reserves at its first string.
-const TEXT_ROOM: usize = 128;
-
-/// The strings a record does not number, one after the other, with their lengths in
-/// UTF-16 code units (how the JavaScript host slices them).
-#[derive(Debug, Default)]
-struct Text {
-    text: String,
-    lengths: smallvec::SmallVec<[i32; 4]>,
-}
-
-impl Text {
-    fn push(&mut self, s: &str) {
-        if self.text.capacity() == 0 {
-            // One allocation for the usual few strings (a resource, a reason), where
-            // growing as they come reallocated for each.
-            self.text.reserve(s.len().max(TEXT_ROOM));
-        }
-        self.text.push_str(s);
-        let units = if s.is_ascii() {
-            s.len()
-        } else {
-            s.encode_utf16().count()
-        };
-        self.lengths.push(i32::try_from(units).unwrap_or(i32::MAX));
     }
 }
 
@@ -450,15 +379,20 @@ mod tests {
             },
         ];
         for parts in cases {
-            for _ in 0..2 {
+            // Through a decision, then twice from the set's words (the second time with
+            // the selection from the agent's memo).
+            for round in 0..3 {
                 let mut record = [0; RECORD_LEN];
                 let mut asked = None;
-                // The second round takes the selection from the agent's memo.
-                let text = c.decide(parts, &mut record, |r, memo| {
+                let mut text = c.decide(parts, &mut record, |r, memo| {
                     asked = Some(r.clone());
                     s.decide_remembering(r, false, memo)
                 });
                 let asked = asked.unwrap();
+                if round > 0 {
+                    record = [0; RECORD_LEN];
+                    text = c.decide_on(&s, parts, &mut record);
+                }
                 let want = serde_json::to_value(s.decide(&asked, false)).unwrap();
                 assert_eq!(rebuild(&c, &record, text.as_deref(), parts), want);
             }
@@ -510,7 +444,7 @@ mod tests {
             );
         }
         // policy `p`, rule `defaultEffect`... only what the set holds stays.
-        assert!(c.strings.len() <= 3, "{:?}", c.strings);
+        assert!(c.numbers.strings() <= 3, "{:?}", c.numbers);
         assert!(c.string(u32::MAX).is_none());
         assert!(c.audit_json(0).is_some());
     }

@@ -6,13 +6,13 @@
 use std::sync::Arc;
 
 use crate::boundary::{
-    Decision, Explanation, Mode, Obligations, Origin, PartTrace, PolicyTrace, Request, RuleStatus,
-    RuleTrace,
+    Decision, Explanation, Mode, Obligations, Origin, PartTrace, PolicyTrace, RateLimitObligation,
+    Request, RuleStatus, RuleTrace,
 };
 use crate::compile::{CompiledPolicy, PolicySet};
 use crate::error::RequestError;
 use crate::matching::{Prepared, Target, applies, conditions_match, prepare, rule_matches};
-use crate::model::{Effect, RuleOrder};
+use crate::model::{AuditSettings, Effect, RuleOrder};
 use crate::select::{Candidate, Plan, Selection, Selections};
 
 /// A request's selection ([`Selection`]): its candidates and plan, borrowed.
@@ -20,6 +20,83 @@ use crate::select::{Candidate, Plan, Selection, Selections};
 struct Planned<'c> {
     plan: Plan,
     candidates: &'c [Candidate],
+}
+
+/// A decision in the set's own words: its shared strings and obligations borrowed,
+/// the request's canonical resource and deciding part in place. A [`Decision`] is made
+/// from it; the compact hosts encode it without making one (`crate::compact`).
+#[derive(Debug)]
+pub(crate) struct Outcome<'a> {
+    pub effect: Effect,
+    pub origin: Origin,
+    pub mode: Mode,
+    pub resource: Option<&'a str>,
+    pub part: Option<&'a str>,
+    pub policy: Word<'a>,
+    pub rule: Word<'a>,
+    pub reason: Word<'a>,
+    pub audit: Option<&'a Arc<AuditSettings>>,
+    set: &'a PolicySet,
+    /// The applicable policies: their policy-wide rate limits apply.
+    applicable: &'a [u32],
+    /// The deciding rule's rate limit.
+    rule_limit: Option<&'a RateLimitObligation>,
+}
+
+/// A string of an outcome: one the set holds, or one made for this decision.
+#[derive(Debug)]
+pub(crate) enum Word<'a> {
+    Shared(&'a Arc<str>),
+    Own(Arc<str>),
+}
+
+impl Word<'_> {
+    pub(crate) fn as_str(&self) -> &str {
+        match self {
+            Word::Shared(s) => s,
+            Word::Own(s) => s,
+        }
+    }
+
+    fn to_arc(&self) -> Arc<str> {
+        match self {
+            Word::Shared(s) => Arc::clone(s),
+            Word::Own(s) => Arc::clone(s),
+        }
+    }
+}
+
+impl<'a> Outcome<'a> {
+    /// The rate limits the host must enforce: the applicable policies', then the
+    /// deciding rule's.
+    pub(crate) fn rate_limits(&self) -> impl Iterator<Item = &'a RateLimitObligation> + use<'a> {
+        let policies = &self.set.policies;
+        self.applicable
+            .iter()
+            .filter_map(|&i| policies.get(i as usize).and_then(|c| c.rate_limit.as_ref()))
+            .chain(self.rule_limit)
+    }
+
+    /// The decision it says, for `req`.
+    pub(crate) fn decision(&self, req: &Request, explanation: Option<Explanation>) -> Decision {
+        Decision {
+            effect: self.effect,
+            allowed: self.effect == Effect::Allow || self.mode == Mode::Audit,
+            mode: self.mode,
+            action: req.action.clone(),
+            resource: self.resource.map(str::to_owned),
+            part: self.part.map(str::to_owned),
+            policy: self.policy.to_arc(),
+            rule: self.rule.to_arc(),
+            reason: self.reason.to_arc(),
+            obligations: Obligations {
+                rate_limits: self.rate_limits().cloned().collect(),
+                audit: self.audit.cloned(),
+            },
+            explanation,
+            origin: self.origin,
+        }
+    }
 }
 
 /// The rule that won, by position.
@@ -192,19 +269,64 @@ impl PolicySet {
         selection: &Selection,
         explain: bool,
     ) -> Decision {
-        let applicable = &selection.applicable;
         let plan = Planned {
             plan: selection.plan,
             candidates: &selection.candidates,
         };
         let targets = p.targets();
-        // The most restrictive target decides; among equals a part restricted on its own
-        // comes before one restricted only through the whole line as written (so
-        // `git status && rm -rf /` names `rm -rf /`), then the earliest.
+        let (target, v) = self.deciding(&plan, p, &targets, explain);
+        let explanation =
+            explain.then(|| self.explain(&selection.applicable, &plan, p, &target, &v, &targets));
+        self.outcome(req, p, selection, &v, &target, targets.len())
+            .decision(req, explanation)
+    }
+
+    /// Decides a request as [`PolicySet::decide_remembering`] does, without explanation,
+    /// and hands `finish` the decision in the set's own words ([`Outcome`]), or the
+    /// [`Decision`] of an invalid request.
+    pub(crate) fn decide_outcome<R>(
+        &self,
+        req: &Request,
+        memo: &mut Selections,
+        finish: impl FnOnce(Result<&Outcome<'_>, &Decision>) -> R,
+    ) -> R {
+        let p = match prepare(req, |a| self.action_kind(a)) {
+            Ok(p) => p,
+            Err(e) => return finish(Err(&Decision::invalid(req, &e))),
+        };
+        let fresh;
+        let selection = match memo.get_or_select(&p, || self.select(&p)) {
+            Some(s) => s,
+            None => {
+                fresh = self.select(&p);
+                &fresh
+            }
+        };
+        let plan = Planned {
+            plan: selection.plan,
+            candidates: &selection.candidates,
+        };
+        let targets = p.targets();
+        let (target, v) = self.deciding(&plan, &p, &targets, false);
+        let outcome = self.outcome(req, &p, selection, &v, &target, targets.len());
+        finish(Ok(&outcome))
+    }
+
+    /// The deciding target and its verdict: the most restrictive target decides; among
+    /// equals a part restricted on its own comes before one restricted only through the
+    /// whole line as written (so `git status && rm -rf /` names `rm -rf /`), then the
+    /// earliest.
+    fn deciding<'t>(
+        &self,
+        plan: &Planned<'_>,
+        p: &Prepared<'_>,
+        targets: &[Target<'t>],
+        explain: bool,
+    ) -> (Target<'t>, Verdict) {
         let mut decided: Option<(usize, Verdict, bool)> = None;
         for (i, t) in targets.iter().enumerate() {
-            let v = self.verdict(&plan, p, t);
-            let own = targets.len() == 1 || self.restricted_on_its_own(&plan, &v, p, t);
+            let v = self.verdict(plan, p, t);
+            let own = targets.len() == 1 || self.restricted_on_its_own(plan, &v, p, t);
             if decided.is_none_or(|(_, b, b_own)| (v.effect.rank(), own) > (b.effect.rank(), b_own))
             {
                 decided = Some((i, v, own));
@@ -213,66 +335,67 @@ impl PolicySet {
                 }
             }
         }
-        let decided = decided.map(|(i, v, _)| (i, v));
-        let (at, v) = decided.unwrap_or((
-            0,
-            Verdict {
-                effect: Effect::Deny,
-                origin: Origin::NoPolicy,
-                pick: None,
-                policy: None,
-            },
-        ));
+        let (at, v) = decided.map_or(
+            (
+                0,
+                Verdict {
+                    effect: Effect::Deny,
+                    origin: Origin::NoPolicy,
+                    pick: None,
+                    policy: None,
+                },
+            ),
+            |(i, v, _)| (i, v),
+        );
         let target = targets.get(at).copied().unwrap_or(Target {
             text: None,
             host: None,
             explicit_only: false,
             as_written: true,
         });
+        (target, v)
+    }
+
+    /// The decision of verdict `v` on `target` (one of `targets` targets), in the set's
+    /// own words.
+    fn outcome<'a>(
+        &'a self,
+        req: &Request,
+        p: &'a Prepared<'_>,
+        selection: &'a Selection,
+        v: &Verdict,
+        target: &Target<'a>,
+        targets: usize,
+    ) -> Outcome<'a> {
         let reading = p.reading.as_ref();
-        let part = reading
-            .filter(|r| r.names_parts())
-            .and_then(|_| target.text.map(str::to_owned));
-        let (policy, rule, mut reason) = self.words(&v, p);
-        if let Some(part) = &part
-            && targets.len() > 1
+        let part = reading.filter(|r| r.names_parts()).and(target.text);
+        let (policy, rule, mut reason) = self.words(v, p);
+        if let Some(part) = part
+            && targets > 1
         {
-            reason = concat(&[&reason, " (in `", part, "`)"]);
+            reason = Word::Own(concat(&[reason.as_str(), " (in `", part, "`)"]));
         }
-
         let policy_at = |i: u32| self.policies.get(i as usize);
-        let mut rate_limits: Vec<_> = applicable
-            .iter()
-            .filter_map(|&i| policy_at(i).and_then(|c| c.rate_limit.clone()))
-            .collect();
-        if let Some(w) = v.pick
-            && let Some(o) = policy_at(w.policy)
-                .and_then(|c| c.rules.get(w.rule as usize))
-                .and_then(|r| r.rate_limit.clone())
-        {
-            rate_limits.push(o);
-        }
-
-        let mode = req.mode.unwrap_or_default();
-        Decision {
+        Outcome {
             effect: v.effect,
-            allowed: v.effect == Effect::Allow || mode == Mode::Audit,
-            mode,
-            action: req.action.clone(),
-            resource: reading.map(|r| r.canonical.to_string()),
+            origin: v.origin,
+            mode: req.mode.unwrap_or_default(),
+            resource: reading.map(|r| &*r.canonical),
             part,
             policy,
             rule,
             reason,
-            obligations: Obligations {
-                rate_limits,
-                audit: v
-                    .policy
-                    .and_then(policy_at)
-                    .and_then(|c| c.policy.audit.clone()),
-            },
-            explanation: explain.then(|| self.explain(applicable, &plan, p, &target, &v, &targets)),
-            origin: v.origin,
+            audit: v
+                .policy
+                .and_then(policy_at)
+                .and_then(|c| c.policy.audit.as_ref()),
+            set: self,
+            applicable: &selection.applicable,
+            rule_limit: v.pick.and_then(|w| {
+                policy_at(w.policy)
+                    .and_then(|c| c.rules.get(w.rule as usize))
+                    .and_then(|r| r.rate_limit.as_ref())
+            }),
         }
     }
 
@@ -298,13 +421,17 @@ impl PolicySet {
     }
 
     /// The deciding policy, rule and reason of a verdict, in words.
-    fn words(&self, v: &Verdict, p: &Prepared<'_>) -> (Arc<str>, Arc<str>, Arc<str>) {
+    fn words(&self, v: &Verdict, p: &Prepared<'_>) -> (Word<'_>, Word<'_>, Word<'_>) {
         let at = |i: Option<u32>| i.and_then(|i| self.policies.get(i as usize));
-        let default = || self.words.default.clone();
+        let default = || Word::Shared(&self.words.default);
         match (v.origin, at(v.policy)) {
             (Origin::Rule, Some(c)) => match v.pick.and_then(|w| c.rules.get(w.rule as usize)) {
-                Some(r) => (c.name.clone(), r.id.clone(), r.reason.clone()),
-                None => (c.name.clone(), default(), default()),
+                Some(r) => (
+                    Word::Shared(&c.name),
+                    Word::Shared(&r.id),
+                    Word::Shared(&r.reason),
+                ),
+                None => (Word::Shared(&c.name), default(), default()),
             },
             (Origin::DefaultEffect, Some(c)) => {
                 let reason = if v.effect == Effect::Deny {
@@ -322,18 +449,22 @@ impl PolicySet {
                         "`; every applicable policy allows by default",
                     ])
                 };
-                (c.name.clone(), self.words.default_effect.clone(), reason)
+                (
+                    Word::Shared(&c.name),
+                    Word::Shared(&self.words.default_effect),
+                    Word::Own(reason),
+                )
             }
             (Origin::HumanInTheLoop, Some(c)) => (
-                c.name.clone(),
-                self.words.human_in_the_loop.clone(),
-                concat(&[
+                Word::Shared(&c.name),
+                Word::Shared(&self.words.human_in_the_loop),
+                Word::Own(concat(&[
                     "`",
                     p.action,
                     "` requires human approval under policy `",
                     &c.name,
                     "`",
-                ]),
+                ])),
             ),
             (Origin::UnreadableResource, _) => {
                 let (kind, problem) = p
@@ -343,12 +474,12 @@ impl PolicySet {
                     .unwrap_or((crate::model::ResourceKind::Plain, ""));
                 (
                     default(),
-                    self.words.unreadable_resource.clone(),
-                    Arc::from(format!(
+                    Word::Shared(&self.words.unreadable_resource),
+                    Word::Own(Arc::from(format!(
                         "cannot read the resource of `{}` as {}: {problem}",
                         p.action,
                         crate::kinds::noun(kind)
-                    )),
+                    ))),
                 )
             }
             _ => {
@@ -360,7 +491,7 @@ impl PolicySet {
                 (
                     default(),
                     default(),
-                    concat(&["no policy applies to `", p.action, word]),
+                    Word::Own(concat(&["no policy applies to `", p.action, word])),
                 )
             }
         }
@@ -402,8 +533,8 @@ impl PolicySet {
                     PartTrace {
                         part: t.text.unwrap_or_default().to_owned(),
                         effect: v.effect,
-                        policy,
-                        rule,
+                        policy: policy.to_arc(),
+                        rule: rule.to_arc(),
                     }
                 })
                 .collect(),

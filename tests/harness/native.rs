@@ -4,6 +4,7 @@ use anyhow::Result;
 use std::collections::HashMap;
 
 use meshguard_conformance::{Host, case_files, sources, trials};
+use meshguard_core::compact::{Compact, Parts, RECORD_LEN};
 use meshguard_core::{
     Decision, Effect, PolicySet, RateLimiter, Request, Selections, Source, parse_request,
 };
@@ -56,7 +57,8 @@ impl Host for Native {
 /// One test per corpus file: its requests decided in order, twice, on one set with one
 /// memo per agent (as the compact hosts keep them), so that what an agent and action
 /// select is taken from the memo for requests that differ in everything else; every
-/// decision, explanation included, must be the one `decide` gives.
+/// decision, explanation included, must be the one `decide` gives, and every compact
+/// record made from the set's words the one made from that decision.
 fn remembering_trials() -> Result<Vec<libtest_mimic::Trial>> {
     let mut trials = Vec::new();
     for (stem, file) in case_files()? {
@@ -75,16 +77,47 @@ fn remembering_trials() -> Result<Vec<libtest_mimic::Trial>> {
                 };
                 let set = set.with_fallback(fallback);
                 let mut memos: HashMap<String, Selections> = HashMap::new();
+                let mut host = Compact::new();
+                let mut slots: HashMap<String, u32> = HashMap::new();
                 for case in file.cases.iter().chain(&file.cases) {
                     let Ok(request) = parse_request(&case.request.to_string()) else {
                         continue;
                     };
                     let agent = serde_json::to_string(&request.agent)?;
-                    let memo = memos.entry(agent).or_default();
+                    let memo = memos.entry(agent.clone()).or_default();
                     let got = set.decide_remembering(&request, case.explain, memo);
                     let want = set.decide(&request, case.explain);
                     if got != want {
                         return Err(format!("{}: {got:?} != {want:?}", case.name).into());
+                    }
+                    // The compact record straight from the set's words is the one of the
+                    // decision (which the JS suites check against the decision's JSON).
+                    let slot = request.agent.clone().map(|a| {
+                        let next = slots.len() as u32;
+                        *slots.entry(agent).or_insert_with(|| {
+                            host.set_agent(next, a);
+                            next
+                        })
+                    });
+                    let context = request.context.as_ref().map(Value::to_string);
+                    let parts = Parts {
+                        action: &request.action,
+                        resource: request.resource.as_deref(),
+                        agent: slot,
+                        context: context.as_deref(),
+                        time: request.time.as_deref(),
+                        mode: request.mode,
+                    };
+                    let mut via_decision = [0; RECORD_LEN];
+                    let text = host.decide(parts, &mut via_decision, |r, _| set.decide(r, false));
+                    let mut direct = [0; RECORD_LEN];
+                    let direct_text = host.decide_on(&set, parts, &mut direct);
+                    if (via_decision, &text) != (direct, &direct_text) {
+                        return Err(format!(
+                            "{}: record {direct:?} {direct_text:?}, want {via_decision:?} {text:?}",
+                            case.name
+                        )
+                        .into());
                     }
                 }
                 Ok(())

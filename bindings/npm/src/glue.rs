@@ -82,11 +82,14 @@ pub fn decide_exchange(
     buf: &mut [u8],
     limit: Option<Limit<'_>>,
 ) -> Option<String> {
-    host.decide_exchange(buf, |request, memo| {
-        let mut decision = set.decide_remembering(request, false, memo);
-        count(limit, &mut decision, request);
-        decision
-    })
+    match limit {
+        None => host.decide_exchange_on(set, buf),
+        Some(_) => host.decide_exchange(buf, |request, memo| {
+            let mut decision = set.decide_remembering(request, false, memo);
+            count(limit, &mut decision, request);
+            decision
+        }),
+    }
 }
 
 /// An agent as the JS side registers it (fields `null` when absent).

@@ -22,6 +22,7 @@
 //! says [`head::RETRY`] and the host takes the JSON path.
 
 use super::{Compact, Parts, RECORD_LEN, head};
+use crate::PolicySet;
 use crate::boundary::{Decision, Mode, Request};
 use crate::select::Selections;
 
@@ -75,20 +76,35 @@ impl Compact {
         buf: &mut [u8],
         decide: impl FnOnce(&Request, &mut Selections) -> Decision,
     ) -> Option<String> {
-        let mut record = [0; RECORD_LEN];
-        let parts = read(buf).filter(|_| buf.len() >= TEXT_AT);
-        let text = match parts {
-            Some(parts) => self.decide(parts, &mut record, decide),
-            None => {
-                record[0] = head::RETRY;
-                None
-            }
-        };
-        for (bytes, value) in buf.chunks_exact_mut(4).zip(record) {
-            bytes.copy_from_slice(&value.to_ne_bytes());
-        }
-        text
+        exchange(buf, |parts, record| self.decide(parts, record, decide))
     }
+
+    /// Decides the request written in `buf` on `set` as [`Compact::decide_on`] does, and
+    /// writes the record over the header; returns the text the record points into.
+    pub fn decide_exchange_on(&mut self, set: &PolicySet, buf: &mut [u8]) -> Option<String> {
+        exchange(buf, |parts, record| self.decide_on(set, parts, record))
+    }
+}
+
+/// Reads the request in `buf`, lets `decide` write its record, and copies the record
+/// over the header ([`head::RETRY`] for a header that cannot be read).
+fn exchange(
+    buf: &mut [u8],
+    decide: impl FnOnce(Parts<'_>, &mut [i32]) -> Option<String>,
+) -> Option<String> {
+    let mut record = [0; RECORD_LEN];
+    let parts = read(buf).filter(|_| buf.len() >= TEXT_AT);
+    let text = match parts {
+        Some(parts) => decide(parts, &mut record),
+        None => {
+            record[0] = head::RETRY;
+            None
+        }
+    };
+    for (bytes, value) in buf.chunks_exact_mut(4).zip(record) {
+        bytes.copy_from_slice(&value.to_ne_bytes());
+    }
+    text
 }
 
 #[cfg(test)]
