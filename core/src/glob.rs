@@ -420,13 +420,20 @@ impl Glob {
         if pattern.trim() != pattern {
             return Err(GlobError::Whitespace);
         }
-        let collapsed = collapse_stars(pattern);
-        let bare = pattern
-            .strip_prefix("**/")
-            .map(|rest| Matcher::new(&collapse_stars(rest)));
+        let bare = pattern.strip_prefix("**/").map(collapse_stars);
+        let (main, bare) = match bare {
+            // `**/*.pem`: whatever `*/*.pem` matches, `*.pem` matches too, so the
+            // pattern is the one test.
+            Some(rest) if rest.starts_with('*') => (Matcher::new(&rest), None),
+            Some(rest) => (
+                Matcher::new(&collapse_stars(pattern)),
+                Some(Matcher::new(&rest)),
+            ),
+            None => (Matcher::new(&collapse_stars(pattern)), None),
+        };
         Ok(Glob {
             source: pattern.to_owned(),
-            main: Matcher::new(&collapsed),
+            main,
             bare,
             span: None,
         })
@@ -642,6 +649,13 @@ mod tests {
         ));
         assert!(matches!(Glob::new("**").unwrap().shape(), Shape::Any));
         assert!(g.shapes().any(|s| s.matches(".env.local")));
+        // After `**/`, a pattern that starts with a star covers the whole: one test.
+        let pem = Glob::new("**/*.pem").unwrap();
+        assert!(matches!(pem.shape(), Shape::Suffix(".pem")));
+        assert!(pem.bare_shape().is_none());
+        for (text, want) in [("k.pem", true), ("a/b/k.pem", true), ("k.pem.bak", false)] {
+            assert_eq!(pem.matches(text), want, "{text}");
+        }
         assert_eq!(Glob::new("a").unwrap().span(), None);
         let at = Span::file_start();
         assert_eq!(Glob::new("a").unwrap().with_span(at).span(), Some(at));
