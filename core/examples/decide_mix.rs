@@ -12,8 +12,9 @@
 //! benchmark's eight requests), with `+memo` for decisions that reuse what each agent
 //! and action select (`js+memo`), or `+compact` for the whole of the JS hosts' Rust
 //! side: agents in slots, the request built from flat parts, the memo, the decision
-//! encoded as a record (`js+compact`); the count is decisions, then optionally the index
-//! of the one request to repeat. Callgrind's
+//! encoded as a record (`js+compact`), or `+json` for requests read from JSON and
+//! decisions written as JSON (`evaluateJson`, the gateway's component); the count is
+//! decisions, then optionally the index of the one request to repeat. Callgrind's
 //! total for `run_mix` divided by the count is the instructions a decision.
 
 // A driver: a broken fixture should abort loudly.
@@ -50,6 +51,15 @@ fn run_mix(
             Some(memo) => black_box(set.decide_remembering(req, explain, memo)),
             None => black_box(set.decide(req, explain)),
         };
+    }
+}
+
+/// The measured loop of `+json`: `n` decisions cycling through `texts`.
+#[inline(never)]
+fn run_json(set: &PolicySet, texts: &[String], n: usize) {
+    for i in 0..n {
+        let text = black_box(&texts[i % texts.len()]);
+        black_box(set.decide_json(text, false).to_json());
     }
 }
 
@@ -126,7 +136,14 @@ fn main() {
             let (mut host, parts) = compact_parts(&requests, &contexts);
             run_compact(&set, &mut host, &parts, n);
         }
-        other => panic!("unknown way `+{other}` (memo, compact)"),
+        "json" => {
+            let texts: Vec<String> = requests
+                .iter()
+                .map(|r| serde_json::to_string(r).expect("a request's JSON"))
+                .collect();
+            run_json(&set, &texts, n);
+        }
+        other => panic!("unknown way `+{other}` (memo, compact, json)"),
     }
     println!("{n} decisions ({name})");
 }

@@ -236,7 +236,7 @@ fn as_json(d: &Decision, record: &mut [i32]) -> Option<String> {
     if let Some(head) = record.first_mut() {
         *head = head::JSON;
     }
-    Some(serde_json::to_string(d).unwrap_or_default())
+    Some(d.to_json())
 }
 
 /// Sets an optional string, reusing its buffer.

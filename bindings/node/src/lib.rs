@@ -38,7 +38,7 @@ pub fn lint(names: Vec<String>, texts: Vec<String>) -> napi::Result<String> {
 /// serialise.
 #[napi(js_name = "invalidDecision")]
 pub fn invalid_decision(problem: String) -> String {
-    glue::to_json(&glue::invalid(&problem))
+    glue::invalid(&problem).to_json()
 }
 
 /// The length of a compact record, in `i32`s.
@@ -95,7 +95,7 @@ impl JsPolicySet {
     /// Decides one request (JSON text); the decision as JSON text.
     #[napi]
     pub fn decide(&self, request: String, explain: bool) -> String {
-        glue::to_json(&glue::decide(&self.inner, &request, explain, None))
+        glue::decide(&self.inner, &request, explain, None).to_json()
     }
 
     /// Decides one request and counts it against `limiter` (at its `time`, else `now_ms`).
@@ -108,7 +108,7 @@ impl JsPolicySet {
         now_ms: Option<f64>,
     ) -> napi::Result<String> {
         limiter.with_limit(now_ms, |limit| {
-            glue::to_json(&glue::decide(&self.inner, &request, explain, Some(limit)))
+            glue::decide(&self.inner, &request, explain, Some(limit)).to_json()
         })
     }
 

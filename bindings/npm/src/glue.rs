@@ -110,7 +110,7 @@ pub fn agent(
 }
 
 /// Decides requests in order (one limiter sees them in that order); a JSON array of
-/// the decisions, each exactly as [`to_json`] writes it.
+/// the decisions, each exactly as [`Decision::to_json`] writes it.
 pub fn decide_batch(
     set: &PolicySet,
     requests: &[String],
@@ -126,7 +126,7 @@ pub fn decide_batch(
             limiter: &mut *l.limiter,
             now_ms: l.now_ms,
         });
-        out.push_str(&to_json(&decide(set, json, explain, limit)));
+        out.push_str(&decide(set, json, explain, limit).to_json());
     }
     out.push(']');
     out
@@ -140,13 +140,6 @@ pub fn invalid(problem: &str) -> Decision {
         &Request::default(),
         &RequestError::Malformed(problem.to_owned()),
     )
-}
-
-/// The decision's JSON, byte for byte what `serde_json::to_string(&Decision)` gives in
-/// every other host. Serialising a decision cannot fail in practice; if it ever did, the
-/// empty string makes `JSON.parse` throw in the caller, which fails closed.
-pub fn to_json(decision: &Decision) -> String {
-    serde_json::to_string(decision).unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -207,7 +200,7 @@ mod tests {
         let s = set(LIMITED);
         let json = r#"{"action":"a"}"#;
         let want = serde_json::to_string(&s.decide_json(json, true)).unwrap();
-        assert_eq!(to_json(&decide(&s, json, true, None)), want);
+        assert_eq!(decide(&s, json, true, None).to_json(), want);
     }
 
     #[test]

@@ -29,7 +29,7 @@ pub fn lint(names: Vec<String>, texts: Vec<String>) -> Result<String, JsValue> {
 /// serialise.
 #[wasm_bindgen(js_name = invalidDecision)]
 pub fn invalid_decision(problem: &str) -> String {
-    glue::to_json(&glue::invalid(problem))
+    glue::invalid(problem).to_json()
 }
 
 /// This module's memory, where JS writes requests and reads compact records
@@ -94,7 +94,7 @@ impl JsPolicySet {
 
     /// Decides one request (JSON text); the decision as JSON text.
     pub fn decide(&self, request: &str, explain: bool) -> String {
-        glue::to_json(&glue::decide(&self.inner, request, explain, None))
+        glue::decide(&self.inner, request, explain, None).to_json()
     }
 
     /// Decides one request and counts it against `limiter` (at its `time`, else `now_ms`).
@@ -110,7 +110,7 @@ impl JsPolicySet {
             limiter: &mut limiter.inner,
             now_ms,
         };
-        glue::to_json(&glue::decide(&self.inner, request, explain, Some(limit)))
+        glue::decide(&self.inner, request, explain, Some(limit)).to_json()
     }
 
     /// Where the exchange buffer is, in `memory()`.
