@@ -125,7 +125,9 @@ impl PolicySet {
     /// problem as its reason, so every host fails closed with the same answer.
     pub fn decide(&self, request: &Request, explain: bool) -> Decision {
         match prepare(request, |a| self.action_kind(a)) {
-            Ok(p) => self.decide_selected(request, &p, &self.select(&p), explain),
+            Ok(p) => self.conclude(request, &p, &self.select(&p), explain, |o, e| {
+                o.decision(request, e)
+            }),
             Err(e) => Decision::invalid(request, &e),
         }
     }
@@ -141,11 +143,40 @@ impl PolicySet {
         memo: &mut Selections,
     ) -> Decision {
         match prepare(request, |a| self.action_kind(a)) {
-            Ok(p) => match memo.get_or_select(&p, || self.select(&p)) {
-                Some(s) => self.decide_selected(request, &p, s, explain),
-                None => self.decide_selected(request, &p, &self.select(&p), explain),
-            },
+            Ok(p) => self.with_selection(&p, memo, |s| {
+                self.conclude(request, &p, s, explain, |o, e| o.decision(request, e))
+            }),
             Err(e) => Decision::invalid(request, &e),
+        }
+    }
+
+    /// Decides a request as [`PolicySet::decide_remembering`] does, without explanation,
+    /// and hands `finish` the decision in the set's own words ([`Outcome`]), or the
+    /// [`Decision`] of an invalid request.
+    pub(crate) fn decide_outcome<R>(
+        &self,
+        req: &Request,
+        memo: &mut Selections,
+        finish: impl FnOnce(Result<&Outcome<'_>, &Decision>) -> R,
+    ) -> R {
+        match prepare(req, |a| self.action_kind(a)) {
+            Ok(p) => self.with_selection(&p, memo, |s| {
+                self.conclude(req, &p, s, false, |o, _| finish(Ok(o)))
+            }),
+            Err(e) => finish(Err(&Decision::invalid(req, &e))),
+        }
+    }
+
+    /// Runs `f` with the selection of `p`, from `memo` (made and remembered when new).
+    fn with_selection<R>(
+        &self,
+        p: &Prepared<'_>,
+        memo: &mut Selections,
+        f: impl FnOnce(&Selection) -> R,
+    ) -> R {
+        match memo.get_or_select(p, || self.select(p)) {
+            Some(s) => f(s),
+            None => f(&self.select(p)),
         }
     }
 
@@ -262,13 +293,16 @@ impl PolicySet {
         v
     }
 
-    fn decide_selected(
-        &self,
+    /// Decides the request `p` with its selection and hands `finish` the decision in the
+    /// set's words, with the explanation when asked for.
+    fn conclude<'a, R>(
+        &'a self,
         req: &Request,
-        p: &Prepared<'_>,
-        selection: &Selection,
+        p: &'a Prepared<'_>,
+        selection: &'a Selection,
         explain: bool,
-    ) -> Decision {
+        finish: impl FnOnce(&Outcome<'a>, Option<Explanation>) -> R,
+    ) -> R {
         let plan = Planned {
             plan: selection.plan,
             candidates: &selection.candidates,
@@ -277,39 +311,8 @@ impl PolicySet {
         let (target, v) = self.deciding(&plan, p, &targets, explain);
         let explanation =
             explain.then(|| self.explain(&selection.applicable, &plan, p, &target, &v, &targets));
-        self.outcome(req, p, selection, &v, &target, targets.len())
-            .decision(req, explanation)
-    }
-
-    /// Decides a request as [`PolicySet::decide_remembering`] does, without explanation,
-    /// and hands `finish` the decision in the set's own words ([`Outcome`]), or the
-    /// [`Decision`] of an invalid request.
-    pub(crate) fn decide_outcome<R>(
-        &self,
-        req: &Request,
-        memo: &mut Selections,
-        finish: impl FnOnce(Result<&Outcome<'_>, &Decision>) -> R,
-    ) -> R {
-        let p = match prepare(req, |a| self.action_kind(a)) {
-            Ok(p) => p,
-            Err(e) => return finish(Err(&Decision::invalid(req, &e))),
-        };
-        let fresh;
-        let selection = match memo.get_or_select(&p, || self.select(&p)) {
-            Some(s) => s,
-            None => {
-                fresh = self.select(&p);
-                &fresh
-            }
-        };
-        let plan = Planned {
-            plan: selection.plan,
-            candidates: &selection.candidates,
-        };
-        let targets = p.targets();
-        let (target, v) = self.deciding(&plan, &p, &targets, false);
-        let outcome = self.outcome(req, &p, selection, &v, &target, targets.len());
-        finish(Ok(&outcome))
+        let outcome = self.outcome(req, p, selection, &v, &target, targets.len());
+        finish(&outcome, explanation)
     }
 
     /// The deciding target and its verdict: the most restrictive target decides; among
