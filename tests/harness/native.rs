@@ -57,8 +57,8 @@ impl Host for Native {
 /// One test per corpus file: its requests decided in order, twice, on one set with one
 /// memo per agent (as the compact hosts keep them), so that what an agent and action
 /// select is taken from the memo for requests that differ in everything else; every
-/// decision, explanation included, must be the one `decide` gives, and every compact
-/// record made from the set's words the one made from that decision.
+/// decision, explanation included, must be the one `decide` gives, its JSON serde's,
+/// and every compact record made from the set's words the one made from that decision.
 fn remembering_trials() -> Result<Vec<libtest_mimic::Trial>> {
     let mut trials = Vec::new();
     for (stem, file) in case_files()? {
@@ -89,6 +89,11 @@ fn remembering_trials() -> Result<Vec<libtest_mimic::Trial>> {
                     let want = set.decide(&request, case.explain);
                     if got != want {
                         return Err(format!("{}: {got:?} != {want:?}", case.name).into());
+                    }
+                    // The JSON written directly is serde's.
+                    let serde = serde_json::to_string(&want)?;
+                    if want.to_json() != serde {
+                        return Err(format!("{}: {} != {serde}", case.name, want.to_json()).into());
                     }
                     // The compact record straight from the set's words is the one of the
                     // decision (which the JS suites check against the decision's JSON).
