@@ -24,7 +24,7 @@ const quick = process.argv.includes('--quick');
 const sources = STEMS.map((s) => ({ name: `${s}.yaml`, text: readFileSync(join(root, 'policies', `${s}.yaml`), 'utf8') }));
 const one = (ns) => (ns < 1000 ? `${ns.toFixed(0)} ns` : `${(ns / 1000).toFixed(2)} µs`);
 const kb = (b) => `${(b / 1024).toFixed(1)} KB`;
-const table = []; // [runtime, backend, operation, ns]
+const table = []; // [runtime, backend, operation, median ns, best ns]
 
 for (const which of ['wasm', 'native']) {
   let m;
@@ -34,7 +34,7 @@ for (const which of ['wasm', 'native']) {
     console.error(`${which}: not available (${e.message})`);
     continue;
   }
-  for (const [op, ns] of run(m, sources, quick)) table.push([`Node ${process.version}`, which, op, ns]);
+  for (const row of run(m, sources, quick)) table.push([`Node ${process.version}`, which, ...row]);
 }
 // Deno and Bun (this package's devDependencies), each in its own process.
 for (const [name, args] of [
@@ -50,15 +50,17 @@ for (const [name, args] of [
   });
   try {
     const { runtime, backend, rows } = JSON.parse(r.stdout.trim().split('\n').pop());
-    for (const [op, ns] of rows) table.push([runtime, backend, op, ns]);
+    for (const row of rows) table.push([runtime, backend, ...row]);
   } catch {
     console.error(`${name}: did not run (${r.error ?? r.status}): ${r.stderr.trim().split('\n').slice(-3).join(' ')}`);
   }
 }
 
-console.log(`\nper decision, median wall time (${REQUESTS.length}-request mix, 11 example policies)\n`);
-console.log('| runtime | backend | operation | time |\n|---|---|---|---|');
-for (const [runtime, backend, op, ns] of table) console.log(`| ${runtime} | ${backend} | ${op} | ${one(ns)} |`);
+console.log(`\nper decision, wall time over rounds: median and best (${REQUESTS.length}-request mix, 11 example policies)\n`);
+console.log('| runtime | backend | operation | median | best round |\n|---|---|---|---|---|');
+for (const [runtime, backend, op, median, best] of table) {
+  console.log(`| ${runtime} | ${backend} | ${op} | ${one(median)} | ${one(best)} |`);
+}
 
 console.log('\nsizes\n');
 console.log('| artifact | raw | gzipped |\n|---|---|---|');
