@@ -187,6 +187,15 @@ export class Compact {
     if (same && seen.id === id && seen.name === name && seen.trustTier === trustTier && seen.orgId === orgId) {
       return seen.slot;
     }
+    // A new object equal to the agent registered last (callers that write the agent
+    // literal in every call) takes its slot, and with it the core's memo of that agent's
+    // selections, instead of a registration.
+    const last = this.#slots[(this.#next + SLOTS - 1) % SLOTS];
+    if (last !== undefined && last.id === id && last.name === name && last.trustTier === trustTier
+      && last.orgId === orgId && last.tags.length === tags.length && tags.every((t, i) => t === last.tags[i])) {
+      this.#agents.set(a, last);
+      return last.slot;
+    }
     for (const t of tags) size += t.length;
     size += (id?.length ?? 0) + (name?.length ?? 0) + (trustTier?.length ?? 0) + (orgId?.length ?? 0);
     const slot = this.#next;

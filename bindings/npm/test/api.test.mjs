@@ -248,6 +248,24 @@ describe('evaluating', () => {
         assert.equal(JSON.stringify(set.evaluate(q)), set.evaluateJson(JSON.stringify(q)));
       }
     }
+    // Agents written afresh for every call: an equal one shares the last registered
+    // slot (and the core's memo of it), any difference is seen.
+    const variants = [
+      { id: 'c1', tags: ['clawdbot'] }, { id: 'c1', tags: ['clawdbot'], trustTier: 'verified' },
+      { id: 'c2', tags: ['clawdbot'] }, { id: 'c1', name: 'n', tags: ['clawdbot'] }, { id: 'c1', tags: ['autogpt'] },
+      { id: 'c1', tags: ['clawdbot', 'autogpt'] }, { id: 'c1', tags: [] }, { id: 'c1', orgId: 'o', tags: ['clawdbot'] },
+      { id: 'c1' }, { tags: ['autogpt'], trustTier: 'trusted', id: 'a1' },
+    ];
+    for (const v of variants) {
+      for (const w of variants) {
+        for (const agent of [v, w, w, v]) {
+          for (const action of ['write:email', 'send:message']) {
+            const q = { action, resource: 'eve@elsewhere.org', agent: structuredClone(agent) };
+            assert.equal(JSON.stringify(set.evaluate(q)), set.evaluateJson(JSON.stringify(q)), JSON.stringify(q));
+          }
+        }
+      }
+    }
     // A decision is the caller's own: changing one changes no other.
     const d1 = set.evaluate({ action: 'read:file', resource: 'x', agent: agents[1] });
     d1.obligations.audit.include.push('mine');
