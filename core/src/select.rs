@@ -8,6 +8,7 @@
 //! this step next time: on the example policies it is a quarter of a decision's work
 //! (index lookups, action globs, merging rule lists).
 
+use crate::boundary::Agent;
 use crate::compile::{PolicySet, rules_for, tier_index, verb};
 use crate::matching::{Prepared, applies};
 use crate::model::{Effect, RuleOrder};
@@ -56,11 +57,14 @@ pub(crate) struct Selection {
 const REMEMBERED_ACTIONS: usize = 16;
 
 /// The selections of one agent on one set, by action: what
-/// [`PolicySet::decide_remembering`] reuses. It holds positions in the set it was filled
-/// from, so it must only ever meet requests of one agent on one set: a host keeps one
-/// per registered agent and clears it when the agent changes.
+/// [`PolicySet::decide_remembering`] reuses. A host keeps one per agent it knows; a memo
+/// that meets a request of another agent starts over for it, so a mix-up costs a
+/// selection, never a decision. It holds positions in the set it was filled from, so it
+/// must only ever serve that set.
 #[derive(Debug, Clone, Default)]
 pub struct Selections {
+    /// The agent the selections are for.
+    agent: Option<Agent>,
     by_action: Vec<(Box<str>, Selection)>,
 }
 
@@ -72,7 +76,16 @@ impl Selections {
 
     /// Forgets everything (the agent changed).
     pub fn clear(&mut self) {
+        self.agent = None;
         self.by_action.clear();
+    }
+
+    /// Starts over unless the memo is for `agent` (a request's).
+    pub(crate) fn serve(&mut self, agent: Option<&Agent>) {
+        if self.agent.as_ref() != agent {
+            self.by_action.clear();
+            self.agent = agent.cloned();
+        }
     }
 
     /// The selection of `p`'s action, made by `select` when not remembered yet (`None`

@@ -56,7 +56,8 @@ impl Host for Native {
 
 /// One test per corpus file: its requests decided in order, twice, on one set with one
 /// memo per agent (as the compact hosts keep them), so that what an agent and action
-/// select is taken from the memo for requests that differ in everything else; every
+/// select is taken from the memo for requests that differ in everything else, and with
+/// one memo for all agents (which must start over, not mix them up); every
 /// decision, explanation included, must be the one `decide` gives, its JSON serde's,
 /// and every compact record made from the set's words the one made from that decision.
 fn remembering_trials() -> Result<Vec<libtest_mimic::Trial>> {
@@ -77,6 +78,7 @@ fn remembering_trials() -> Result<Vec<libtest_mimic::Trial>> {
                 };
                 let set = set.with_fallback(fallback);
                 let mut memos: HashMap<String, Selections> = HashMap::new();
+                let mut one_memo = Selections::new();
                 let mut host = Compact::new();
                 let mut slots: HashMap<String, u32> = HashMap::new();
                 for case in file.cases.iter().chain(&file.cases) {
@@ -87,8 +89,12 @@ fn remembering_trials() -> Result<Vec<libtest_mimic::Trial>> {
                     let memo = memos.entry(agent.clone()).or_default();
                     let got = set.decide_remembering(&request, case.explain, memo);
                     let want = set.decide(&request, case.explain);
-                    if got != want {
-                        return Err(format!("{}: {got:?} != {want:?}", case.name).into());
+                    // One memo for every agent: a mix-up costs a selection, not a decision.
+                    let shared = set.decide_remembering(&request, case.explain, &mut one_memo);
+                    if got != want || shared != want {
+                        return Err(
+                            format!("{}: {got:?} / {shared:?} != {want:?}", case.name).into()
+                        );
                     }
                     // The JSON written directly is serde's.
                     let serde = serde_json::to_string(&want)?;
