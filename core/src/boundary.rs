@@ -146,9 +146,9 @@ const DECISION_JSON_ROOM: usize = 512;
 
 impl Decision {
     /// The decision's JSON, the one form every host gives byte for byte: serde's for
-    /// this type, written directly ([`json`]) unless there is an explanation, into a
-    /// buffer sized once. Serialising a decision cannot fail in practice; if it ever
-    /// did, the empty string makes a host's JSON parser fail, which fails closed.
+    /// this type, written directly (`boundary/json.rs`) unless there is an explanation,
+    /// into a buffer sized once. Serialising a decision cannot fail in practice; if it
+    /// ever did, the empty string makes a host's JSON parser fail, which fails closed.
     pub fn to_json(&self) -> String {
         let mut out = Vec::with_capacity(DECISION_JSON_ROOM);
         if json::write(self, &mut out) || serde_json::to_writer(&mut out, self).is_ok() {

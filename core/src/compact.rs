@@ -8,9 +8,11 @@
 //! this costs the core's decision and a short record: policy and rule names and the
 //! compiled reasons are shared `Arc<str>`s of the set, so they are numbered once
 //! ([`Compact::string`]) and the host keeps its own copy of each. The decision is the
-//! very [`Decision`] the JSON path gives for the same [`Request`]; anything the record
-//! cannot carry (an explanation, an unusual obligation) is handed back as the decision's
-//! JSON instead, so a host never has to guess.
+//! very [`Decision`] the JSON path gives for the same [`Request`], written from the
+//! set's own words without making one ([`Compact::decide_on`]), with what each agent
+//! and action select remembered per agent slot; anything the record cannot carry (an
+//! explanation, an unusual obligation) is handed back as the decision's JSON instead, so
+//! a host never has to guess.
 
 use crate::PolicySet;
 use crate::boundary::{Agent, Decision, Mode, Request};

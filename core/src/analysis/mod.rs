@@ -67,7 +67,7 @@ use crate::source::{Source, Span};
 
 /// Lints policy texts loaded as one set, in load order (the order decides ties).
 ///
-/// Fails exactly as [`PolicySet::compile`] does when the texts do not load; otherwise
+/// Fails exactly as [`crate::PolicySet::compile`] does when the texts do not load; otherwise
 /// returns the findings, ordered by file, position, and warnings before notes.
 pub fn lint<'a>(
     sources: impl IntoIterator<Item = Source<'a>>,
