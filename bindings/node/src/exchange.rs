@@ -135,6 +135,13 @@ unsafe extern "C" fn call(env: sys::napi_env, info: sys::napi_callback_info) -> 
         }));
         let mut out = ptr::null_mut();
         let status = match decided {
+            // ASCII is Latin-1 too, which V8 copies as it is; UTF-8 it decodes.
+            Ok(Some(text)) if text.is_ascii() => sys::napi_create_string_latin1(
+                env,
+                text.as_ptr().cast(),
+                text.len() as isize,
+                &mut out,
+            ),
             Ok(Some(text)) => sys::napi_create_string_utf8(
                 env,
                 text.as_ptr().cast(),
